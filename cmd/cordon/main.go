@@ -1,0 +1,56 @@
+// Command cordon runs the commands AI coding agents write inside a sandbox.
+//
+// Subcommands:
+//
+//	cordon access   evaluate the NT access-check model: may this token do that?
+//
+// Exit codes are stable so scripts can branch on them; each subcommand
+// documents its own.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// Exit codes shared by every subcommand.
+const (
+	exitOK       = 0
+	exitNo       = 1 // the answer is no (access denied, …)
+	exitBadInput = 2 // the input is malformed; nothing was done
+)
+
+const usage = `usage: cordon <command> [flags]
+
+commands:
+  access   evaluate the NT access-check model for a security descriptor and a token
+
+Run 'cordon <command> -h' for a command's flags.
+`
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitBadInput
+	}
+	switch args[0] {
+	case "access":
+		return runAccess(args[1:], stdin, stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fail(stderr, "usage", fmt.Errorf("unknown command %q", args[0]))
+	fmt.Fprint(stderr, usage)
+	return exitBadInput
+}
+
+// fail prints a one-line error with a stable code, "cordon: CODE: message".
+func fail(stderr io.Writer, code string, err error) {
+	fmt.Fprintf(stderr, "cordon: %s: %v\n", code, err)
+}

@@ -1,0 +1,346 @@
+package ntsec
+
+import (
+	"fmt"
+	"strings"
+)
+
+// ObjectType says whether the checked object is a file or a directory. Both
+// use FileMapping; the type only changes the names of rights in the trace
+// (WRITE_DATA or ADD_FILE) and how inheritance treats the object.
+type ObjectType uint8
+
+const (
+	File ObjectType = iota
+	Directory
+)
+
+func (o ObjectType) String() string {
+	if o == Directory {
+		return "directory"
+	}
+	return "file"
+}
+
+// Step is one stage's say on one right: which pass looked at it, what it
+// decided, and the ACE (by index in its ACL, or -1) that decided.
+type Step struct {
+	Pass   string `json:"pass"`   // "integrity", "privilege", "owner", "dacl", "restricted"
+	Effect string `json:"effect"` // "grant", "deny" or "none"
+	ACE    int    `json:"ace"`    // index in the DACL or SACL, -1 when no ACE decided
+	SDDL   string `json:"sddl,omitempty"`
+	Why    string `json:"why"`
+}
+
+// Decision is the outcome for one right bit, with the steps that led to it.
+type Decision struct {
+	Right   string     `json:"right"`
+	Mask    AccessMask `json:"-"`
+	Granted bool       `json:"granted"`
+	Steps   []Step     `json:"steps"`
+}
+
+// Result is what AccessCheck returns.
+type Result struct {
+	// Desired is the request after generic mapping, without
+	// MAXIMUM_ALLOWED.
+	Desired AccessMask
+	// Granted holds the rights the token gets: for a plain request the
+	// desired rights that pass (Windows itself reports all or nothing), for
+	// MAXIMUM_ALLOWED every right the token could get.
+	Granted AccessMask
+	// Allowed says whether Windows would grant the request: every desired
+	// right granted, and with MAXIMUM_ALLOWED at least one right.
+	Allowed bool
+	// Trace explains each right considered, lowest bit first.
+	Trace []Decision
+}
+
+// AccessCheck evaluates whether tok gets desired on an object protected by
+// sd, following [MS-DTYP] 2.5.3.2 and the restricted-token and mandatory
+// integrity rules that section leaves to the implementation:
+//
+//  1. Generic rights in desired are mapped with FileMapping.
+//  2. Mandatory integrity: when the token's level is below the object's
+//     label (Medium with no-write-up if sd has none) and the token keeps
+//     no-write-up, the label's NW/NR/NX policies deny WriteRights,
+//     ReadRights and ExecuteRights ([MS-DTYP] 2.4.4.13).
+//  3. Privileges: SeSecurityPrivilege grants ACCESS_SYSTEM_SECURITY, which
+//     nothing else can; SeTakeOwnershipPrivilege grants WRITE_OWNER.
+//     Privilege grants skip the restricted pass.
+//  4. The DACL pass over the token's user and groups: the owner, when it is
+//     an enabled SID of the token, gets READ_CONTROL and WRITE_DAC unless the
+//     DACL holds an effective OWNER RIGHTS (S-1-3-4) ACE; then ACEs are
+//     evaluated in order, inherit-only ones skipped, each right decided by
+//     the first ACE that names it (a deny ACE denies only rights not yet
+//     granted); enabled SIDs match allow and deny ACEs, deny-only SIDs deny
+//     ACEs only. A null DACL grants everything, an empty one nothing.
+//  5. For a restricted token, the same pass again with only the restricting
+//     SIDs (owner rights only if the owner is one of them); a right must
+//     pass both. For a write-restricted token the second pass constrains
+//     only WriteRights.
+//
+// ACE masks are mapped with FileMapping too, as Windows does when it stores
+// a descriptor on a file. sd must not be nil.
+func AccessCheck(sd *SecurityDescriptor, tok *Token, desired AccessMask, obj ObjectType) Result {
+	m := FileMapping
+	maxAllowed := desired&MaximumAllowed != 0
+	want := m.Map(desired &^ MaximumAllowed)
+	consider := want
+	if maxAllowed {
+		consider |= m.All
+	}
+	res := Result{Desired: want}
+	dir := obj == Directory
+
+	integrity := integrityDenied(sd, tok, m)
+	normal := daclPass(sd, tok, false, m)
+	var restricted passResult
+	restrictedBits := AccessMask(0)
+	if len(tok.RestrictedSIDs) > 0 {
+		restricted = daclPass(sd, tok, true, m)
+		restrictedBits = ^AccessMask(0)
+		if tok.WriteRestricted {
+			restrictedBits = m.WriteRights()
+		}
+	}
+
+	eachBit(consider, func(bit AccessMask) {
+		d := Decision{Right: RightName(bit, dir), Mask: bit}
+		granted := true
+		if step, denied := integrity[bit]; denied {
+			d.Steps = append(d.Steps, step)
+			granted = false
+		}
+		if granted {
+			switch {
+			case bit == AccessSystemSecurity:
+				if tok.HasPrivilege("SeSecurityPrivilege") {
+					d.Steps = append(d.Steps, Step{Pass: "privilege", Effect: "grant", ACE: -1, Why: "SeSecurityPrivilege"})
+				} else {
+					d.Steps = append(d.Steps, Step{Pass: "privilege", Effect: "deny", ACE: -1, Why: "ACCESS_SYSTEM_SECURITY needs SeSecurityPrivilege"})
+					granted = false
+				}
+				d.Granted = granted
+				res.Trace = append(res.Trace, d)
+				if granted {
+					res.Granted |= bit
+				}
+				return
+			case bit == WriteOwner && tok.HasPrivilege("SeTakeOwnershipPrivilege"):
+				d.Steps = append(d.Steps, Step{Pass: "privilege", Effect: "grant", ACE: -1, Why: "SeTakeOwnershipPrivilege"})
+				d.Granted = true
+				res.Granted |= bit
+				res.Trace = append(res.Trace, d)
+				return
+			}
+		}
+		if granted {
+			s := normal.step(bit, "dacl")
+			d.Steps = append(d.Steps, s)
+			granted = s.Effect == "grant"
+		}
+		if granted && bit&restrictedBits != 0 {
+			s := restricted.step(bit, "restricted")
+			d.Steps = append(d.Steps, s)
+			granted = s.Effect == "grant"
+		}
+		d.Granted = granted
+		if granted {
+			res.Granted |= bit
+		}
+		res.Trace = append(res.Trace, d)
+	})
+	if maxAllowed {
+		res.Allowed = res.Granted != 0 && res.Granted&want == want
+	} else {
+		res.Allowed = want != 0 && res.Granted&want == want
+	}
+	return res
+}
+
+// integrityDenied applies the mandatory integrity check and returns the
+// rights it denies, each with the step that explains it.
+func integrityDenied(sd *SecurityDescriptor, tok *Token, m GenericMapping) map[AccessMask]Step {
+	if tok.IgnoreNoWriteUp {
+		return nil
+	}
+	label, ok := sd.Label()
+	objRID, policy, idx, sddl := uint32(0x2000), LabelNoWriteUp, -1, "no label: Medium, no-write-up"
+	if ok {
+		objRID, _ = label.SID.IntegrityLevel()
+		policy = label.Mask
+		idx, sddl = labelIndex(sd), label.SDDL()
+	}
+	tokRID := tok.IntegrityRID()
+	if tokRID >= objRID {
+		return nil
+	}
+	var denied AccessMask
+	if policy&LabelNoWriteUp != 0 {
+		denied |= m.WriteRights()
+	}
+	if policy&LabelNoReadUp != 0 {
+		denied |= m.ReadRights()
+	}
+	if policy&LabelNoExecuteUp != 0 {
+		denied |= m.ExecuteRights()
+	}
+	out := map[AccessMask]Step{}
+	why := fmt.Sprintf("token integrity 0x%x is below the object's 0x%x", tokRID, objRID)
+	eachBit(denied, func(b AccessMask) {
+		out[b] = Step{Pass: "integrity", Effect: "deny", ACE: idx, SDDL: sddl, Why: why}
+	})
+	return out
+}
+
+func labelIndex(sd *SecurityDescriptor) int {
+	for i, e := range sd.SACL.Entries {
+		if e.Type == MandatoryLabel && e.Effective() {
+			return i
+		}
+	}
+	return -1
+}
+
+// passResult is one walk of the DACL: for each right, the first ACE that
+// decided it.
+type passResult struct {
+	granted, denied AccessMask
+	by              map[AccessMask]Step
+}
+
+func (p passResult) step(bit AccessMask, pass string) Step {
+	if s, ok := p.by[bit]; ok {
+		s.Pass = pass
+		return s
+	}
+	why := "no ACE grants it"
+	if pass == "restricted" {
+		why = "no ACE grants it to a restricting SID"
+	}
+	return Step{Pass: pass, Effect: "none", ACE: -1, Why: why}
+}
+
+// daclPass walks the DACL for the token's normal SIDs or, when restricted
+// is true, for its restricting SIDs.
+func daclPass(sd *SecurityDescriptor, tok *Token, restricted bool, m GenericMapping) passResult {
+	p := passResult{by: map[AccessMask]Step{}}
+	who := "the token"
+	if restricted {
+		who = "a restricting SID"
+	}
+	if sd.HasNullDACL() {
+		eachBit(^AccessMask(0), func(b AccessMask) {
+			p.by[b] = Step{Effect: "grant", ACE: -1, Why: "null DACL grants everything"}
+		})
+		p.granted = ^AccessMask(0)
+		return p
+	}
+	match := func(s SID, deny bool) bool {
+		if s == OwnerRights {
+			// OWNER RIGHTS stands for the object's owner ([MS-DTYP]
+			// 2.4.2.4, S-1-3-4).
+			s = sd.Owner
+			if s.IsZero() {
+				return false
+			}
+		}
+		if restricted {
+			for _, r := range tok.RestrictedSIDs {
+				if r == s {
+					return true
+				}
+			}
+			return false
+		}
+		if s == tok.User {
+			return !tok.UserDenyOnly || deny
+		}
+		for _, g := range tok.Groups {
+			if g.SID != s {
+				continue
+			}
+			if g.Attributes&GroupEnabled != 0 && g.Attributes&GroupDenyOnly == 0 {
+				return true
+			}
+			if deny && g.Attributes&GroupDenyOnly != 0 {
+				return true
+			}
+		}
+		return false
+	}
+	hasOwnerRights := false
+	for _, e := range sd.DACL.Entries {
+		if e.Effective() && e.SID == OwnerRights {
+			hasOwnerRights = true
+		}
+	}
+	// With an OWNER RIGHTS ACE present, the owner's rights come from the
+	// OWNER RIGHTS ACEs alone.
+	if !sd.Owner.IsZero() && !hasOwnerRights && match(sd.Owner, false) {
+		implicit := ReadControl | WriteDAC
+		p.granted |= implicit
+		eachBit(implicit, func(b AccessMask) {
+			p.by[b] = Step{Effect: "grant", ACE: -1, Why: "implicit right of the owner " + sd.Owner.String()}
+		})
+	}
+	for i, e := range sd.DACL.Entries {
+		if !e.Effective() {
+			continue
+		}
+		mask := m.Map(e.Mask)
+		undecided := mask &^ (p.granted | p.denied)
+		if undecided == 0 {
+			continue
+		}
+		switch e.Type {
+		case AccessAllowed:
+			if !match(e.SID, false) {
+				continue
+			}
+			p.granted |= undecided
+			eachBit(undecided, func(b AccessMask) {
+				p.by[b] = Step{Effect: "grant", ACE: i, SDDL: e.SDDL(), Why: "allowed to " + who}
+			})
+		case AccessDenied:
+			if !match(e.SID, true) {
+				continue
+			}
+			p.denied |= undecided
+			eachBit(undecided, func(b AccessMask) {
+				p.by[b] = Step{Effect: "deny", ACE: i, SDDL: e.SDDL(), Why: "denied to " + who}
+			})
+		}
+	}
+	return p
+}
+
+// Explain renders a result for people, one line per right.
+func (r Result) Explain() string {
+	var sb strings.Builder
+	verdict := "DENIED"
+	if r.Allowed {
+		verdict = "ALLOWED"
+	}
+	fmt.Fprintf(&sb, "%s: desired %s, granted %s\n", verdict, r.Desired, r.Granted)
+	for _, d := range r.Trace {
+		mark := "no "
+		if d.Granted {
+			mark = "yes"
+		}
+		fmt.Fprintf(&sb, "  %s %-18s", mark, d.Right)
+		for i, s := range d.Steps {
+			if i > 0 {
+				sb.WriteString(";")
+			}
+			fmt.Fprintf(&sb, " %s %s", s.Pass, s.Effect)
+			if s.ACE >= 0 {
+				fmt.Fprintf(&sb, " by ACE %d %s", s.ACE, s.SDDL)
+			}
+			fmt.Fprintf(&sb, " (%s)", s.Why)
+		}
+		sb.WriteString("\n")
+	}
+	return sb.String()
+}

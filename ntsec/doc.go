@@ -1,0 +1,23 @@
+// Package ntsec is an executable model of Windows NT access control: SIDs,
+// access masks, ACEs, ACLs, security descriptors (self-relative binary and
+// SDDL), tokens, the access check and ACL inheritance.
+//
+// It is pure Go with no build tags, so that every claim cordon's Windows
+// sandbox makes ("this token can write here and nowhere else") can be proven
+// on Linux, where all of cordon's machines run. The model follows Microsoft's
+// [MS-DTYP] specification; each file cites the section it implements. Where
+// the specification is silent and the model has to choose (for instance which
+// rights a write-restricted token's second pass constrains), the choice is a
+// named function or constant with a comment, and the Windows-only tests in
+// this package compare it with the real AuthzAccessCheck when run with
+// CORDON_REAL_WINDOWS=1.
+//
+// The model covers file-system objects: generic rights are mapped with
+// [FileMapping], and only the ACE types a file's DACL or label SACL can hold
+// in practice are accepted (access allowed, access denied, mandatory label).
+// Anything else is rejected with an error naming it, never skipped: a model
+// that silently ignored an ACE could prove a sandbox tighter than Windows
+// makes it.
+//
+// [MS-DTYP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-dtyp/
+package ntsec
