@@ -162,17 +162,23 @@ next:
 	return m, nil
 }
 
-// SDDL formats m as SDDL rights: a composite name when m equals one, a run of
-// two-letter codes when they cover m exactly, a hex mask otherwise.
+// SDDL formats m as SDDL rights: a composite name when m equals one
+// ("FA"), two-letter codes when m holds only standard and generic rights
+// ("SDGWGR", as Windows writes them for files), a hex mask otherwise. The
+// directory-service codes (RP, WP, CC…) share their bits with file rights,
+// so a file mask spelled with them would be valid but unreadable.
 func (m AccessMask) SDDL() string {
 	for _, r := range sddlRights[:4] {
 		if m == r.mask {
 			return r.name
 		}
 	}
+	if m&0xFFFF != 0 {
+		return fmt.Sprintf("0x%x", uint32(m))
+	}
 	var sb strings.Builder
 	rest := m
-	for _, r := range sddlRights[8:25] {
+	for _, r := range sddlRights[8:16] {
 		if rest&r.mask == r.mask {
 			sb.WriteString(r.name)
 			rest &^= r.mask
