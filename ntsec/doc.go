@@ -9,8 +9,10 @@
 // the specification is silent and the model has to choose (for instance which
 // rights a write-restricted token's second pass constrains), the choice is a
 // named function or constant with a comment, and the Windows-only tests in
-// this package compare it with the real AuthzAccessCheck when run with
-// CORDON_REAL_WINDOWS=1.
+// this package compare it with Windows when run with CORDON_REAL_WINDOWS=1:
+// AuthzAccessCheck on client contexts with arbitrary groups and restricting
+// SIDs, and the kernel's AccessCheck on real write-restricted and
+// Low-integrity tokens, which Authz cannot build from SIDs.
 //
 // The model covers file-system objects: generic rights are mapped with
 // [FileMapping], and only the ACE types a file's DACL or label SACL can hold

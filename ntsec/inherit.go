@@ -121,6 +121,12 @@ func inheritedLabel(parent *SecurityDescriptor, obj ObjectType) (ACE, bool) {
 			}
 			return c, true
 		}
+		if obj == Directory && e.Flags&(ObjectInherit|NoPropagateInherit) == ObjectInherit {
+			// As for DACL ACEs: an object-inherit-only label passes through
+			// directories as inherit-only, to reach the files below.
+			c.Flags = ObjectInherit | InheritOnly | Inherited
+			return c, true
+		}
 	}
 	return ACE{}, false
 }

@@ -63,6 +63,10 @@ func TestNewObject(t *testing.T) {
 	if nd := NewObject(parent, File, tUser, tGroup, nil); nd.DACL != nil {
 		t.Errorf("null default DACL should give a null DACL: %s", nd.SDDL())
 	}
+	oiLabel := mustSD(t, "D:(A;OICI;FA;;;WD)S:(ML;OI;NW;;;LW)")
+	if l, ok := NewObject(oiLabel, Directory, tUser, tGroup, nil).Label(); ok || NewObject(oiLabel, Directory, tUser, tGroup, nil).SACL.Entries[0].Flags != ObjectInherit|InheritOnly|Inherited {
+		t.Errorf("an OI-only label should pass through a directory as inherit-only, got effective %v", l)
+	}
 	labelled := mustSD(t, "D:(A;OICI;FA;;;WD)S:(ML;OICI;NW;;;LW)")
 	f := NewObject(labelled, File, tUser, tGroup, nil)
 	if l, ok := f.Label(); !ok || l.SID != LowLabel || l.Flags != Inherited {

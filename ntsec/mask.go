@@ -131,16 +131,25 @@ var sddlRights = []struct {
 }
 
 // ParseRights parses SDDL right strings ("FA", "GRGW", "RCWD", …) or a
-// number ("0x1F01FF", "0o17", "2032127"). Unknown two-letter codes are
+// number in hex or decimal ("0x1F01FF", "2032127"). Unknown two-letter codes are
 // rejected, naming the code.
 func ParseRights(s string) (AccessMask, error) {
 	if s == "" {
 		return 0, fmt.Errorf("access rights: empty")
 	}
 	if s[0] >= '0' && s[0] <= '9' {
-		v, err := strconv.ParseUint(s, 0, 32)
+		// SDDL writes masks in hex ("0x1f01ff") or decimal; Go's other
+		// forms (0o17, 0b101, 1_000) are not SDDL.
+		digits, base := s, 10
+		if len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X") {
+			digits, base = s[2:], 16
+		}
+		if strings.ContainsRune(digits, '_') {
+			return 0, fmt.Errorf("access rights %q: not a hex or decimal mask", s)
+		}
+		v, err := strconv.ParseUint(digits, base, 32)
 		if err != nil {
-			return 0, fmt.Errorf("access rights %q: not a 32-bit number", s)
+			return 0, fmt.Errorf("access rights %q: not a 32-bit hex or decimal mask", s)
 		}
 		return AccessMask(v), nil
 	}

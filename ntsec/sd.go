@@ -100,7 +100,9 @@ func (sd *SecurityDescriptor) validate() error {
 }
 
 // MarshalBinary encodes sd in self-relative form ([MS-DTYP] 2.4.6): the
-// 20-byte header, then owner, group, SACL and DACL, as Windows lays them out.
+// 20-byte header, then owner, group, SACL and DACL. The order of the parts
+// carries no meaning (readers follow the offsets); Wine, for one, puts the
+// DACL first.
 // A present-but-null DACL or SACL gets offset 0 with its PRESENT bit set.
 func (sd *SecurityDescriptor) MarshalBinary() ([]byte, error) {
 	if err := sd.validate(); err != nil {

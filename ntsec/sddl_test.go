@@ -217,7 +217,7 @@ func TestRights(t *testing.T) {
 			t.Errorf("ParseRights(%q.SDDL()=%q) = %#x, %v", in, got.SDDL(), back, err)
 		}
 	}
-	for _, bad := range []string{"", "F", "FAX", "QQ", "0x1FFFFFFFF", "0xZZ"} {
+	for _, bad := range []string{"", "F", "FAX", "QQ", "0x1FFFFFFFF", "0xZZ", "0o17", "0b101", "1_000", "0x1_0"} {
 		if _, err := ParseRights(bad); err == nil {
 			t.Errorf("ParseRights(%q) succeeded", bad)
 		}

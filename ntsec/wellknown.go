@@ -80,6 +80,11 @@ var aliasToSID = map[string]SID{
 	"AA": mustSID(5, 32, 579),
 	"AS": mustSID(18, 1),
 	"HA": mustSID(5, 32, 578),
+	"RA": mustSID(5, 32, 575),
+	"ES": mustSID(5, 32, 576),
+	"MS": mustSID(5, 32, 577),
+	"CD": mustSID(5, 32, 574),
+	"UD": mustSID(5, 84, 0, 0, 0, 0, 0),
 }
 
 // domainAliases are SDDL SID strings that are relative to a domain (or the
@@ -87,7 +92,7 @@ var aliasToSID = map[string]SID{
 var domainAliases = map[string]bool{
 	"CA": true, "CN": true, "DA": true, "DC": true, "DD": true, "DG": true,
 	"DU": true, "EA": true, "LA": true, "LG": true, "PA": true, "RS": true,
-	"SA": true, "AP": true, "KA": true, "EK": true,
+	"SA": true, "AP": true, "KA": true, "EK": true, "RO": true,
 }
 
 // sidToAlias is the inverse of aliasToSID, used when formatting SDDL.
