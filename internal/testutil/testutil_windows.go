@@ -1,0 +1,13 @@
+package testutil
+
+import (
+	"sync"
+
+	"golang.org/x/sys/windows"
+)
+
+// underWine looks for wine_get_version, which Wine's ntdll.dll exports and
+// Microsoft's never has. The answer cannot change during a process's life.
+var underWine = sync.OnceValue(func() bool {
+	return windows.NewLazySystemDLL("ntdll.dll").NewProc("wine_get_version").Find() == nil
+})
