@@ -1,0 +1,166 @@
+// Package policy is cordon's sandbox policy: what a sandboxed command may
+// write, which names inside its writable roots stay protected, and whether it
+// may use the network. It is OS-independent; paths are resolved by the rules
+// of the platform the policy will be enforced on (Rules), so a Windows policy
+// can be resolved and planned on Linux.
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// Mode is what the sandboxed command may write.
+type Mode string
+
+const (
+	// ReadOnly: nothing, except the null device.
+	ReadOnly Mode = "read-only"
+	// WorkspaceWrite: the cwd, the temp directories unless excluded, and the
+	// extra writable roots — minus the protected names inside them.
+	WorkspaceWrite Mode = "workspace-write"
+)
+
+// DefaultProtectedNames are protected inside every writable root: a
+// sandboxed command that could write them could plant git hooks or config
+// (run later by the user's own git, outside the sandbox) or rewrite the
+// agent's own instructions.
+var DefaultProtectedNames = []string{".git", ".codex", ".agents"}
+
+// Policy is a sandbox policy as the user writes it. Paths may be relative:
+// Resolve makes them absolute against Cwd.
+type Policy struct {
+	Mode Mode `json:"mode"`
+	// Cwd is the directory the policy is relative to, and the workspace
+	// root. Empty means the command's working directory.
+	Cwd string `json:"cwd,omitempty"`
+	// WritableRoots are extra writable roots (workspace-write only),
+	// absolute or relative to Cwd.
+	WritableRoots []string `json:"writable_roots,omitempty"`
+	// ExcludeTmp leaves the temp directories (TEMP/TMP, TMPDIR) out of the
+	// writable roots.
+	ExcludeTmp bool `json:"exclude_tmp,omitempty"`
+	// ProtectedNames are protected in addition to DefaultProtectedNames.
+	ProtectedNames []string `json:"protected_names,omitempty"`
+	// Network allows network access.
+	Network bool `json:"network,omitempty"`
+}
+
+// Preset returns the policy of a preset name: "read-only" or
+// "workspace-write".
+func Preset(name string) (Policy, bool) {
+	switch Mode(name) {
+	case ReadOnly, WorkspaceWrite:
+		return Policy{Mode: Mode(name)}, true
+	}
+	return Policy{}, false
+}
+
+// Parse reads a policy given as a preset name, inline JSON, or @FILE (JSON
+// read from FILE). Unknown JSON fields are rejected; every error names the
+// field or file at fault.
+func Parse(s string) (Policy, error) {
+	s = strings.TrimSpace(s)
+	if p, ok := Preset(s); ok {
+		return p, nil
+	}
+	if strings.HasPrefix(s, "@") {
+		b, err := os.ReadFile(s[1:])
+		if err != nil {
+			return Policy{}, fmt.Errorf("policy file: %w", err)
+		}
+		p, err := ParseJSON(bytes.NewReader(b))
+		if err != nil {
+			return Policy{}, fmt.Errorf("policy file %s: %w", s[1:], err)
+		}
+		return p, nil
+	}
+	if strings.HasPrefix(s, "{") {
+		return ParseJSON(strings.NewReader(s))
+	}
+	return Policy{}, fmt.Errorf("policy %q: want read-only, workspace-write, a JSON object or @FILE", s)
+}
+
+// ParseJSON reads a policy object such as
+//
+//	{"mode":"workspace-write","writable_roots":["../shared"],"exclude_tmp":true,
+//	 "protected_names":[".env"],"network":false}
+func ParseJSON(r io.Reader) (Policy, error) {
+	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
+	dec.DisallowUnknownFields()
+	var p Policy
+	if err := dec.Decode(&p); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return Policy{}, fmt.Errorf("policy: field %q: want %s, got JSON %s", typeErr.Field, typeErr.Type, typeErr.Value)
+		}
+		return Policy{}, fmt.Errorf("policy: %w", err)
+	}
+	if dec.More() {
+		return Policy{}, fmt.Errorf("policy: trailing data after the JSON object")
+	}
+	if err := p.Validate(); err != nil {
+		return Policy{}, err
+	}
+	return p, nil
+}
+
+// Validate checks what can be checked without resolving paths.
+func (p Policy) Validate() error {
+	switch p.Mode {
+	case ReadOnly:
+		if len(p.WritableRoots) > 0 {
+			return fmt.Errorf("policy: field \"writable_roots\": a read-only policy has no writable roots")
+		}
+	case WorkspaceWrite:
+	case "":
+		return fmt.Errorf("policy: field \"mode\" is required (read-only or workspace-write)")
+	default:
+		return fmt.Errorf("policy: field \"mode\": %q is not read-only or workspace-write", p.Mode)
+	}
+	for i, r := range p.WritableRoots {
+		if strings.TrimSpace(r) == "" {
+			return fmt.Errorf("policy: field \"writable_roots\"[%d] is empty", i)
+		}
+	}
+	for i, n := range p.ProtectedNames {
+		if err := validName(n); err != nil {
+			return fmt.Errorf("policy: field \"protected_names\"[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func validName(n string) error {
+	switch {
+	case n == "":
+		return fmt.Errorf("empty name")
+	case n == "." || n == "..":
+		return fmt.Errorf("%q is not a name", n)
+	case strings.ContainsAny(n, `/\:`+"\x00"):
+		return fmt.Errorf("%q is not a single name (no separators or colons)", n)
+	}
+	return nil
+}
+
+// Protected returns the protected names: the defaults and the policy's own,
+// without duplicates (compared case-insensitively, as NTFS would).
+func (p Policy) Protected() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, n := range append(append([]string{}, DefaultProtectedNames...), p.ProtectedNames...) {
+		k := strings.ToLower(n)
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out[len(DefaultProtectedNames):])
+	return out
+}

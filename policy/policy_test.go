@@ -1,0 +1,130 @@
+package policy
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParsePresetsAndJSON(t *testing.T) {
+	for _, s := range []string{"read-only", "workspace-write", " workspace-write\n"} {
+		p, err := Parse(s)
+		if err != nil || string(p.Mode) != strings.TrimSpace(s) {
+			t.Errorf("Parse(%q) = %+v, %v", s, p, err)
+		}
+	}
+	p, err := Parse(`{"mode":"workspace-write","writable_roots":["../shared"],"exclude_tmp":true,"protected_names":[".env",".GIT"],"network":true}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Policy{Mode: WorkspaceWrite, WritableRoots: []string{"../shared"}, ExcludeTmp: true, ProtectedNames: []string{".env", ".GIT"}, Network: true}
+	if !reflect.DeepEqual(p, want) {
+		t.Errorf("JSON policy = %+v", p)
+	}
+	// .GIT is a duplicate of .git on NTFS; the list keeps one.
+	if got := p.Protected(); !reflect.DeepEqual(got, []string{".git", ".codex", ".agents", ".env"}) {
+		t.Errorf("Protected() = %v", got)
+	}
+	f := filepath.Join(t.TempDir(), "p.json")
+	os.WriteFile(f, []byte(`{"mode":"read-only"}`), 0o644)
+	if p, err := Parse("@" + f); err != nil || p.Mode != ReadOnly {
+		t.Errorf("@file: %+v %v", p, err)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	cases := map[string]string{
+		"full-access":                           `want read-only, workspace-write`,
+		`{"mode":"workspace-write","colour":1}`: `unknown field "colour"`,
+		`{}`:                                    `field "mode" is required`,
+		`{"mode":"danger-full-access"}`:         `field "mode": "danger-full-access"`,
+		`{"mode":"read-only","writable_roots":["x"]}`:          `field "writable_roots": a read-only policy`,
+		`{"mode":"workspace-write","writable_roots":[""]}`:     `field "writable_roots"[0] is empty`,
+		`{"mode":"workspace-write","writable_roots":"x"}`:      `field "writable_roots"`,
+		`{"mode":"workspace-write","network":"yes"}`:           `field "network": want bool`,
+		`{"mode":"workspace-write","protected_names":["a/b"]}`: `field "protected_names"[0]`,
+		`{"mode":"workspace-write","protected_names":[".."]}`:  `field "protected_names"[0]`,
+		`{"mode":"workspace-write"} x`:                         `trailing data`,
+		"@/nonexistent/policy.json":                            `policy file`,
+	}
+	for in, want := range cases {
+		_, err := Parse(in)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%s) = %v, want error containing %q", in, err, want)
+		}
+	}
+}
+
+func TestResolveWindows(t *testing.T) {
+	env := Env{Rules: Windows, Cwd: `c:/Users/me/ws`, TempDirs: []string{`C:\Users\me\AppData\Local\Temp`, `c:\users\ME\appdata\local\temp\`}}
+	p := Policy{Mode: WorkspaceWrite, WritableRoots: []string{`..\shared`, `D:\data`}}
+	r, err := p.Resolve(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Root{
+		{`C:\Users\me\ws`, RootCwd},
+		{`C:\Users\me\AppData\Local\Temp`, RootTemp},
+		{`C:\Users\me\shared`, RootExtra},
+		{`D:\data`, RootExtra},
+	}
+	if !reflect.DeepEqual(r.Roots, want) {
+		t.Errorf("roots = %v", r.Roots)
+	}
+	if root, ok := r.RootOf(`C:\USERS\ME\WS\src\x.go`); !ok || root.Kind != RootCwd {
+		t.Errorf("RootOf = %v %v", root, ok)
+	}
+	if _, ok := r.RootOf(`C:\Users\me\ws2\x`); ok {
+		t.Error("ws2 reported inside ws")
+	}
+	ro, err := Policy{Mode: ReadOnly}.Resolve(env)
+	if err != nil || len(ro.Roots) != 0 || ro.Cwd != `C:\Users\me\ws` {
+		t.Errorf("read-only: %+v %v", ro, err)
+	}
+	ex, _ := Policy{Mode: WorkspaceWrite, ExcludeTmp: true}.Resolve(env)
+	if len(ex.Roots) != 1 {
+		t.Errorf("exclude_tmp kept %v", ex.Roots)
+	}
+}
+
+func TestResolveErrors(t *testing.T) {
+	env := Env{Rules: Windows, Cwd: `C:\Users\me\ws`, TempDirs: []string{`C:\Users\me\ws\tmp`}}
+	cases := []struct {
+		p    Policy
+		env  Env
+		want string
+	}{
+		{Policy{Mode: WorkspaceWrite}, env, `writable roots overlap: cwd root C:\Users\me\ws and temp root C:\Users\me\ws\tmp`},
+		{Policy{Mode: WorkspaceWrite, ExcludeTmp: true, WritableRoots: []string{`C:\Users`}}, env, "overlap"},
+		{Policy{Mode: WorkspaceWrite, ExcludeTmp: true, WritableRoots: []string{`C:x`}}, env, `field "writable_roots"[0] "C:x"`},
+		{Policy{Mode: WorkspaceWrite, ExcludeTmp: true, WritableRoots: []string{`\\.\pipe\x`}}, env, `not a directory path`},
+		{Policy{Mode: WorkspaceWrite, Cwd: `ws`}, Env{Rules: Windows}, `cwd "ws"`},
+		{Policy{Mode: ReadOnly}, Env{Rules: Windows}, "no cwd"},
+		{Policy{Mode: ReadOnly}, Env{}, "no path rules"},
+	}
+	for _, c := range cases {
+		_, err := c.p.Resolve(c.env)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Resolve(%+v) = %v, want %q", c.p, err, c.want)
+		}
+	}
+}
+
+func TestResolvePOSIX(t *testing.T) {
+	r, err := Policy{Mode: WorkspaceWrite, WritableRoots: []string{"../shared/"}}.Resolve(Env{Rules: POSIX, Cwd: "/home/me/ws", TempDirs: []string{"/tmp"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Root{{"/home/me/ws", RootCwd}, {"/tmp", RootTemp}, {"/home/me/shared", RootExtra}}
+	if !reflect.DeepEqual(r.Roots, want) {
+		t.Errorf("roots = %v", r.Roots)
+	}
+	if POSIX.Within("/home/me/wsx", "/home/me/ws") || !POSIX.Within("/home/me/ws/a", "/home/me/ws") || !POSIX.Within("/x", "/") {
+		t.Error("POSIX Within")
+	}
+	if _, err := (Policy{Mode: ReadOnly, Cwd: "rel"}).Resolve(Env{Rules: POSIX}); err == nil {
+		t.Error("relative cwd accepted")
+	}
+}

@@ -1,0 +1,138 @@
+package policy
+
+import (
+	"fmt"
+)
+
+// RootKind says why a directory is writable; it decides which capability
+// SID the Windows backend grants there.
+type RootKind string
+
+const (
+	RootCwd   RootKind = "cwd"   // the workspace: its own capability SID
+	RootTemp  RootKind = "temp"  // a temp directory: the generic SID
+	RootExtra RootKind = "extra" // an extra writable root: the generic SID
+)
+
+// Root is a resolved writable root.
+type Root struct {
+	Path string   `json:"path"`
+	Kind RootKind `json:"kind"`
+}
+
+// Resolved is a policy with every path absolute and normalised by the
+// platform's rules.
+type Resolved struct {
+	Mode      Mode     `json:"mode"`
+	Cwd       string   `json:"cwd"`
+	Roots     []Root   `json:"roots"` // empty in read-only mode
+	Protected []string `json:"protected_names"`
+	Network   bool     `json:"network"`
+	rules     Rules
+}
+
+// Rules are a platform's path rules.
+type Rules interface {
+	// Abs resolves p against base (absolute) and normalises it. base is
+	// empty when p must already be absolute.
+	Abs(base, p string) (string, error)
+	// Within reports whether p equals root or lies below it.
+	Within(p, root string) bool
+	// EqualName compares two names as the platform's file system does.
+	EqualName(a, b string) bool
+}
+
+// Env is what resolution needs to know about the machine.
+type Env struct {
+	Rules Rules
+	// Cwd is the command's working directory, used when the policy has
+	// none. Must be absolute.
+	Cwd string
+	// TempDirs are the temp directories (TEMP and TMP on Windows, TMPDIR
+	// elsewhere), in order; duplicates are fine.
+	TempDirs []string
+}
+
+// Resolve makes p's paths absolute and checks the roots: each must be
+// absolute after resolution and no two may overlap (one inside the other),
+// since an overlap would give one directory two capability SIDs and make the
+// protected names of the inner root writable through the outer one. Errors
+// name the field and path at fault. Whether the roots exist is for the
+// caller, which has the file system.
+func (p Policy) Resolve(env Env) (*Resolved, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if env.Rules == nil {
+		return nil, fmt.Errorf("policy: no path rules")
+	}
+	cwd := p.Cwd
+	field := "cwd"
+	if cwd == "" {
+		cwd, field = env.Cwd, "the working directory"
+	}
+	if cwd == "" {
+		return nil, fmt.Errorf("policy: no cwd given and no working directory known")
+	}
+	absCwd, err := env.Rules.Abs("", cwd)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %s %q: %w", field, cwd, err)
+	}
+	r := &Resolved{Mode: p.Mode, Cwd: absCwd, Protected: p.Protected(), Network: p.Network, rules: env.Rules}
+	if p.Mode == ReadOnly {
+		return r, nil
+	}
+	r.Roots = append(r.Roots, Root{Path: absCwd, Kind: RootCwd})
+	if !p.ExcludeTmp {
+		for _, t := range env.TempDirs {
+			if t == "" {
+				continue
+			}
+			abs, err := env.Rules.Abs("", t)
+			if err != nil {
+				return nil, fmt.Errorf("policy: temp directory %q: %w", t, err)
+			}
+			if r.hasRoot(abs) {
+				continue // TEMP and TMP are usually the same
+			}
+			r.Roots = append(r.Roots, Root{Path: abs, Kind: RootTemp})
+		}
+	}
+	for i, w := range p.WritableRoots {
+		abs, err := env.Rules.Abs(absCwd, w)
+		if err != nil {
+			return nil, fmt.Errorf("policy: field \"writable_roots\"[%d] %q: %w", i, w, err)
+		}
+		r.Roots = append(r.Roots, Root{Path: abs, Kind: RootExtra})
+	}
+	for i, a := range r.Roots {
+		for _, b := range r.Roots[i+1:] {
+			if env.Rules.Within(a.Path, b.Path) || env.Rules.Within(b.Path, a.Path) {
+				return nil, fmt.Errorf("policy: writable roots overlap: %s root %s and %s root %s; give only the outer one", a.Kind, a.Path, b.Kind, b.Path)
+			}
+		}
+	}
+	return r, nil
+}
+
+func (r *Resolved) hasRoot(p string) bool {
+	for _, x := range r.Roots {
+		if r.rules.Within(p, x.Path) && r.rules.Within(x.Path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// RootOf returns the writable root p lies in, if any.
+func (r *Resolved) RootOf(p string) (Root, bool) {
+	for _, x := range r.Roots {
+		if r.rules.Within(p, x.Path) {
+			return x, true
+		}
+	}
+	return Root{}, false
+}
+
+// Rules returns the path rules r was resolved with.
+func (r *Resolved) PathRules() Rules { return r.rules }
