@@ -1,0 +1,262 @@
+// Package plan computes the ACL edits that make a Windows file system match
+// a sandbox policy, and proves them with the ntsec access-check model before
+// anything touches a disk.
+//
+// A plan is a function of (policy, capability SIDs, the current state of
+// the file system): the smallest list of edits, in the order to apply them.
+// It reads only the writable roots, the protected names inside them and the
+// directories the world-writable audit visits — O(roots), never O(files) —
+// and it leaves out every ACE that is already in place, so planning an
+// unchanged tree a second time gives no edits at all. Inheritance does the
+// rest: an OI|CI ACE on a root reaches every file below it, as Windows
+// propagates it once when the edit is applied.
+package plan
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/cordon-sandbox/cordon/fsview"
+	"github.com/cordon-sandbox/cordon/ntsec"
+	"github.com/cordon-sandbox/cordon/policy"
+	"github.com/cordon-sandbox/cordon/winpath"
+)
+
+// Op is what an edit does.
+type Op string
+
+const (
+	// AddACE adds ACE to the explicit part of the object's DACL, in
+	// canonical position (denies first, then allows).
+	AddACE Op = "add"
+	// RemoveACE removes the explicit ACEs of the object equal to ACE.
+	RemoveACE Op = "remove"
+	// CreateDir creates a missing protected name as an empty directory,
+	// owned by the user, carrying ACE (a deny): NTFS has no way to deny the
+	// creation of one name, so a placeholder that the sandbox may neither
+	// write, delete nor rename is what keeps, say, a fresh .git with a
+	// planted hook or core.fsmonitor from appearing in the workspace.
+	CreateDir Op = "create-dir"
+)
+
+// Edit is one change to one object.
+type Edit struct {
+	Op     Op
+	Path   string
+	ACE    ntsec.ACE
+	Owner  ntsec.SID // CreateDir only
+	Reason string
+}
+
+// MarshalJSON writes {"op","path","sid","type","mask","flags","ace","reason"}.
+func (e Edit) MarshalJSON() ([]byte, error) {
+	typ := "allow"
+	if e.ACE.Type == ntsec.AccessDenied {
+		typ = "deny"
+	}
+	return json.Marshal(struct {
+		Op     Op     `json:"op"`
+		Path   string `json:"path"`
+		SID    string `json:"sid"`
+		Type   string `json:"type"`
+		Mask   string `json:"mask"`
+		Flags  string `json:"flags"`
+		ACE    string `json:"ace"`
+		Reason string `json:"reason"`
+	}{e.Op, e.Path, e.ACE.SID.String(), typ, e.ACE.Mask.String(), e.ACE.Flags.SDDL(), e.ACE.SDDL(), e.Reason})
+}
+
+func (e Edit) String() string {
+	return fmt.Sprintf("%s %s %s (%s)", e.Op, e.Path, e.ACE.SDDL(), e.Reason)
+}
+
+// Input is what a plan is computed from.
+type Input struct {
+	Policy *policy.Resolved // resolved with policy.Windows rules
+	SIDs   SIDs
+	// User is the user the sandbox runs as; a zero SID means the owner of
+	// the cwd.
+	User  User
+	View  fsview.View
+	Audit AuditConfig
+}
+
+// Plan is the result: edits in order, what the audit saw, and the proof.
+type Plan struct {
+	Edits []Edit      `json:"edits"`
+	Audit AuditReport `json:"audit"`
+	Proof Proof       `json:"proof"`
+	User  User        `json:"-"`
+}
+
+// ErrProof is returned, wrapped, when a plan fails its proof: such a plan is
+// never returned for application.
+var ErrProof = errors.New("plan fails its proof")
+
+// Make computes the plan. Errors name the path or field at fault; a plan
+// whose proof fails is an error wrapping ErrProof (the failed plan is
+// returned alongside for diagnosis, never for application).
+func Make(ctx context.Context, in Input) (*Plan, error) {
+	pl, err := compute(ctx, &in)
+	if err != nil {
+		return nil, err
+	}
+	mem, ok := in.View.(*fsview.Memory)
+	if !ok {
+		pl.Proof = Proof{Skipped: "the view is not in memory: the backend proves the plan against what it applied"}
+		return pl, nil
+	}
+	pl.Proof, err = Prove(mem, in, pl.Edits)
+	if err != nil {
+		return nil, err
+	}
+	if !pl.Proof.OK {
+		return pl, fmt.Errorf("%w: %s", ErrProof, pl.Proof.Summary())
+	}
+	return pl, nil
+}
+
+func compute(ctx context.Context, in *Input) (*Plan, error) {
+	r := in.Policy
+	if r == nil {
+		return nil, fmt.Errorf("plan: no policy")
+	}
+	if in.View == nil {
+		return nil, fmt.Errorf("plan: no file-system view")
+	}
+	switch r.Mode {
+	case policy.WorkspaceWrite:
+		if in.SIDs.Workspace.IsZero() || in.SIDs.Generic.IsZero() {
+			return nil, fmt.Errorf("plan: workspace-write needs the workspace and generic capability SIDs")
+		}
+	case policy.ReadOnly:
+		if in.SIDs.ReadOnly.IsZero() {
+			return nil, fmt.Errorf("plan: read-only needs the read-only capability SID")
+		}
+	}
+	cwd, err := statDir(in.View, r.Cwd, "cwd")
+	if err != nil {
+		return nil, err
+	}
+	if in.User.SID.IsZero() {
+		in.User.SID = cwd.SD.Owner
+	}
+	pl := &Plan{User: in.User}
+	var denies, allows []Edit
+	for _, root := range r.Roots {
+		node := cwd
+		if root.Kind != policy.RootCwd {
+			if node, err = statDir(in.View, root.Path, string(root.Kind)+" root"); err != nil {
+				return nil, err
+			}
+		}
+		sid := in.SIDs.forRoot(root.Kind)
+		for _, name := range r.Protected {
+			e, err := protectEdit(in.View, root, name, sid, in.User.SID)
+			if err != nil {
+				return nil, err
+			}
+			if e != nil {
+				denies = append(denies, *e)
+			}
+		}
+		want := ntsec.ACE{Type: ntsec.AccessAllowed, Flags: dirInherit, Mask: AllowMask, SID: sid}
+		if !hasACE(node.SD, want) {
+			allows = append(allows, Edit{Op: AddACE, Path: node.Path, ACE: want, Reason: "writable root (" + string(root.Kind) + ")"})
+		}
+	}
+	audit, err := runAudit(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	pl.Audit = audit.report
+	pl.Edits = append(append(append(pl.Edits, denies...), audit.edits...), allows...)
+	return pl, nil
+}
+
+func (s SIDs) forRoot(k policy.RootKind) ntsec.SID {
+	if k == policy.RootCwd {
+		return s.Workspace
+	}
+	return s.Generic
+}
+
+// statDir returns the directory at path, refusing a missing path, a file
+// and a reparse point: a root that is a junction would make the plan grant
+// its target, which the policy never named.
+func statDir(v fsview.View, path, what string) (fsview.Node, error) {
+	n, err := v.Stat(path)
+	if err != nil {
+		if errors.Is(err, fsview.ErrNotExist) {
+			return n, fmt.Errorf("%s %s does not exist", what, path)
+		}
+		return n, fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	if n.IsReparse() {
+		return n, fmt.Errorf("%s %s is a %s to %s: cordon does not follow reparse points; use the target's own path", what, path, n.Type, n.Target)
+	}
+	if !n.IsDir() {
+		return n, fmt.Errorf("%s %s is a %s, not a directory", what, path, n.Type)
+	}
+	if n.SD == nil {
+		return n, fmt.Errorf("%s %s: its security descriptor could not be read", what, path)
+	}
+	return n, nil
+}
+
+// protectEdit returns the edit that keeps root\name unwritable for sid, or
+// nil when the deny is already in place.
+func protectEdit(v fsview.View, root policy.Root, name string, sid, owner ntsec.SID) (*Edit, error) {
+	rp, err := winpath.Parse(root.Path)
+	if err != nil {
+		return nil, fmt.Errorf("root %s: %w", root.Path, err)
+	}
+	p, err := rp.Join(name)
+	if err != nil {
+		return nil, fmt.Errorf("protected name %q: %w", name, err)
+	}
+	reason := "protected name " + name + " in " + string(root.Kind) + " root"
+	deny := ntsec.ACE{Type: ntsec.AccessDenied, Flags: dirInherit, Mask: DenyWriteMask, SID: sid}
+	n, err := v.Stat(p.String())
+	if errors.Is(err, fsview.ErrNotExist) {
+		return &Edit{Op: CreateDir, Path: p.String(), ACE: deny, Owner: owner, Reason: reason + " (missing: placeholder)"}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("protected name %s: %w", p, err)
+	}
+	if n.SD == nil {
+		return nil, fmt.Errorf("protected name %s: its security descriptor could not be read", p)
+	}
+	if n.Type == fsview.File {
+		deny.Flags = 0 // a gitfile or other file has nothing to pass ACEs on to
+	}
+	if hasACE(n.SD, deny) {
+		return nil, nil
+	}
+	return &Edit{Op: AddACE, Path: n.Path, ACE: deny, Reason: reason}, nil
+}
+
+// hasACE reports whether sd's DACL already does what adding want would: an
+// explicit ACE of the same type and SID with at least want's rights and
+// inheritance flags, effective on the object, and — for a deny — not
+// preceded by an allow for the same SID, which would win over it.
+func hasACE(sd *ntsec.SecurityDescriptor, want ntsec.ACE) bool {
+	if sd == nil || sd.DACL == nil {
+		return false
+	}
+	for _, e := range sd.DACL.Entries {
+		if e.SID != want.SID {
+			continue
+		}
+		if e.Flags&ntsec.Inherited == 0 && e.Type == want.Type && e.Effective() &&
+			e.Mask&want.Mask == want.Mask && e.Flags&want.Flags == want.Flags {
+			return true
+		}
+		if want.Type == ntsec.AccessDenied && e.Type == ntsec.AccessAllowed && e.Effective() {
+			return false
+		}
+	}
+	return false
+}

@@ -1,0 +1,259 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/cordon-sandbox/cordon/fsview"
+	"github.com/cordon-sandbox/cordon/ntsec"
+	"github.com/cordon-sandbox/cordon/policy"
+	"github.com/cordon-sandbox/cordon/winpath"
+)
+
+// Proof is the verdict of the access-check model on a plan: the plan applied
+// to a copy of the view, then every node checked for every sandbox token.
+type Proof struct {
+	OK bool `json:"ok"`
+	// Skipped says why no proof was made (a view that is not in memory).
+	Skipped string   `json:"skipped,omitempty"`
+	Nodes   int      `json:"nodes"`
+	Tokens  []string `json:"tokens"`
+	// Writes is how many objects' descriptors applying the plan rewrites,
+	// inheritance included.
+	Writes int `json:"writes"`
+	// Violations are nodes a token may write although the policy says it
+	// must not: any one fails the proof. At most 20 are listed; Count has
+	// them all.
+	Violations     []Violation `json:"violations,omitempty"`
+	ViolationCount int         `json:"violation_count"`
+	// Gaps are nodes inside a writable root that the token still cannot
+	// write (a DACL that refuses the user, a protected DACL): less access
+	// than the policy allows, reported but not a failure, since fixing them
+	// would mean rewriting files one by one.
+	Gaps     []Violation `json:"gaps,omitempty"`
+	GapCount int         `json:"gap_count"`
+}
+
+// Violation is one node where the model disagrees with the policy.
+type Violation struct {
+	Path   string `json:"path"`
+	Token  string `json:"token"`
+	Rights string `json:"rights"` // the write rights granted (violations) or "none"
+	Why    string `json:"why"`
+}
+
+// Summary is a one-line account of the proof.
+func (p Proof) Summary() string {
+	if p.Skipped != "" {
+		return "not proven: " + p.Skipped
+	}
+	s := fmt.Sprintf("%d nodes × %d tokens (%s): %d violations, %d gaps", p.Nodes, len(p.Tokens), strings.Join(p.Tokens, ", "), p.ViolationCount, p.GapCount)
+	if len(p.Violations) > 0 {
+		v := p.Violations[0]
+		s += fmt.Sprintf("; first: %s token may write %s (%s): %s", v.Token, v.Path, v.Rights, v.Why)
+	}
+	return s
+}
+
+const maxListed = 20
+
+// proofToken is a sandbox token and the roots it is meant to write.
+type proofToken struct {
+	name string
+	tok  *ntsec.Token
+	caps map[ntsec.SID]bool
+}
+
+// maxOthers bounds how many other workspaces' tokens the proof checks.
+const maxOthers = 3
+
+// Prove applies edits to a copy of m and checks, for every node and every
+// sandbox token, that the token may write the node exactly when the policy
+// says so: in workspace-write, inside a root whose capability SID the token
+// holds and not at or below a protected name; in read-only, nowhere. Writing
+// includes deleting or renaming through the parent's FILE_DELETE_CHILD.
+func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
+	work := m.Clone()
+	writes, err := Apply(work, edits)
+	if err != nil {
+		return Proof{}, fmt.Errorf("proof: apply: %w", err)
+	}
+	r := in.Policy
+	if in.User.SID.IsZero() {
+		cwd, err := work.Stat(r.Cwd)
+		if err != nil {
+			return Proof{}, fmt.Errorf("proof: cwd: %w", err)
+		}
+		in.User.SID = cwd.SD.Owner
+	}
+	var tokens []proofToken
+	add := func(name string, caps ...ntsec.SID) {
+		set := map[ntsec.SID]bool{}
+		for _, c := range caps {
+			set[c] = true
+		}
+		tokens = append(tokens, proofToken{name, SandboxToken(in.User, caps...), set})
+	}
+	if r.Mode == policy.WorkspaceWrite {
+		add("workspace", in.SIDs.Workspace, in.SIDs.Generic)
+		for i, o := range in.SIDs.Others {
+			if i == maxOthers {
+				break
+			}
+			add("other-workspace "+o.String(), o, in.SIDs.Generic)
+		}
+	}
+	if !in.SIDs.ReadOnly.IsZero() {
+		add("read-only", in.SIDs.ReadOnly)
+	}
+	pr := Proof{Writes: writes}
+	for _, t := range tokens {
+		pr.Tokens = append(pr.Tokens, t.name)
+	}
+	roots := make([]rootInfo, 0, len(r.Roots))
+	for _, root := range r.Roots {
+		p, err := winpath.Parse(root.Path)
+		if err != nil {
+			return Proof{}, fmt.Errorf("proof: root %s: %w", root.Path, err)
+		}
+		roots = append(roots, rootInfo{p, in.SIDs.forRoot(root.Kind)})
+	}
+	type memoKey struct {
+		sd  *ntsec.SecurityDescriptor
+		tok int
+		typ ntsec.ObjectType
+	}
+	memo := map[memoKey]ntsec.AccessMask{}
+	granted := func(sd *ntsec.SecurityDescriptor, ti int, typ ntsec.ObjectType) ntsec.AccessMask {
+		k := memoKey{sd, ti, typ}
+		g, ok := memo[k]
+		if !ok {
+			g = ntsec.AccessCheck(sd, tokens[ti].tok, ntsec.MaximumAllowed, typ).Granted
+			memo[k] = g
+		}
+		return g
+	}
+	// Where each node stands relative to the roots is worked out from its
+	// parent's standing as the walk goes down, so no path is parsed twice.
+	type standing struct {
+		root      int  // index in roots, -1 outside every root
+		depth     int  // levels below the root
+		protected bool // at or below a protected name of the root
+	}
+	stand := map[*fsview.Node]standing{}
+	rootKeys := map[string]int{}
+	for i, ri := range roots {
+		rootKeys[ri.path.Key()] = i
+	}
+	for _, vol := range work.Roots() {
+		work.Walk(vol, func(n, parent *fsview.Node) bool {
+			pr.Nodes++
+			st := standing{root: -1}
+			if parent != nil {
+				if ps := stand[parent]; ps.root >= 0 {
+					st = standing{root: ps.root, depth: ps.depth + 1, protected: ps.protected}
+					if ps.depth == 0 {
+						name := n.Path[strings.LastIndexByte(n.Path, '\\')+1:]
+						for _, pn := range r.Protected {
+							if winpath.EqualName(name, pn) {
+								st.protected = true
+							}
+						}
+					}
+				}
+			}
+			if st.root < 0 {
+				if p, err := winpath.Parse(n.Path); err == nil {
+					if i, ok := rootKeys[p.Key()]; ok {
+						st = standing{root: i}
+					}
+				}
+			}
+			if n.IsDir() {
+				stand[n] = st
+			}
+			for ti, t := range tokens {
+				g := granted(n.SD, ti, n.ObjectType()) & writeProbe
+				if parent != nil && granted(parent.SD, ti, ntsec.Directory)&ntsec.FileDeleteChild != 0 {
+					g |= ntsec.Delete
+				}
+				want, why := expectWritable(st.root, st.protected, roots, t.caps)
+				switch {
+				case g != 0 && !want:
+					pr.ViolationCount++
+					if len(pr.Violations) < maxListed {
+						pr.Violations = append(pr.Violations, Violation{n.Path, t.name, rights(g), why()})
+					}
+				case g == 0 && want:
+					pr.GapCount++
+					if len(pr.Gaps) < maxListed {
+						pr.Gaps = append(pr.Gaps, Violation{n.Path, t.name, "none", why()})
+					}
+				}
+			}
+			return true
+		})
+	}
+	// A protected name that does not exist must not be creatable either:
+	// the token must lack ADD_FILE and ADD_SUBDIRECTORY on its root.
+	for _, root := range roots {
+		rn, err := work.Stat(root.path.String())
+		if err != nil {
+			continue // a missing root fails planning, not the proof
+		}
+		for _, name := range r.Protected {
+			p, err := root.path.Join(name)
+			if err != nil {
+				continue
+			}
+			if _, err := work.Stat(p.String()); err == nil {
+				continue
+			}
+			for ti, t := range tokens {
+				g := granted(rn.SD, ti, ntsec.Directory) & (ntsec.FileWriteData | ntsec.FileAppendData)
+				if g != 0 {
+					pr.ViolationCount++
+					if len(pr.Violations) < maxListed {
+						pr.Violations = append(pr.Violations, Violation{p.String(), t.name, "create (" + rights(g) + " on " + root.path.String() + ")", "protected name " + name + " is missing and its root lets the token create it"})
+					}
+				}
+			}
+		}
+	}
+	pr.OK = pr.ViolationCount == 0
+	return pr, nil
+}
+
+type rootInfo struct {
+	path winpath.Path
+	sid  ntsec.SID
+}
+
+// expectWritable says whether the policy lets a token holding caps write a
+// node standing in root (an index in roots, -1 for none), under a protected
+// name or not. why builds the explanation, only for the nodes reported.
+func expectWritable(root int, protected bool, roots []rootInfo, caps map[ntsec.SID]bool) (want bool, why func() string) {
+	switch {
+	case root < 0:
+		return false, func() string { return "outside every writable root" }
+	case !caps[roots[root].sid]:
+		return false, func() string {
+			return "inside a root the token holds no capability for: " + roots[root].path.String()
+		}
+	case protected:
+		return false, func() string { return "at or below a protected name of root " + roots[root].path.String() }
+	}
+	return true, func() string { return "inside root " + roots[root].path.String() }
+}
+
+func rights(m ntsec.AccessMask) string {
+	var names []string
+	for b := ntsec.AccessMask(1); b != 0; b <<= 1 {
+		if m&b != 0 {
+			names = append(names, ntsec.RightName(b, false))
+		}
+	}
+	sort.Strings(names)
+	return strings.Join(names, "|")
+}
