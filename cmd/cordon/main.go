@@ -3,6 +3,8 @@
 // Subcommands:
 //
 //	cordon access   evaluate the NT access-check model: may this token do that?
+//	cordon plan     compute and prove the ACL edits a policy needs
+//	cordon explain  may the sandbox read, write or delete this path, and why?
 //
 // Exit codes are stable so scripts can branch on them; each subcommand
 // documents its own.
@@ -29,6 +31,9 @@ const usage = `usage: cordon <command> [flags]
 
 commands:
   access   evaluate the NT access-check model for a security descriptor and a token
+  plan     compute and prove the ACL edits a policy needs on a Windows file-system snapshot
+  explain  say whether the sandbox may read, write or delete a path, and which ACE decides
+  sids     list the capability SIDs in cordon's store, or drop those of vanished workspaces
 
 Run 'cordon <command> -h' for a command's flags.
 `
@@ -41,6 +46,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "access":
 		return runAccess(args[1:], stdin, stdout, stderr)
+	case "plan":
+		return runPlan(args[1:], stdout, stderr)
+	case "explain":
+		return runExplain(args[1:], stdout, stderr)
+	case "sids":
+		return runSIDs(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/cordon-sandbox/cordon/fsview"
+	"github.com/cordon-sandbox/cordon/ntsec"
+	"github.com/cordon-sandbox/cordon/plan"
+	"github.com/cordon-sandbox/cordon/policy"
+)
+
+const planUsage = `usage: cordon plan --policy P --cwd DIR --tree SNAPSHOT [--writable-root DIR]... [--temp DIR]...
+                   [--audit DIR]... [--audit-depth N] [--user SID] [--sid-workspace SID] [--sid-generic SID]
+                   [--sid-readonly SID] [--sid-other SID]... [--json]
+
+Computes the ACL edits that make a Windows file system match the policy and
+proves them with the access-check model: applied to the tree, every sandbox
+token may write exactly inside its writable roots and never a protected name.
+
+  --policy P         read-only, workspace-write, a JSON policy or @FILE
+  --cwd DIR          the workspace (Windows path, e.g. C:\Users\me\ws)
+  --tree SNAPSHOT    JSON snapshot of the file system ([{"path","type","owner","sddl"}...])
+  --writable-root D  an extra writable root (repeatable)
+  --temp DIR         a temp directory, writable unless the policy excludes it (repeatable)
+  --audit DIR        an extra world-writable audit root (the cwd, temp dirs and volume roots always are)
+  --audit-depth N    levels audited below each audit root (default -1, unlimited: a snapshot
+                     is small, and the proof checks every node of it anyway; the anchor uses 1)
+  --user SID         the user the sandbox runs as (default: the cwd's owner)
+  --sid-*            capability SIDs (default: fresh random ones for this plan);
+                     --sid-other (repeatable) names other workspaces' SIDs
+  --json             print {"edits","audit","proof"} as JSON
+
+The real Windows file system is read by the restricted-token backend, which
+is not built yet: --tree is required.
+
+Exit status: 0 the plan is proven, 1 its proof fails, 2 bad input.
+`
+
+// multiFlag collects a repeatable flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// planArgs are the flags plan and explain share.
+type planArgs struct {
+	policy, cwd, tree, user, sidWS, sidGeneric, sidRO string
+	roots, temps, audits, others                      multiFlag
+	depth                                             int
+	asJSON                                            bool
+}
+
+func (a *planArgs) register(fs *flag.FlagSet) {
+	fs.StringVar(&a.policy, "policy", "workspace-write", "")
+	fs.StringVar(&a.cwd, "cwd", "", "")
+	fs.StringVar(&a.tree, "tree", "", "")
+	fs.StringVar(&a.user, "user", "", "")
+	fs.StringVar(&a.sidWS, "sid-workspace", "", "")
+	fs.StringVar(&a.sidGeneric, "sid-generic", "", "")
+	fs.StringVar(&a.sidRO, "sid-readonly", "", "")
+	fs.Var(&a.roots, "writable-root", "")
+	fs.Var(&a.temps, "temp", "")
+	fs.Var(&a.audits, "audit", "")
+	fs.Var(&a.others, "sid-other", "")
+	fs.IntVar(&a.depth, "audit-depth", -1, "")
+	fs.BoolVar(&a.asJSON, "json", false, "")
+}
+
+// codedError carries the stable CLI error code.
+type codedError struct {
+	code string
+	err  error
+}
+
+func (c *codedError) Error() string { return c.err.Error() }
+func (c *codedError) Unwrap() error { return c.err }
+
+func coded(code string, err error) error { return &codedError{code, err} }
+
+// input turns the flags into a plan input.
+func (a *planArgs) input() (plan.Input, *fsview.Memory, error) {
+	var in plan.Input
+	if a.cwd == "" {
+		return in, nil, coded("usage", fmt.Errorf("--cwd is required"))
+	}
+	if a.tree == "" {
+		return in, nil, coded("usage", fmt.Errorf("--tree is required: reading the real Windows file system comes with the restricted-token backend"))
+	}
+	pol, err := policy.Parse(a.policy)
+	if err != nil {
+		return in, nil, coded("bad_policy", fmt.Errorf("--policy: %w", err))
+	}
+	if len(a.roots) > 0 {
+		if pol.Mode == policy.ReadOnly {
+			return in, nil, coded("bad_policy", fmt.Errorf("--writable-root: a read-only policy has no writable roots"))
+		}
+		pol.WritableRoots = append(pol.WritableRoots, a.roots...)
+	}
+	if pol.Cwd == "" {
+		pol.Cwd = a.cwd
+	}
+	res, err := pol.Resolve(policy.Env{Rules: policy.Windows, Cwd: a.cwd, TempDirs: a.temps})
+	if err != nil {
+		return in, nil, coded("bad_policy", err)
+	}
+	f, err := os.Open(a.tree)
+	if err != nil {
+		return in, nil, coded("bad_tree", fmt.Errorf("--tree: %w", err))
+	}
+	defer f.Close()
+	mem, err := fsview.LoadSnapshot(f)
+	if err != nil {
+		return in, nil, coded("bad_tree", fmt.Errorf("--tree %s: %w", a.tree, err))
+	}
+	in.Policy, in.View = res, mem
+	sid := func(flagName, v string) (ntsec.SID, error) {
+		if v == "" {
+			return randomSID()
+		}
+		s, err := ntsec.ParseSID(v)
+		if err != nil {
+			return s, coded("usage", fmt.Errorf("--%s: %w", flagName, err))
+		}
+		return s, nil
+	}
+	if in.SIDs.Workspace, err = sid("sid-workspace", a.sidWS); err != nil {
+		return in, nil, err
+	}
+	if in.SIDs.Generic, err = sid("sid-generic", a.sidGeneric); err != nil {
+		return in, nil, err
+	}
+	if in.SIDs.ReadOnly, err = sid("sid-readonly", a.sidRO); err != nil {
+		return in, nil, err
+	}
+	for _, o := range a.others {
+		s, err := sid("sid-other", o)
+		if err != nil {
+			return in, nil, err
+		}
+		in.SIDs.Others = append(in.SIDs.Others, s)
+	}
+	if len(a.others) == 0 {
+		// One stand-in for the other workspaces, so the proof checks that
+		// a neighbour's sandbox cannot write this one.
+		s, err := randomSID()
+		if err != nil {
+			return in, nil, err
+		}
+		in.SIDs.Others = []ntsec.SID{s}
+	}
+	if a.user != "" {
+		if in.User.SID, err = ntsec.ParseSID(a.user); err != nil {
+			return in, nil, coded("usage", fmt.Errorf("--user: %w", err))
+		}
+	}
+	in.Audit = plan.AuditConfig{Roots: append(append([]string{res.Cwd}, a.temps...), a.audits...), Depth: a.depth}
+	in.Audit.Roots = append(in.Audit.Roots, mem.Roots()...)
+	return in, mem, nil
+}
+
+func runPlan(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var a planArgs
+	a.register(fs)
+	if code, done := parseFlags(fs, args, planUsage, stdout, stderr); done {
+		return code
+	}
+	in, _, err := a.input()
+	if err != nil {
+		return report(stderr, err)
+	}
+	pl, err := plan.Make(context.Background(), in)
+	if err != nil && !errors.Is(err, plan.ErrProof) {
+		return report(stderr, coded("bad_tree", err))
+	}
+	if a.asJSON {
+		out := struct {
+			Edits []plan.Edit      `json:"edits"`
+			Audit plan.AuditReport `json:"audit"`
+			Proof plan.Proof       `json:"proof"`
+		}{pl.Edits, pl.Audit, pl.Proof}
+		if out.Edits == nil {
+			out.Edits = []plan.Edit{}
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(out)
+	} else {
+		fmt.Fprintf(stdout, "plan for %s in %s: %d edits\n", in.Policy.Mode, in.Policy.Cwd, len(pl.Edits))
+		for i, e := range pl.Edits {
+			fmt.Fprintf(stdout, "  %2d. %-10s %s %s\n      %s\n", i+1, e.Op, e.Path, e.ACE.SDDL(), e.Reason)
+		}
+		complete := "complete"
+		if !pl.Audit.Complete {
+			complete = "INCOMPLETE"
+		}
+		fmt.Fprintf(stdout, "audit: %d checked, %d world-writable, %s (%s)\n", pl.Audit.Checked, len(pl.Audit.Flagged), complete, pl.Audit.Elapsed)
+		for _, s := range pl.Audit.Skipped {
+			fmt.Fprintf(stdout, "  skipped %s: %s\n", s.Path, s.Why)
+		}
+		verdict := "PROVEN"
+		if !pl.Proof.OK {
+			verdict = "FAILED"
+		}
+		fmt.Fprintf(stdout, "proof: %s: %s; applying rewrites %d descriptors\n", verdict, pl.Proof.Summary(), pl.Proof.Writes)
+		for _, v := range pl.Proof.Violations {
+			fmt.Fprintf(stdout, "  violation: %s token may write %s (%s): %s\n", v.Token, v.Path, v.Rights, v.Why)
+		}
+		for _, g := range pl.Proof.Gaps {
+			fmt.Fprintf(stdout, "  gap: %s token cannot write %s: %s\n", g.Token, g.Path, g.Why)
+		}
+	}
+	if !pl.Proof.OK {
+		return exitNo
+	}
+	return exitOK
+}
+
+// parseFlags parses and handles -h; done says the caller should return code.
+func parseFlags(fs *flag.FlagSet, args []string, usage string, stdout, stderr io.Writer) (int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			return exitOK, true
+		}
+		fail(stderr, "usage", err)
+		fmt.Fprint(stderr, usage)
+		return exitBadInput, true
+	}
+	return 0, false
+}
+
+// report prints err with its code and returns the bad-input exit status.
+func report(stderr io.Writer, err error) int {
+	var c *codedError
+	if errors.As(err, &c) {
+		fail(stderr, c.code, c.err)
+	} else {
+		fail(stderr, "error", err)
+	}
+	return exitBadInput
+}
