@@ -1,0 +1,101 @@
+// Package sandbox is the contract between cordon's Run API and its
+// backends: what a backend is given (Spec), what it returns (Process), and
+// what it reports about the machine (Probe). The Linux backend (namespaces,
+// Landlock, seccomp), the unsandboxed backend and, later, the Windows
+// restricted-token backend implement Backend; Run chooses one and handles
+// output capture, timeouts and exit codes the same way for all.
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/cordon-sandbox/cordon/policy"
+)
+
+// Spec is one command to run in a sandbox.
+type Spec struct {
+	// Policy is resolved: absolute cwd, roots and protected names.
+	Policy *policy.Resolved
+	// Args is the command line; Args[0] is looked up in PATH (from Env) by
+	// the backend, inside the sandbox's view of the file system.
+	Args []string
+	// Dir is the working directory, absolute.
+	Dir string
+	// Env is the complete environment of the command.
+	Env []string
+	// Stdin, Stdout and Stderr are the command's standard streams; nil
+	// means the null device. No other descriptor reaches the command.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// BestEffort lets the backend run with layers missing that the policy
+	// needs, reporting each in Process.Degraded. Without it, a missing
+	// layer is an error wrapping ErrUnavailable and nothing runs.
+	BestEffort bool
+}
+
+// Process is a started command.
+type Process interface {
+	// Wait waits for the command (and, for backends with a process tree of
+	// their own, for the tree's init) and returns its exit code: the
+	// command's status, or 128+N when signal N killed it.
+	Wait() (exitCode int, err error)
+	// Kill ends the command and every process it started. It is safe to
+	// call more than once and after the command ended.
+	Kill() error
+	// Degraded lists the layers the policy needed that were missing, when
+	// Spec.BestEffort allowed running without them.
+	Degraded() []string
+}
+
+// Backend runs commands in one kind of sandbox.
+type Backend interface {
+	// Name is the backend's name for --sandbox and for results ("linux",
+	// "none", "restricted-token").
+	Name() string
+	// Probe reports what the backend can enforce on this machine. It never
+	// pretends: a layer is Available only if it was tried and works.
+	Probe(ctx context.Context) Probe
+	// Start starts spec. Errors before the command runs wrap
+	// ErrUnavailable (a layer the policy needs is missing) or are setup
+	// failures; either way nothing of the command ran and nothing is left
+	// mounted or changed.
+	Start(ctx context.Context, spec Spec) (Process, error)
+}
+
+// Probe is what a backend can do here.
+type Probe struct {
+	Backend   string  `json:"backend"`
+	Available bool    `json:"available"`
+	Reason    string  `json:"reason,omitempty"` // why not, when unavailable
+	Layers    []Layer `json:"layers"`
+}
+
+// Layer is one enforcement mechanism.
+type Layer struct {
+	Name      string `json:"name"`
+	Available bool   `json:"available"`
+	Detail    string `json:"detail,omitempty"` // version, or why not
+	Enforces  string `json:"enforces"`         // what it guarantees when present
+}
+
+// Layer returns the named layer of the probe, if any.
+func (p Probe) Layer(name string) (Layer, bool) {
+	for _, l := range p.Layers {
+		if l.Name == name {
+			return l, true
+		}
+	}
+	return Layer{}, false
+}
+
+// ErrUnavailable is wrapped by errors that say a backend or a layer the
+// policy needs is missing on this machine.
+var ErrUnavailable = errors.New("sandbox unavailable")
+
+// Unavailable returns an error wrapping ErrUnavailable.
+func Unavailable(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrUnavailable, fmt.Sprintf(format, args...))
+}
