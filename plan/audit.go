@@ -191,9 +191,16 @@ func auditEdits(in *Input, n fsview.Node) []Edit {
 		// A SID keeps write access here only where its own root covers the
 		// directory and no protected name of that root does.
 		inCwd, inGeneric := false, false
-		if root, ok := r.RootOf(n.Path); ok && !underProtected(n.Path, root.Path, r.Protected) {
-			inCwd = root.Kind == policy.RootCwd
-			inGeneric = !inCwd
+		for _, root := range r.RootsOf(n.Path) {
+			if underProtected(n.Path, root.Path, r.Protected) {
+				inCwd, inGeneric = false, false
+				break
+			}
+			if root.Kind == policy.RootCwd {
+				inCwd = true
+			} else {
+				inGeneric = true
+			}
 		}
 		if !inCwd {
 			sids = append(sids, in.SIDs.Workspace)

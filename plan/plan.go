@@ -154,13 +154,11 @@ func compute(ctx context.Context, in *Input) (*Plan, error) {
 		}
 		sid := in.SIDs.forRoot(root.Kind)
 		for _, name := range r.Protected {
-			e, err := protectEdit(in.View, root, name, sid, in.User.SID)
+			es, err := protectEdits(in.View, r, root, name, in.SIDs, in.User.SID)
 			if err != nil {
 				return nil, err
 			}
-			if e != nil {
-				denies = append(denies, *e)
-			}
+			denies = append(denies, es...)
 		}
 		want := ntsec.ACE{Type: ntsec.AccessAllowed, Flags: dirInherit, Mask: AllowMask, SID: sid}
 		if !hasACE(node.SD, want) {
@@ -206,9 +204,10 @@ func statDir(v fsview.View, path, what string) (fsview.Node, error) {
 	return n, nil
 }
 
-// protectEdit returns the edit that keeps root\name unwritable for sid, or
-// nil when the deny is already in place.
-func protectEdit(v fsview.View, root policy.Root, name string, sid, owner ntsec.SID) (*Edit, error) {
+// protectEdits returns the edits that keep root\name unwritable for the SID
+// of every root that covers it (a workspace inside the temp directory is
+// covered by both), or none when the denies are already in place.
+func protectEdits(v fsview.View, r *policy.Resolved, root policy.Root, name string, sids SIDs, owner ntsec.SID) ([]Edit, error) {
 	rp, err := winpath.Parse(root.Path)
 	if err != nil {
 		return nil, fmt.Errorf("root %s: %w", root.Path, err)
@@ -218,24 +217,48 @@ func protectEdit(v fsview.View, root policy.Root, name string, sid, owner ntsec.
 		return nil, fmt.Errorf("protected name %q: %w", name, err)
 	}
 	reason := "protected name " + name + " in " + string(root.Kind) + " root"
-	deny := ntsec.ACE{Type: ntsec.AccessDenied, Flags: dirInherit, Mask: DenyWriteMask, SID: sid}
-	n, err := v.Stat(p.String())
-	if errors.Is(err, fsview.ErrNotExist) {
-		return &Edit{Op: CreateDir, Path: p.String(), ACE: deny, Owner: owner, Reason: reason + " (missing: placeholder)"}, nil
+	var covering []ntsec.SID
+	for _, c := range r.RootsOf(p.String()) {
+		s := sids.forRoot(c.Kind)
+		if !containsSID(covering, s) {
+			covering = append(covering, s)
+		}
 	}
-	if err != nil {
+	n, err := v.Stat(p.String())
+	missing := errors.Is(err, fsview.ErrNotExist)
+	if err != nil && !missing {
 		return nil, fmt.Errorf("protected name %s: %w", p, err)
 	}
-	if n.SD == nil {
+	if !missing && n.SD == nil {
 		return nil, fmt.Errorf("protected name %s: its security descriptor could not be read", p)
 	}
-	if n.Type == fsview.File {
-		deny.Flags = 0 // a gitfile or other file has nothing to pass ACEs on to
+	var out []Edit
+	for i, sid := range covering {
+		deny := ntsec.ACE{Type: ntsec.AccessDenied, Flags: dirInherit, Mask: DenyWriteMask, SID: sid}
+		switch {
+		case missing && i == 0:
+			out = append(out, Edit{Op: CreateDir, Path: p.String(), ACE: deny, Owner: owner, Reason: reason + " (missing: placeholder)"})
+		case missing:
+			out = append(out, Edit{Op: AddACE, Path: p.String(), ACE: deny, Reason: reason})
+		default:
+			if n.Type == fsview.File {
+				deny.Flags = 0 // a gitfile or other file has nothing to pass ACEs on to
+			}
+			if !hasACE(n.SD, deny) {
+				out = append(out, Edit{Op: AddACE, Path: n.Path, ACE: deny, Reason: reason})
+			}
+		}
 	}
-	if hasACE(n.SD, deny) {
-		return nil, nil
+	return out, nil
+}
+
+func containsSID(list []ntsec.SID, s ntsec.SID) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
 	}
-	return &Edit{Op: AddACE, Path: n.Path, ACE: deny, Reason: reason}, nil
+	return false
 }
 
 // hasACE reports whether sd's DACL already does what adding want would: an

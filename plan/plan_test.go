@@ -312,3 +312,43 @@ func TestAuditBudgets(t *testing.T) {
 		t.Errorf("children budget: %+v", pl.Audit)
 	}
 }
+
+// A workspace inside the temp directory: its protected names are denied to
+// both SIDs that cover them, since the generic SID's grant on the temp
+// directory reaches the workspace too.
+func TestWorkspaceInsideTemp(t *testing.T) {
+	m := machine(t)
+	b := &builder{t, m}
+	b.add(`C:\Users\me\AppData\Local\Temp\ws`, fsview.Directory, "")
+	b.add(`C:\Users\me\AppData\Local\Temp\ws\.git`, fsview.Directory, "")
+	b.add(`C:\Users\me\AppData\Local\Temp\ws\.git\config`, fsview.File, "")
+	pol := policy.Policy{Mode: policy.WorkspaceWrite, Cwd: `C:\Users\me\AppData\Local\Temp\ws`}
+	res, err := pol.Resolve(policy.Env{Rules: policy.Windows, TempDirs: []string{`C:\Users\me\AppData\Local\Temp`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := mustMake(t, Input{Policy: res, SIDs: testSID, View: m, Audit: AuditConfig{Roots: []string{`C:\`}, Depth: -1}})
+	got := edits(pl)
+	for _, w := range []string{
+		`add C:\Users\me\AppData\Local\Temp\ws\.git (D;OICI;0x1f0156;;;S-1-5-21-11-11-11-11)`,
+		`add C:\Users\me\AppData\Local\Temp\ws\.git (D;OICI;0x1f0156;;;S-1-5-21-22-22-22-22)`,
+		`create-dir C:\Users\me\AppData\Local\Temp\ws\.codex (D;OICI;0x1f0156;;;S-1-5-21-22-22-22-22)`,
+		`add C:\Users\me\AppData\Local\Temp\ws\.codex (D;OICI;0x1f0156;;;S-1-5-21-11-11-11-11)`,
+	} {
+		if !contains(got, w) {
+			t.Errorf("missing %s in\n%s", w, strings.Join(got, "\n"))
+		}
+	}
+	// Without the generic SID's deny, .git is writable through the temp
+	// directory's grant: the proof must say so.
+	var weak []Edit
+	for _, e := range pl.Edits {
+		if !(strings.HasSuffix(e.Path, `ws\.git`) && e.ACE.SID == genSID) {
+			weak = append(weak, e)
+		}
+	}
+	pr, err := Prove(m, Input{Policy: res, SIDs: testSID, View: m}, weak)
+	if err != nil || pr.OK {
+		t.Errorf("proof of the plan without the generic deny: %v %s", err, pr.Summary())
+	}
+}

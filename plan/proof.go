@@ -136,10 +136,16 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 	}
 	// Where each node stands relative to the roots is worked out from its
 	// parent's standing as the walk goes down, so no path is parsed twice.
+	// Roots may nest (a workspace in the temp directory): a node belongs to
+	// every root above it, and is protected if it is at or below a
+	// protected name of any of them.
 	type standing struct {
-		root      int  // index in roots, -1 outside every root
-		depth     int  // levels below the root
-		protected bool // at or below a protected name of the root
+		in        uint64 // bit i: inside roots[i]
+		isRoot    uint64 // bit i: the node is roots[i]
+		protected bool
+	}
+	if len(roots) > 64 {
+		return Proof{}, fmt.Errorf("proof: %d writable roots, at most 64", len(roots))
 	}
 	stand := map[*fsview.Node]standing{}
 	rootKeys := map[string]int{}
@@ -149,28 +155,26 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 	for _, vol := range work.Roots() {
 		work.Walk(vol, func(n, parent *fsview.Node) bool {
 			pr.Nodes++
-			st := standing{root: -1}
+			var st standing
 			if parent != nil {
-				if ps := stand[parent]; ps.root >= 0 {
-					st = standing{root: ps.root, depth: ps.depth + 1, protected: ps.protected}
-					if ps.depth == 0 {
-						name := n.Path[strings.LastIndexByte(n.Path, '\\')+1:]
-						for _, pn := range r.Protected {
-							if winpath.EqualName(name, pn) {
-								st.protected = true
-							}
+				ps := stand[parent]
+				st.in, st.protected = ps.in, ps.protected
+				if ps.isRoot != 0 && !st.protected {
+					name := n.Path[strings.LastIndexByte(n.Path, '\\')+1:]
+					for _, pn := range r.Protected {
+						if winpath.EqualName(name, pn) {
+							st.protected = true
 						}
 					}
 				}
 			}
-			if st.root < 0 {
+			if n.IsDir() {
 				if p, err := winpath.Parse(n.Path); err == nil {
 					if i, ok := rootKeys[p.Key()]; ok {
-						st = standing{root: i}
+						st.in |= 1 << i
+						st.isRoot |= 1 << i
 					}
 				}
-			}
-			if n.IsDir() {
 				stand[n] = st
 			}
 			for ti, t := range tokens {
@@ -178,7 +182,7 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 				if parent != nil && granted(parent.SD, ti, ntsec.Directory)&ntsec.FileDeleteChild != 0 {
 					g |= ntsec.Delete
 				}
-				want, why := expectWritable(st.root, st.protected, roots, t.caps)
+				want, why := expectWritable(st.in, st.protected, roots, t.caps)
 				switch {
 				case g != 0 && !want:
 					pr.ViolationCount++
@@ -231,20 +235,30 @@ type rootInfo struct {
 }
 
 // expectWritable says whether the policy lets a token holding caps write a
-// node standing in root (an index in roots, -1 for none), under a protected
-// name or not. why builds the explanation, only for the nodes reported.
-func expectWritable(root int, protected bool, roots []rootInfo, caps map[ntsec.SID]bool) (want bool, why func() string) {
-	switch {
-	case root < 0:
+// node inside the roots of the bit set in (none: outside every root),
+// under a protected name or not. why builds the explanation, only for the
+// nodes reported.
+func expectWritable(in uint64, protected bool, roots []rootInfo, caps map[ntsec.SID]bool) (want bool, why func() string) {
+	if in == 0 {
 		return false, func() string { return "outside every writable root" }
-	case !caps[roots[root].sid]:
-		return false, func() string {
-			return "inside a root the token holds no capability for: " + roots[root].path.String()
-		}
-	case protected:
-		return false, func() string { return "at or below a protected name of root " + roots[root].path.String() }
 	}
-	return true, func() string { return "inside root " + roots[root].path.String() }
+	inner := 0
+	for i := range roots {
+		if in&(1<<i) != 0 {
+			inner = i
+		}
+	}
+	if protected {
+		return false, func() string { return "at or below a protected name of root " + roots[inner].path.String() }
+	}
+	for i, r := range roots {
+		if in&(1<<i) != 0 && caps[r.sid] {
+			return true, func() string { return "inside root " + r.path.String() }
+		}
+	}
+	return false, func() string {
+		return "inside a root the token holds no capability for: " + roots[inner].path.String()
+	}
 }
 
 func rights(m ntsec.AccessMask) string {

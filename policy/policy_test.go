@@ -96,7 +96,6 @@ func TestResolveErrors(t *testing.T) {
 		env  Env
 		want string
 	}{
-		{Policy{Mode: WorkspaceWrite}, env, `writable roots overlap: cwd root C:\Users\me\ws and temp root C:\Users\me\ws\tmp`},
 		{Policy{Mode: WorkspaceWrite, ExcludeTmp: true, WritableRoots: []string{`C:\Users`}}, env, "overlap"},
 		{Policy{Mode: WorkspaceWrite, ExcludeTmp: true, WritableRoots: []string{`C:x`}}, env, `field "writable_roots"[0] "C:x"`},
 		{Policy{Mode: WorkspaceWrite, ExcludeTmp: true, WritableRoots: []string{`\\.\pipe\x`}}, env, `not a directory path`},
@@ -109,6 +108,24 @@ func TestResolveErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Resolve(%+v) = %v, want %q", c.p, err, c.want)
 		}
+	}
+}
+
+// A temp directory may contain the workspace, as TMPDIR=/tmp does for a
+// checkout in /tmp; the cwd and extra roots may not overlap.
+func TestResolveTempOverlap(t *testing.T) {
+	r, err := Policy{Mode: WorkspaceWrite}.Resolve(Env{Rules: POSIX, Cwd: "/tmp/ws", TempDirs: []string{"/tmp"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.RootsOf("/tmp/ws/x"); len(got) != 2 || got[0].Path != "/tmp" || got[1].Path != "/tmp/ws" {
+		t.Errorf("RootsOf = %v", got)
+	}
+	if root, _ := r.RootOf("/tmp/ws/x"); root.Kind != RootCwd {
+		t.Errorf("RootOf = %v", root)
+	}
+	if _, err := (Policy{Mode: WorkspaceWrite, WritableRoots: []string{"/tmp/ws/sub"}}).Resolve(Env{Rules: POSIX, Cwd: "/tmp/ws"}); err == nil {
+		t.Error("extra root inside the cwd accepted")
 	}
 }
 

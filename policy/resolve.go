@@ -54,9 +54,10 @@ type Env struct {
 }
 
 // Resolve makes p's paths absolute and checks the roots: each must be
-// absolute after resolution and no two may overlap (one inside the other),
-// since an overlap would give one directory two capability SIDs and make the
-// protected names of the inner root writable through the outer one. Errors
+// absolute after resolution, and the cwd and extra roots may not overlap
+// (one inside the other): that would give one directory two capability
+// SIDs for no purpose. Only a temp directory may contain, or lie inside,
+// another root. Errors
 // name the field and path at fault. Whether the roots exist is for the
 // caller, which has the file system.
 func (p Policy) Resolve(env Env) (*Resolved, error) {
@@ -107,6 +108,12 @@ func (p Policy) Resolve(env Env) (*Resolved, error) {
 	}
 	for i, a := range r.Roots {
 		for _, b := range r.Roots[i+1:] {
+			if a.Kind == RootTemp || b.Kind == RootTemp {
+				// A temp directory may hold the workspace (TMPDIR=/tmp and
+				// a checkout in /tmp): both stay roots, and the protected
+				// names of each are kept from every root that covers them.
+				continue
+			}
 			if env.Rules.Within(a.Path, b.Path) || env.Rules.Within(b.Path, a.Path) {
 				return nil, fmt.Errorf("policy: writable roots overlap: %s root %s and %s root %s; give only the outer one", a.Kind, a.Path, b.Kind, b.Path)
 			}
@@ -124,14 +131,29 @@ func (r *Resolved) hasRoot(p string) bool {
 	return false
 }
 
-// RootOf returns the writable root p lies in, if any.
+// RootOf returns the innermost writable root p lies in, if any.
 func (r *Resolved) RootOf(p string) (Root, bool) {
+	roots := r.RootsOf(p)
+	if len(roots) == 0 {
+		return Root{}, false
+	}
+	return roots[len(roots)-1], true
+}
+
+// RootsOf returns every writable root p lies in, outermost first.
+func (r *Resolved) RootsOf(p string) []Root {
+	var out []Root
 	for _, x := range r.Roots {
 		if r.rules.Within(p, x.Path) {
-			return x, true
+			out = append(out, x)
 		}
 	}
-	return Root{}, false
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && r.rules.Within(out[j-1].Path, out[j].Path); j-- {
+			out[j-1], out[j] = out[j], out[j-1]
+		}
+	}
+	return out
 }
 
 // Rules returns the path rules r was resolved with.
