@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"github.com/cordon-sandbox/cordon/internal/testutil"
+
 	"os"
 	"path/filepath"
 	"reflect"
@@ -27,7 +29,7 @@ func TestParsePresetsAndJSON(t *testing.T) {
 	if got := p.Protected(); !reflect.DeepEqual(got, []string{".git", ".codex", ".agents", ".env"}) {
 		t.Errorf("Protected() = %v", got)
 	}
-	f := filepath.Join(t.TempDir(), "p.json")
+	f := filepath.Join(testutil.TempDir(t), "p.json")
 	os.WriteFile(f, []byte(`{"mode":"read-only"}`), 0o644)
 	if p, err := Parse("@" + f); err != nil || p.Mode != ReadOnly {
 		t.Errorf("@file: %+v %v", p, err)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/cordon-sandbox/cordon/internal/testutil"
+
 	"bytes"
 	"encoding/json"
 	"os"
@@ -66,7 +68,7 @@ func TestAccessJSON(t *testing.T) {
 }
 
 func TestAccessFilesAndStdin(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.TempDir(t)
 	sdFile := filepath.Join(dir, "sd.sddl")
 	if err := os.WriteFile(sdFile, []byte(workspace+"\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/cordon-sandbox/cordon/internal/testutil"
+
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -76,7 +78,7 @@ func TestExplainCLI(t *testing.T) {
 }
 
 func TestPlanBadInput(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.TempDir(t)
 	bad := filepath.Join(dir, "bad.json")
 	os.WriteFile(bad, []byte(`[{"path":"C:\\x","type":"directory","sddl":"O:SYD:"}]`), 0o644)
 	cases := []struct {
@@ -107,7 +109,7 @@ func TestPlanBadInput(t *testing.T) {
 }
 
 func TestSIDsCLI(t *testing.T) {
-	state := t.TempDir()
+	state := testutil.TempDir(t)
 	t.Setenv("CORDON_STATE_DIR", state)
 	code, out, errOut := runCLI(t, "", "sids", "list")
 	if code != 0 || !strings.Contains(out, "generic    (none yet)") {
