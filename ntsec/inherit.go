@@ -135,11 +135,14 @@ func inheritedLabel(parent *SecurityDescriptor, obj ObjectType) (ACE, bool) {
 // parent's inheritable ACEs, as SetNamedSecurityInfo does to every object
 // below the one whose DACL it sets: the child's explicit ACEs stay, in their
 // order, and its inherited ACEs are replaced by what it now inherits from
-// parent. A child with a protected DACL is returned unchanged. child is not
-// modified.
+// parent. A child with a protected DACL, or with explicit ACEs after
+// inherited ones, is returned unchanged. child is not modified.
 func Propagate(parent, child *SecurityDescriptor, obj ObjectType) *SecurityDescriptor {
 	out := child.Clone()
-	if child.Control&DACLProtected != 0 {
+	if child.Control&DACLProtected != 0 || explicitAfterInherited(child.DACL) {
+		// Propagation never reorders a DACL's allows and denies; a DACL
+		// whose explicit ACEs do not all come first (Cygwin writes such
+		// DACLs) is left as it is, as if it were protected.
 		return out
 	}
 	var entries []ACE
@@ -190,4 +193,21 @@ func SetDACL(parent, obj *SecurityDescriptor, typ ObjectType, explicit *ACL, pro
 	}
 	out.DACL = &ACL{Revision: ACLRevision, Entries: entries}
 	return out
+}
+
+// explicitAfterInherited reports whether an explicit ACE follows an
+// inherited one in acl.
+func explicitAfterInherited(acl *ACL) bool {
+	if acl == nil {
+		return false
+	}
+	seenInherited := false
+	for _, e := range acl.Entries {
+		if e.Flags&Inherited != 0 {
+			seenInherited = true
+		} else if seenInherited {
+			return true
+		}
+	}
+	return false
 }

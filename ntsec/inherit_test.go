@@ -86,14 +86,18 @@ func TestNewObject(t *testing.T) {
 // inherited ones are recomputed, protected children are left alone.
 func TestPropagate(t *testing.T) {
 	parent := mustSD(t, "D:PAI(A;OICI;FA;;;S-1-5-21-7-7-7-7)(A;OICI;FA;;;SY)")
-	child := mustSD(t, "O:S-1-5-21-1-2-3-1001D:AI(D;;FW;;;WD)(A;ID;FR;;;BU)(A;;FR;;;AU)")
+	child := mustSD(t, "O:S-1-5-21-1-2-3-1001D:AI(D;;FW;;;WD)(A;;FR;;;AU)(A;ID;FR;;;BU)")
 	got := Propagate(parent, child, File)
 	want := "O:S-1-5-21-1-2-3-1001D:AI(D;;FW;;;WD)(A;;FR;;;AU)(A;ID;FA;;;S-1-5-21-7-7-7-7)(A;ID;FA;;;SY)"
 	if got.SDDL() != want {
 		t.Errorf("Propagate:\n got %s\nwant %s", got.SDDL(), want)
 	}
-	if child.SDDL() != "O:S-1-5-21-1-2-3-1001D:AI(D;;FW;;;WD)(A;ID;FR;;;BU)(A;;FR;;;AU)" {
+	if child.SDDL() != "O:S-1-5-21-1-2-3-1001D:AI(D;;FW;;;WD)(A;;FR;;;AU)(A;ID;FR;;;BU)" {
 		t.Errorf("Propagate modified its input: %s", child.SDDL())
+	}
+	odd := mustSD(t, "D:AI(A;ID;FA;;;WD)(D;;0x100;;;BU)")
+	if got := Propagate(parent, odd, File); got.SDDL() != odd.SDDL() {
+		t.Errorf("non-canonical child reordered: %s", got.SDDL())
 	}
 	prot := mustSD(t, "D:P(A;;FA;;;SY)")
 	if got := Propagate(parent, prot, File); got.SDDL() != prot.SDDL() {

@@ -87,14 +87,18 @@ func Apply(m *fsview.Memory, edits []Edit) (writes int, err error) {
 			edited[n] = true
 		}
 	}
-	memo := map[[2]*ntsec.SecurityDescriptor]*ntsec.SecurityDescriptor{}
+	type memoKey struct {
+		parent, child *ntsec.SecurityDescriptor
+		typ           ntsec.ObjectType // a file and a directory may share a descriptor yet inherit differently
+	}
+	memo := map[memoKey]*ntsec.SecurityDescriptor{}
 	for _, top := range outermost(tops) {
 		m.Walk(top, func(n, parent *fsview.Node) bool {
 			if parent == nil || n.Path == top {
 				return true
 			}
 			cur := n.SD
-			key := [2]*ntsec.SecurityDescriptor{parent.SD, cur}
+			key := memoKey{parent.SD, cur, n.ObjectType()}
 			next, ok := memo[key]
 			if !ok {
 				next = ntsec.Propagate(parent.SD, cur, n.ObjectType())

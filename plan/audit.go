@@ -219,7 +219,12 @@ func auditEdits(in *Input, n fsview.Node) []Edit {
 		flags = dirInherit
 	}
 	var out []Edit
+	seen := map[ntsec.SID]bool{}
 	for _, s := range sids {
+		if seen[s] {
+			continue
+		}
+		seen[s] = true
 		deny := ntsec.ACE{Type: ntsec.AccessDenied, Flags: flags, Mask: DenyWriteMask, SID: s}
 		if !hasACE(n.SD, deny) {
 			out = append(out, Edit{Op: AddACE, Path: n.Path, ACE: deny, Reason: "world-writable directory"})
@@ -240,7 +245,7 @@ func inheritableWorldGrant(sd *ntsec.SecurityDescriptor) bool {
 		return true
 	}
 	for _, e := range sd.DACL.Entries {
-		w := ntsec.FileMapping.Map(e.Mask) & (ntsec.FileWriteData | ntsec.FileAppendData | ntsec.FileWriteEA | ntsec.FileWriteAttributes)
+		w := ntsec.FileMapping.Map(e.Mask) & writeProbe
 		if e.Type == ntsec.AccessAllowed && isBroad(e.SID) && w != 0 && e.Inheritable() {
 			return true
 		}

@@ -81,6 +81,10 @@ type Input struct {
 	User  User
 	View  fsview.View
 	Audit AuditConfig
+	// Unproven lets Make return a plan for a view that is not in memory,
+	// which it cannot prove. Only a backend that proves the plan itself,
+	// against the descriptors it applied, may set it.
+	Unproven bool
 }
 
 // Plan is the result: edits in order, what the audit saw, and the proof.
@@ -105,6 +109,9 @@ func Make(ctx context.Context, in Input) (*Plan, error) {
 	}
 	mem, ok := in.View.(*fsview.Memory)
 	if !ok {
+		if !in.Unproven {
+			return nil, fmt.Errorf("plan: the view is not in memory, so the plan cannot be proven here (Input.Unproven is for backends that prove it themselves)")
+		}
 		pl.Proof = Proof{Skipped: "the view is not in memory: the backend proves the plan against what it applied"}
 		return pl, nil
 	}
@@ -142,6 +149,17 @@ func compute(ctx context.Context, in *Input) (*Plan, error) {
 	}
 	if in.User.SID.IsZero() {
 		in.User.SID = cwd.SD.Owner
+	}
+	// On Windows a workspace inside a temp directory cannot be kept from
+	// other sandboxes: the generic SID's grant on the temp directory, held
+	// by every workspace-write token, reaches it through inheritance, and
+	// a deny for that SID would lock out the workspace's own token too.
+	for _, a := range r.Roots {
+		for _, b := range r.Roots {
+			if a.Kind == policy.RootTemp && b.Kind != policy.RootTemp && policy.Windows.Within(b.Path, a.Path) {
+				return nil, fmt.Errorf("%s root %s lies inside temp root %s, where every other sandbox could write it: move it, point TEMP/TMP elsewhere, or exclude the temp directories", b.Kind, b.Path, a.Path)
+			}
+		}
 	}
 	pl := &Plan{User: in.User}
 	var denies, allows []Edit
@@ -231,6 +249,14 @@ func protectEdits(v fsview.View, r *policy.Resolved, root policy.Root, name stri
 	}
 	if !missing && n.SD == nil {
 		return nil, fmt.Errorf("protected name %s: its security descriptor could not be read", p)
+	}
+	if !missing && n.IsReparse() {
+		// git follows a .git junction or symlink: a target inside a
+		// writable root would leave the repository writable under another
+		// name.
+		if _, inRoot := r.RootOf(n.Target); inRoot {
+			return nil, fmt.Errorf("protected name %s is a %s to %s, inside a writable root: the repository would stay writable through its target", p, n.Type, n.Target)
+		}
 	}
 	var out []Edit
 	for i, sid := range covering {

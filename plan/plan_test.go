@@ -313,42 +313,52 @@ func TestAuditBudgets(t *testing.T) {
 	}
 }
 
-// A workspace inside the temp directory: its protected names are denied to
-// both SIDs that cover them, since the generic SID's grant on the temp
-// directory reaches the workspace too.
-func TestWorkspaceInsideTemp(t *testing.T) {
+// A workspace inside the temp directory is refused on Windows: the generic
+// SID's grant on the temp directory would let every other sandbox write it.
+func TestWorkspaceInsideTempRefused(t *testing.T) {
 	m := machine(t)
 	b := &builder{t, m}
 	b.add(`C:\Users\me\AppData\Local\Temp\ws`, fsview.Directory, "")
-	b.add(`C:\Users\me\AppData\Local\Temp\ws\.git`, fsview.Directory, "")
-	b.add(`C:\Users\me\AppData\Local\Temp\ws\.git\config`, fsview.File, "")
 	pol := policy.Policy{Mode: policy.WorkspaceWrite, Cwd: `C:\Users\me\AppData\Local\Temp\ws`}
 	res, err := pol.Resolve(policy.Env{Rules: policy.Windows, TempDirs: []string{`C:\Users\me\AppData\Local\Temp`}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pl := mustMake(t, Input{Policy: res, SIDs: testSID, View: m, Audit: AuditConfig{Roots: []string{`C:\`}, Depth: -1}})
-	got := edits(pl)
-	for _, w := range []string{
-		`add C:\Users\me\AppData\Local\Temp\ws\.git (D;OICI;0x1f0156;;;S-1-5-21-11-11-11-11)`,
-		`add C:\Users\me\AppData\Local\Temp\ws\.git (D;OICI;0x1f0156;;;S-1-5-21-22-22-22-22)`,
-		`create-dir C:\Users\me\AppData\Local\Temp\ws\.codex (D;OICI;0x1f0156;;;S-1-5-21-22-22-22-22)`,
-		`add C:\Users\me\AppData\Local\Temp\ws\.codex (D;OICI;0x1f0156;;;S-1-5-21-11-11-11-11)`,
-	} {
-		if !contains(got, w) {
-			t.Errorf("missing %s in\n%s", w, strings.Join(got, "\n"))
-		}
+	_, err = Make(context.Background(), Input{Policy: res, SIDs: testSID, View: m})
+	if err == nil || !strings.Contains(err.Error(), `cwd root C:\Users\me\AppData\Local\Temp\ws lies inside temp root`) {
+		t.Errorf("Make: %v", err)
 	}
-	// Without the generic SID's deny, .git is writable through the temp
-	// directory's grant: the proof must say so.
-	var weak []Edit
-	for _, e := range pl.Edits {
-		if !(strings.HasSuffix(e.Path, `ws\.git`) && e.ACE.SID == genSID) {
-			weak = append(weak, e)
-		}
+}
+
+// A .git junction whose target lies in a writable root would leave the
+// repository writable through the target: refused.
+func TestProtectedJunctionIntoRoot(t *testing.T) {
+	m := machine(t)
+	b := &builder{t, m}
+	b.add(`C:\Users\me\ws\gitdir`, fsview.Directory, "")
+	if err := m.Remove(`C:\Users\me\ws\link`); err != nil {
+		t.Fatal(err)
 	}
-	pr, err := Prove(m, Input{Policy: res, SIDs: testSID, View: m}, weak)
-	if err != nil || pr.OK {
-		t.Errorf("proof of the plan without the generic deny: %v %s", err, pr.Summary())
+	ws, _ := m.Stat(`C:\Users\me\ws`)
+	if err := m.Add(fsview.Node{Path: `C:\Users\me\ws\.agents`, Type: fsview.Junction, SD: ws.SD, Target: `C:\Users\me\ws\gitdir`}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Make(context.Background(), wsInput(t, m, policy.WorkspaceWrite))
+	if err == nil || !strings.Contains(err.Error(), `is a junction to C:\Users\me\ws\gitdir, inside a writable root`) {
+		t.Errorf("Make: %v", err)
+	}
+}
+
+// A plan on a view that is not in memory cannot be proven by Make, and is
+// refused unless the caller proves it itself.
+func TestUnprovenView(t *testing.T) {
+	in := wsInput(t, machine(t), policy.WorkspaceWrite)
+	in.View = struct{ fsview.View }{in.View}
+	if _, err := Make(context.Background(), in); err == nil || !strings.Contains(err.Error(), "cannot be proven") {
+		t.Errorf("unproven view: %v", err)
+	}
+	in.Unproven = true
+	if pl, err := Make(context.Background(), in); err != nil || pl.Proof.Skipped == "" {
+		t.Errorf("Unproven: %v %+v", err, pl)
 	}
 }

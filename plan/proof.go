@@ -65,8 +65,6 @@ type proofToken struct {
 	caps map[ntsec.SID]bool
 }
 
-// maxOthers bounds how many other workspaces' tokens the proof checks.
-const maxOthers = 3
 
 // Prove applies edits to a copy of m and checks, for every node and every
 // sandbox token, that the token may write the node exactly when the policy
@@ -97,10 +95,7 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 	}
 	if r.Mode == policy.WorkspaceWrite {
 		add("workspace", in.SIDs.Workspace, in.SIDs.Generic)
-		for i, o := range in.SIDs.Others {
-			if i == maxOthers {
-				break
-			}
+		for _, o := range in.SIDs.Others {
 			add("other-workspace "+o.String(), o, in.SIDs.Generic)
 		}
 	}
