@@ -65,7 +65,6 @@ type proofToken struct {
 	caps map[ntsec.SID]bool
 }
 
-
 // Prove applies edits to a copy of m and checks, for every node and every
 // sandbox token, that the token may write the node exactly when the policy
 // says so: in workspace-write, inside a root whose capability SID the token
