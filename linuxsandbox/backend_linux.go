@@ -1,0 +1,301 @@
+package linuxsandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cordon-sandbox/cordon/policy"
+	"github.com/cordon-sandbox/cordon/sandbox"
+	"golang.org/x/sys/unix"
+)
+
+type backend struct{}
+
+func newBackend() sandbox.Backend { return backend{} }
+
+func (backend) Name() string { return Name }
+
+func (backend) Probe(ctx context.Context) sandbox.Probe {
+	r, err := getProbe(ctx)
+	if err != nil {
+		return sandbox.Probe{Backend: Name, Reason: "probe: " + err.Error()}
+	}
+	return r.probe()
+}
+
+// forceNoNamespaces makes Start behave as if user namespaces were
+// unavailable (tests of the fallback).
+var forceNoNamespaces bool
+
+// waitDelay bounds how long Wait waits, after the sandbox has exited, for
+// the goroutine copying Spec.Stdin (which may block in Read forever). The
+// command's output cannot be cut short by it: when stage 1 exits, every
+// process holding the output pipes is dead, so they drain at once.
+const waitDelay = 2 * time.Second
+
+// Start starts spec's command in a sandbox. It returns once the command has
+// been exec'd (or setup has failed): a setup failure is a *SetupError, a
+// missing layer an error wrapping sandbox.ErrUnavailable; in both cases
+// nothing of the command ran and nothing is left behind.
+func (backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := checkSpec(&spec); err != nil {
+		return nil, err
+	}
+	pr, err := getProbe(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("linux sandbox: probe: %w", err)
+	}
+	lp, err := layerPlan(spec.Policy, pr, spec.BestEffort)
+	if err != nil {
+		return nil, err
+	}
+	prep, err := prepare(spec.Policy, spec.Dir, lp.namespaces)
+	if err != nil {
+		return nil, err
+	}
+	p, err := start(ctx, &spec, lp, prep)
+	if err != nil {
+		prep.cleanup()
+		return nil, err
+	}
+	return p, nil
+}
+
+func checkSpec(spec *sandbox.Spec) error {
+	switch {
+	case spec.Policy == nil:
+		return errors.New("linux sandbox: no policy")
+	case len(spec.Args) == 0:
+		return errors.New("linux sandbox: no command")
+	case !filepath.IsAbs(spec.Dir):
+		return fmt.Errorf("linux sandbox: working directory %q is not absolute", spec.Dir)
+	}
+	return nil
+}
+
+// plan is which layers a run uses.
+type plan struct {
+	namespaces bool // stage 1 with user, mount and PID namespaces; else stage 2 alone
+	newNet     bool // and a network namespace
+	landlock   bool
+	seccomp    bool
+	degraded   []string
+}
+
+// layerPlan decides which layers to use for pol and checks that every layer
+// it needs is there, or that best effort allows going without. Needed are:
+// user, mount and PID namespaces (protected names, private /tmp, killing
+// the whole tree), no_new_privs and Landlock always; without network, a
+// network namespace or seccomp.
+func layerPlan(pol *policy.Resolved, pr *probeResult, bestEffort bool) (plan, error) {
+	var lp plan
+	var missing []string
+	avail := func(name string) bool { return pr.layer(name).Available }
+	lp.namespaces = !forceNoNamespaces && avail(LayerUserNS) && avail(LayerMountNS) && avail(LayerPIDNS)
+	if !lp.namespaces {
+		for _, n := range []string{LayerUserNS, LayerMountNS, LayerPIDNS} {
+			if forceNoNamespaces || !avail(n) {
+				missing = append(missing, n)
+			}
+		}
+	}
+	if !avail(LayerNoNewPriv) {
+		missing = append(missing, LayerNoNewPriv)
+	}
+	lp.landlock = avail(LayerLandlock) && avail(LayerNoNewPriv)
+	if !lp.landlock {
+		missing = append(missing, LayerLandlock)
+	}
+	if !pol.Network {
+		lp.newNet = lp.namespaces && avail(LayerNetNS)
+		lp.seccomp = avail(LayerSeccomp) && avail(LayerNoNewPriv)
+		if !lp.newNet && !lp.seccomp {
+			missing = append(missing, LayerNetNS, LayerSeccomp)
+		}
+	}
+	if len(missing) > 0 && !bestEffort {
+		var why []string
+		for _, n := range missing {
+			l := pr.layer(n)
+			d := l.Detail
+			if forceNoNamespaces && (n == LayerUserNS || n == LayerMountNS || n == LayerPIDNS) {
+				d = "disabled"
+			}
+			why = append(why, fmt.Sprintf("%s (%s)", n, d))
+		}
+		return lp, sandbox.Unavailable("linux: layers the policy needs are missing: %s", strings.Join(why, "; "))
+	}
+	lp.degraded = missing
+	return lp, nil
+}
+
+func start(ctx context.Context, spec *sandbox.Spec, lp plan, prep *prepared) (*process, error) {
+	pol := spec.Policy
+	ex := execSpec{Args: spec.Args, Dir: spec.Dir, Seccomp: lp.seccomp}
+	for _, kv := range spec.Env {
+		if !strings.HasPrefix(kv, stageEnv+"=") {
+			ex.Env = append(ex.Env, kv)
+		}
+	}
+	if lp.landlock {
+		ll := &landlockSpec{RWDirs: prep.roots, RWFiles: devFiles, NetworkOff: !pol.Network}
+		if lp.namespaces {
+			// The sandbox's own tmpfs mounts, private to it.
+			ll.RWDirs = append(append([]string{}, ll.RWDirs...), "/dev/shm")
+			if _, err := os.Stat(tmpDir); err == nil && pol.Mode == policy.ReadOnly {
+				ll.RWDirs = append(ll.RWDirs, tmpDir)
+			}
+		}
+		ex.Landlock = ll
+	}
+
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("linux sandbox: spec pipe: %w", err)
+	}
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		specR.Close()
+		specW.Close()
+		return nil, fmt.Errorf("linux sandbox: status pipe: %w", err)
+	}
+	cmd := &exec.Cmd{
+		Path:       selfExe,
+		Stdin:      spec.Stdin,
+		Stdout:     spec.Stdout,
+		Stderr:     spec.Stderr,
+		ExtraFiles: []*os.File{specR, statusW}, // fds 3 and 4
+		WaitDelay:  waitDelay,
+		// Setsid: the command gets no controlling terminal, so it cannot
+		// push input into the caller's terminal with TIOCSTI.
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL},
+	}
+	var payload any
+	if lp.namespaces {
+		cmd.Args = []string{"cordon-sandbox: init"}
+		cmd.Env = []string{stageEnv + "=" + stageInit}
+		flags := uintptr(syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID)
+		if lp.newNet {
+			flags |= syscall.CLONE_NEWNET
+		}
+		cmd.SysProcAttr.Cloneflags = flags
+		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
+		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
+		payload = initSpec{
+			UID: os.Getuid(), GID: os.Getgid(),
+			PrivateTmp: pol.Mode == policy.ReadOnly, TmpKeep: prep.tmpKeep,
+			MaskRun: !pol.Network && !anyUnder(append([]string{spec.Dir}, prep.roots...), runDirs),
+			Roots:   prep.roots, Protected: prep.protected, Exec: ex,
+		}
+	} else {
+		cmd.Args = []string{"cordon-sandbox: exec"}
+		cmd.Env = []string{stageEnv + "=" + stageExec}
+		payload = ex
+	}
+	err = cmd.Start()
+	specR.Close()
+	statusW.Close()
+	if err != nil {
+		specW.Close()
+		statusR.Close()
+		return nil, fmt.Errorf("linux sandbox: start: %w", err)
+	}
+	p := &process{cmd: cmd, group: !lp.namespaces, degraded: lp.degraded, prep: prep}
+	werr := writeSpec(specW, payload)
+
+	status := make(chan error, 1)
+	go func() {
+		status <- readStatus(statusR)
+		statusR.Close()
+	}()
+	select {
+	case err = <-status:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err == nil && werr != nil {
+		err = fmt.Errorf("linux sandbox: %w", werr)
+	}
+	if err != nil {
+		_ = p.Kill()
+		_, _ = p.Wait()
+		return nil, err
+	}
+	return p, nil
+}
+
+// process is a started sandbox.
+type process struct {
+	cmd      *exec.Cmd
+	group    bool // no PID namespace: kill the process group instead
+	degraded []string
+	prep     *prepared
+
+	mu     sync.Mutex
+	exited bool // the group leader has been reaped: its pid may be reused
+
+	once sync.Once
+	code int
+	err  error
+}
+
+func (p *process) Degraded() []string { return append([]string(nil), p.degraded...) }
+
+// Kill kills stage 1, the PID namespace's init, with SIGKILL: the kernel
+// then kills every process of the namespace. Without namespaces it kills
+// the process group (a descendant that left it survives: that is one of the
+// things Degraded reports).
+func (p *process) Kill() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.exited {
+		return nil
+	}
+	if p.group {
+		if err := unix.Kill(-p.cmd.Process.Pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("linux sandbox: kill process group: %w", err)
+		}
+		return nil
+	}
+	if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("linux sandbox: kill: %w", err)
+	}
+	return nil
+}
+
+// Wait waits for stage 1 (or, without namespaces, the command) and returns
+// its exit code, then removes the placeholders.
+func (p *process) Wait() (int, error) {
+	p.once.Do(func() {
+		err := p.cmd.Wait()
+		if p.group {
+			// As with a PID namespace, what the command left running
+			// dies with it.
+			_ = p.Kill()
+		}
+		p.mu.Lock()
+		p.exited = true
+		p.mu.Unlock()
+		var ee *exec.ExitError
+		switch {
+		case err == nil, errors.As(err, &ee), errors.Is(err, exec.ErrWaitDelay):
+			ws := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+			p.code = exitCode(unix.WaitStatus(ws))
+		default:
+			p.code, p.err = -1, fmt.Errorf("linux sandbox: wait: %w", err)
+		}
+		p.prep.cleanup()
+	})
+	return p.code, p.err
+}

@@ -1,0 +1,165 @@
+package linuxsandbox
+
+// The stage protocol. A stage learns what to do only from a pipe, never from
+// its argv or environment, which the command could read through /proc:
+//
+//	parent ──fd 3 (spec, JSON initSpec)──▶ stage 1 ──fd 3 (spec, JSON execSpec)──▶ stage 2
+//	parent ◀─fd 4 (status)──────────────── stage 1
+//	parent ◀─fd 4 (status, same pipe)───────────────────────────────────────────── stage 2
+//
+// The spec pipe is written once and closed; the reader reads it to EOF and
+// closes its end before doing anything else.
+//
+// The status pipe carries JSON lines (statusMsg). A stage that fails to set
+// up writes {"stage":…,"error":…} and exits; stage 2, once every
+// restriction is in force, writes {"stage":"exec","ready":true} just before
+// execve(2). Stage 1 closes its copy once stage 2 is started; stage 2's copy
+// is close-on-exec. The parent (Start) reads to EOF, which comes when the
+// command has been exec'd or the stages are gone:
+//
+//   - a ready line and no error: the command runs; Start returns the
+//     Process. (If execve itself then fails, the command's status is 126 or
+//     127, as a shell would report it.)
+//   - an error line: a *SetupError; nothing of the command ran.
+//   - neither (a stage was killed or crashed during setup): a *SetupError
+//     too, never an exit code the caller could take for the command's.
+//
+// Callers map setup errors to exit 125.
+//
+// Without user namespaces (best effort) the parent starts stage 2 directly,
+// with the same two descriptors.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+const (
+	specFD   = 3
+	statusFD = 4
+
+	// exitSetup is the exit status of a stage that failed to set up; the
+	// parent does not use it (the status message is authoritative) but a
+	// human reading a process listing sees cordon's usual 125.
+	exitSetup = 125
+
+	maxSpec = 16 << 20
+)
+
+// initSpec is what stage 1 reads on fd 3. Paths are canonical host paths
+// (symbolic links resolved by the parent), so they name the same directory
+// inside the new root, which is a copy of the host's tree.
+type initSpec struct {
+	UID int `json:"uid"` // the caller's uid and gid: mapped to 0 in stage 1's namespace
+	GID int `json:"gid"`
+	// PrivateTmp mounts a tmpfs on /tmp (read-only policies); TmpKeep are
+	// directories below /tmp that stay visible, read-only, in it (the cwd).
+	PrivateTmp bool     `json:"private_tmp,omitempty"`
+	TmpKeep    []string `json:"tmp_keep,omitempty"`
+	// MaskRun hides /run (and a /var/run that is a directory) under an
+	// empty read-only tmpfs: set when the network is off.
+	MaskRun bool `json:"mask_run,omitempty"`
+	// Roots are bound read-write; Protected (each inside a root, each
+	// existing) are bound read-only on top.
+	Roots     []string `json:"roots,omitempty"`
+	Protected []string `json:"protected,omitempty"`
+	Exec      execSpec `json:"exec"`
+}
+
+// execSpec is what stage 2 reads on fd 3.
+type execSpec struct {
+	Args []string `json:"args"`
+	Dir  string   `json:"dir"`
+	Env  []string `json:"env"`
+	// Landlock is nil when Landlock is not applied (best effort only).
+	Landlock *landlockSpec `json:"landlock,omitempty"`
+	// Seccomp applies the network-off filter.
+	Seccomp bool `json:"seccomp,omitempty"`
+}
+
+// statusMsg is one line of the status pipe: a setup failure, or stage 2's
+// word that the command is about to be exec'd.
+type statusMsg struct {
+	Stage string `json:"stage"`
+	Error string `json:"error,omitempty"`
+	Ready bool   `json:"ready,omitempty"`
+}
+
+// readSpec reads and decodes the spec pipe on fd, then closes it.
+func readSpec(fd uintptr, v any) error {
+	f := os.NewFile(fd, "spec")
+	if f == nil {
+		return fmt.Errorf("spec pipe: fd %d is not open", fd)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSpec))
+	if err != nil {
+		return fmt.Errorf("read spec: %w", err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("decode spec: %w", err)
+	}
+	return nil
+}
+
+// writeSpec writes v to w as JSON and closes w.
+func writeSpec(w io.WriteCloser, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("encode spec: %w", err)
+	}
+	_, err = w.Write(b)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write spec: %w", err)
+	}
+	return nil
+}
+
+// reportStatus writes a setup failure to the status pipe. It is best
+// effort: if the parent is gone there is nobody to tell.
+func reportStatus(status *os.File, stage string, err error) {
+	writeStatus(status, statusMsg{Stage: stage, Error: err.Error()})
+}
+
+func writeStatus(status *os.File, m statusMsg) {
+	if status == nil {
+		return
+	}
+	b, _ := json.Marshal(m)
+	_, _ = status.Write(append(b, '\n'))
+}
+
+// readStatus reads the status pipe to EOF and returns nil if the command
+// was started, or the setup error.
+func readStatus(r io.Reader) error {
+	b, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil && !errors.Is(err, os.ErrClosed) {
+		return fmt.Errorf("linux sandbox: read status pipe: %w", err)
+	}
+	ready := false
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var m statusMsg
+		if err := json.Unmarshal(line, &m); err != nil {
+			return &SetupError{Stage: "unknown", Msg: fmt.Sprintf("malformed status %q", line)}
+		}
+		if m.Error != "" {
+			return &SetupError{Stage: m.Stage, Msg: m.Error}
+		}
+		ready = ready || m.Ready
+	}
+	if !ready {
+		return &SetupError{Stage: "unknown", Msg: "the sandbox exited before the command started"}
+	}
+	return nil
+}
