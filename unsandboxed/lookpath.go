@@ -1,0 +1,33 @@
+package unsandboxed
+
+import (
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// lookPath resolves name through the PATH of env (not of cordon's own
+// environment), as the command's shell would.
+func lookPath(name string, env []string) (string, error) {
+	if strings.ContainsRune(name, filepath.Separator) || (runtime.GOOS == "windows" && strings.ContainsRune(name, '/')) {
+		return name, nil
+	}
+	path := ""
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.EqualFold(k, "PATH") {
+			path = v
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, name)
+		if lp, err := exec.LookPath(p); err == nil {
+			return lp, nil
+		}
+	}
+	return "", fmt.Errorf("%s: command not found in PATH", name)
+}
