@@ -1,0 +1,99 @@
+// Package cordon runs the shell commands AI coding agents write inside a
+// sandbox: the command may write only where a policy says, may not touch the
+// protected names (.git, .codex, .agents) inside its writable roots, and
+// with the network off cannot open network sockets.
+//
+// Run is the whole API: a Request names the policy, the command and its
+// streams; the Result says how it ended. The sandbox backend is chosen by
+// platform: on Linux, namespaces, Landlock and seccomp; "none" runs
+// unsandboxed and says so. Programs that use the Linux backend must call
+// Init first thing in main, because the backend re-executes the program
+// itself to set the sandbox up, as runc does.
+package cordon
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/cordon-sandbox/cordon/policy"
+)
+
+// Request is one command to run.
+type Request struct {
+	// Policy says what the command may write; its Cwd defaults to Dir.
+	Policy policy.Policy
+	// Command is the program and its arguments; the program is looked up
+	// in the PATH of Env.
+	Command []string
+	// Dir is the working directory; empty means the policy's cwd, then the
+	// caller's working directory. It must exist.
+	Dir string
+	// Env is the command's environment; nil means the caller's.
+	Env []string
+	// Timeout ends the command and everything it started; zero means none.
+	Timeout time.Duration
+	// Stdin feeds the command; nil means the null device.
+	Stdin io.Reader
+	// Stdout and Stderr, when set, receive the command's output as it
+	// comes, in addition to the capture in the Result.
+	Stdout, Stderr io.Writer
+	// CaptureLimit bounds how many bytes of each stream the Result keeps
+	// (the writers get everything). Zero means DefaultCaptureLimit; a
+	// negative value captures nothing.
+	CaptureLimit int
+	// Backend is "auto" (or empty), "linux" or "none".
+	Backend string
+	// BestEffort runs even when a layer the policy needs is missing; the
+	// Result lists the missing layers in Degraded.
+	BestEffort bool
+}
+
+// DefaultCaptureLimit is the capture per stream when Request.CaptureLimit is
+// zero.
+const DefaultCaptureLimit = 1 << 20
+
+// Result is how a command ended.
+type Result struct {
+	// ExitCode is the command's exit status, 128+N when signal N killed
+	// it, or -1 when it timed out or was cancelled.
+	ExitCode int
+	// Stdout and Stderr hold the first CaptureLimit bytes of each stream.
+	Stdout, Stderr []byte
+	// Truncated says the capture of a stream hit CaptureLimit.
+	Truncated bool
+	// TimedOut says the Timeout ended the command.
+	TimedOut bool
+	// Duration is the time from start to exit.
+	Duration time.Duration
+	// Backend is the backend that ran the command.
+	Backend string
+	// Degraded lists layers the policy needed that were missing
+	// (BestEffort only).
+	Degraded []string
+}
+
+// Error is returned when the command could not be run at all: bad input or
+// a sandbox that could not be set up. Nothing of the command ran, and
+// nothing was left mounted or changed.
+type Error struct {
+	// Code is stable, for scripts: "bad_request", "bad_policy",
+	// "unavailable" (a backend or layer is missing here), "setup_failed".
+	Code string
+	Err  error
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %v", e.Code, e.Err) }
+func (e *Error) Unwrap() error { return e.Err }
+
+func fail(code string, err error) error { return &Error{Code: code, Err: err} }
+
+// ErrorCode returns the stable code of err ("" if err is not an *Error).
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}

@@ -1,0 +1,95 @@
+package cordon
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cordon-sandbox/cordon/capsid"
+)
+
+// logger writes one concise line per event of a command to cordon.log in
+// the state directory: its start, then its success or failure with exit
+// code and duration. CORDON_DEBUG=1 adds detail (the full command line, the
+// backend's degradations). Logging never fails a run: a state directory that
+// cannot be written just means no log.
+type logger struct {
+	l     *slog.Logger
+	f     *os.File
+	debug bool
+}
+
+func (lg *logger) close() {
+	if lg.f != nil {
+		lg.f.Close()
+	}
+}
+
+// maxLoggedCommand is how much of a command line a log line keeps.
+const maxLoggedCommand = 200
+
+func newLogger() *logger {
+	lg := &logger{debug: os.Getenv("CORDON_DEBUG") == "1"}
+	dir, err := capsid.StateDir()
+	if err != nil {
+		return lg
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return lg
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "cordon.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return lg
+	}
+	level := slog.LevelInfo
+	if lg.debug {
+		level = slog.LevelDebug
+	}
+	// Lines are written whole by one write call, so concurrent cordon
+	// processes appending to the log do not interleave within a line.
+	lg.f = f
+	lg.l = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: level}))
+	return lg
+}
+
+func shortCommand(cmd []string) string {
+	s := strings.Join(cmd, " ")
+	if len(s) > maxLoggedCommand {
+		s = s[:maxLoggedCommand] + "…"
+	}
+	return s
+}
+
+func (lg *logger) start(backend string, cmd []string) {
+	if lg.l == nil {
+		return
+	}
+	lg.l.Info("START", "backend", backend, "cmd", shortCommand(cmd))
+	if lg.debug {
+		lg.l.Debug("command", "argv", fmt.Sprintf("%q", cmd))
+	}
+}
+
+func (lg *logger) finish(cmd []string, r Result) {
+	if lg.l == nil {
+		return
+	}
+	msg := "SUCCESS"
+	if r.ExitCode != 0 || r.TimedOut {
+		msg = "FAILURE"
+	}
+	lg.l.Info(msg, "cmd", shortCommand(cmd), "exit", r.ExitCode, "timed_out", r.TimedOut, "duration", r.Duration.Round(time.Microsecond))
+	if lg.debug && len(r.Degraded) > 0 {
+		lg.l.Debug("degraded", "missing", strings.Join(r.Degraded, ","))
+	}
+}
+
+func (lg *logger) failure(cmd []string, code int, d time.Duration, err error) {
+	if lg.l == nil {
+		return
+	}
+	lg.l.Info("FAILURE", "cmd", shortCommand(cmd), "exit", code, "duration", d.Round(time.Microsecond), "error", err.Error())
+}

@@ -1,0 +1,210 @@
+package cordon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/cordon-sandbox/cordon/policy"
+	"github.com/cordon-sandbox/cordon/sandbox"
+)
+
+// Run runs req.Command in a sandbox and waits for it. A command that runs
+// and fails is not an error: its status is in Result.ExitCode. Run returns
+// an *Error when the command could not be run (bad input, a sandbox that
+// could not be set up, a layer the policy needs missing here), and ctx's
+// error when ctx ended before the command did; in both the timeout and the
+// cancellation case the whole process tree is killed first.
+func Run(ctx context.Context, req Request) (Result, error) {
+	res := Result{ExitCode: -1}
+	spec, backend, err := prepare(req)
+	if err != nil {
+		return res, err
+	}
+	res.Backend = backend.Name()
+	limit := req.CaptureLimit
+	if limit == 0 {
+		limit = DefaultCaptureLimit
+	}
+	outBuf, errBuf := &capture{limit: limit}, &capture{limit: limit}
+	spec.Stdout = tee(req.Stdout, outBuf)
+	spec.Stderr = tee(req.Stderr, errBuf)
+	spec.Stdin = req.Stdin
+
+	log := newLogger()
+	defer log.close()
+	log.start(backend.Name(), req.Command)
+	start := time.Now()
+	runCtx := ctx
+	var cancel context.CancelFunc = func() {}
+	if req.Timeout > 0 {
+		runCtx, cancel = context.WithTimeout(ctx, req.Timeout)
+	}
+	defer cancel()
+	proc, err := backend.Start(runCtx, spec)
+	if err != nil {
+		code := "setup_failed"
+		if errors.Is(err, sandbox.ErrUnavailable) {
+			code = "unavailable"
+		}
+		err = fail(code, err)
+		log.failure(req.Command, -1, time.Since(start), err)
+		return res, err
+	}
+	type waited struct {
+		code int
+		err  error
+	}
+	done := make(chan waited, 1)
+	go func() {
+		c, err := proc.Wait()
+		done <- waited{c, err}
+	}()
+	var w waited
+	select {
+	case w = <-done:
+	case <-runCtx.Done():
+		proc.Kill()
+		w = <-done
+		if ctx.Err() == nil {
+			res.TimedOut = true
+		}
+	}
+	res.Duration = time.Since(start)
+	res.Stdout, res.Stderr = outBuf.bytes(), errBuf.bytes()
+	res.Truncated = outBuf.truncated || errBuf.truncated
+	res.Degraded = proc.Degraded()
+	switch {
+	case res.TimedOut:
+		res.ExitCode = -1
+	case ctx.Err() != nil:
+		log.failure(req.Command, -1, res.Duration, ctx.Err())
+		return res, ctx.Err()
+	case w.err != nil:
+		err := fail("setup_failed", w.err)
+		log.failure(req.Command, -1, res.Duration, err)
+		return res, err
+	default:
+		res.ExitCode = w.code
+	}
+	log.finish(req.Command, res)
+	return res, nil
+}
+
+// prepare validates req and turns it into a backend and a spec.
+func prepare(req Request) (sandbox.Spec, sandbox.Backend, error) {
+	var spec sandbox.Spec
+	if len(req.Command) == 0 || req.Command[0] == "" {
+		return spec, nil, fail("bad_request", fmt.Errorf("empty command"))
+	}
+	backend, err := chooseBackend(req.Backend)
+	if err != nil {
+		return spec, nil, err
+	}
+	env := req.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	dir := req.Dir
+	if dir == "" {
+		dir = req.Policy.Cwd
+	}
+	if dir == "" {
+		if dir, err = os.Getwd(); err != nil {
+			return spec, nil, fail("bad_request", fmt.Errorf("working directory: %w", err))
+		}
+	}
+	rules := policy.POSIX
+	if runtime.GOOS == "windows" {
+		rules = policy.Windows
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return spec, nil, fail("bad_request", fmt.Errorf("working directory %q: %w", dir, err))
+	}
+	if fi, err := os.Stat(abs); err != nil {
+		return spec, nil, fail("bad_request", fmt.Errorf("working directory: %w", err))
+	} else if !fi.IsDir() {
+		return spec, nil, fail("bad_request", fmt.Errorf("working directory %s is not a directory", abs))
+	}
+	pol := req.Policy
+	if pol.Mode == "" {
+		return spec, nil, fail("bad_policy", fmt.Errorf("policy: field \"mode\" is required (read-only or workspace-write)"))
+	}
+	res, err := pol.Resolve(policy.Env{Rules: rules, Cwd: abs, TempDirs: tempDirs(env)})
+	if err != nil {
+		return spec, nil, fail("bad_policy", err)
+	}
+	for _, r := range res.Roots {
+		fi, err := os.Stat(r.Path)
+		if err != nil {
+			return spec, nil, fail("bad_policy", fmt.Errorf("%s root: %w", r.Kind, err))
+		}
+		if !fi.IsDir() {
+			return spec, nil, fail("bad_policy", fmt.Errorf("%s root %s is not a directory", r.Kind, r.Path))
+		}
+	}
+	spec = sandbox.Spec{Policy: res, Args: req.Command, Dir: abs, Env: env, BestEffort: req.BestEffort}
+	return spec, backend, nil
+}
+
+// tempDirs are the temp directories named by env: TMPDIR (or /tmp) on
+// Unix, TEMP and TMP on Windows.
+func tempDirs(env []string) []string {
+	get := func(k string) string {
+		for i := len(env) - 1; i >= 0; i-- {
+			if name, v, ok := strings.Cut(env[i], "="); ok && strings.EqualFold(name, k) {
+				return v
+			}
+		}
+		return ""
+	}
+	if runtime.GOOS == "windows" {
+		return []string{get("TEMP"), get("TMP")}
+	}
+	if t := get("TMPDIR"); t != "" {
+		return []string{t}
+	}
+	return []string{"/tmp"}
+}
+
+func tee(w io.Writer, c *capture) io.Writer {
+	if w == nil {
+		return c
+	}
+	return io.MultiWriter(w, c)
+}
+
+// capture keeps the first limit bytes written to it and counts the rest.
+type capture struct {
+	limit     int
+	buf       []byte
+	truncated bool
+}
+
+func (c *capture) Write(p []byte) (int, error) {
+	if room := c.limit - len(c.buf); room > 0 {
+		if len(p) > room {
+			c.buf = append(c.buf, p[:room]...)
+			c.truncated = true
+		} else {
+			c.buf = append(c.buf, p...)
+		}
+	} else if len(p) > 0 && c.limit >= 0 {
+		c.truncated = true
+	}
+	return len(p), nil
+}
+
+func (c *capture) bytes() []byte {
+	if c.buf == nil {
+		return []byte{}
+	}
+	return c.buf
+}
