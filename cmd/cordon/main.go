@@ -2,6 +2,8 @@
 //
 // Subcommands:
 //
+//	cordon run      run a command in the sandbox
+//	cordon probe    which sandbox backends and layers work on this machine
 //	cordon access   evaluate the NT access-check model: may this token do that?
 //	cordon plan     compute and prove the ACL edits a policy needs
 //	cordon explain  may the sandbox read, write or delete this path, and why?
@@ -14,9 +16,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/cordon-sandbox/cordon"
 )
 
 func main() {
+	// The Linux backend re-executes cordon to set each sandbox up; Init is
+	// where that copy takes over.
+	cordon.Init()
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
@@ -30,6 +37,8 @@ const (
 const usage = `usage: cordon <command> [flags]
 
 commands:
+  run      run a command in the sandbox
+  probe    report which sandbox backends and layers work here
   access   evaluate the NT access-check model for a security descriptor and a token
   plan     compute and prove the ACL edits a policy needs on a Windows file-system snapshot
   explain  say whether the sandbox may read, write or delete a path, and which ACE decides
@@ -44,6 +53,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitBadInput
 	}
 	switch args[0] {
+	case "run":
+		return runRun(args[1:], stdin, stdout, stderr)
+	case "probe":
+		return runProbe(args[1:], stdout, stderr)
 	case "access":
 		return runAccess(args[1:], stdin, stdout, stderr)
 	case "plan":

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/cordon-sandbox/cordon"
+	"github.com/cordon-sandbox/cordon/policy"
+)
+
+const runUsage = `usage: cordon run [--policy read-only|workspace-write|JSON|@FILE] [--cwd DIR] [--writable-root DIR]...
+                  [--network] [--timeout DUR] [--json] [--sandbox auto|linux|none] [--best-effort] -- COMMAND [ARGS...]
+
+Runs COMMAND in a sandbox. It may write only inside the cwd, the temp
+directory and the extra writable roots (none in read-only mode), never the
+protected names inside them (.git, .codex, .agents and the policy's own), and
+with the network off it cannot open network sockets.
+
+  --policy P         read-only, workspace-write (default), a JSON policy or @FILE
+  --cwd DIR          working directory and workspace (default: the current directory)
+  --writable-root D  an extra writable root (repeatable)
+  --network          allow network access
+  --timeout DUR      kill the command and everything it started after DUR (e.g. 30s)
+  --json             print {"exit_code","stdout","stderr","timed_out","duration_ms","sandbox"}
+  --sandbox B        auto (the platform's sandbox; never unsandboxed), linux, or none
+  --best-effort      run even if a layer the policy needs is missing here (see cordon probe)
+
+Exit status: the command's; 124 when the timeout killed it; 125 when the
+sandbox could not be set up or the input is bad (one line "cordon: CODE: ...").
+`
+
+const (
+	exitTimeout = 124
+	exitSetup   = 125
+)
+
+func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	pol := fs.String("policy", "workspace-write", "")
+	cwd := fs.String("cwd", "", "")
+	var roots multiFlag
+	fs.Var(&roots, "writable-root", "")
+	network := fs.Bool("network", false, "")
+	timeout := fs.Duration("timeout", 0, "")
+	asJSON := fs.Bool("json", false, "")
+	backend := fs.String("sandbox", "auto", "")
+	bestEffort := fs.Bool("best-effort", false, "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, runUsage)
+			return exitOK
+		}
+		fail(stderr, "bad_request", err)
+		return exitSetup
+	}
+	command := fs.Args()
+	if len(command) == 0 {
+		fail(stderr, "bad_request", fmt.Errorf("no command given (cordon run [flags] -- COMMAND [ARGS...])"))
+		return exitSetup
+	}
+	p, err := policy.Parse(*pol)
+	if err != nil {
+		fail(stderr, "bad_policy", fmt.Errorf("--policy: %w", err))
+		return exitSetup
+	}
+	if len(roots) > 0 {
+		if p.Mode == policy.ReadOnly {
+			fail(stderr, "bad_policy", fmt.Errorf("--writable-root: a read-only policy has no writable roots"))
+			return exitSetup
+		}
+		p.WritableRoots = append(p.WritableRoots, roots...)
+	}
+	if *network {
+		p.Network = true
+	}
+	if *timeout < 0 {
+		fail(stderr, "bad_request", fmt.Errorf("--timeout %s is negative", *timeout))
+		return exitSetup
+	}
+	if *backend == "none" {
+		fmt.Fprintln(stderr, "cordon: warning: --sandbox none: the command runs UNSANDBOXED, with all of your rights")
+	}
+	req := cordon.Request{
+		Policy: p, Command: command, Dir: *cwd, Timeout: *timeout,
+		Stdin: stdin, Backend: *backend, BestEffort: *bestEffort,
+	}
+	if !*asJSON {
+		req.Stdout, req.Stderr = stdout, stderr
+		req.CaptureLimit = -1
+	}
+	// cordon's own SIGINT/SIGTERM end the sandboxed tree before cordon goes.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := cordon.Run(ctx, req)
+	if err != nil {
+		code := cordon.ErrorCode(err)
+		if code == "" {
+			code = "interrupted"
+		}
+		var ce *cordon.Error
+		if errors.As(err, &ce) {
+			err = ce.Err
+		}
+		fail(stderr, code, err)
+		return exitSetup
+	}
+	for _, d := range res.Degraded {
+		fmt.Fprintf(stderr, "cordon: warning: --best-effort: running without %s\n", d)
+	}
+	if *asJSON {
+		out := struct {
+			ExitCode   int      `json:"exit_code"`
+			Stdout     string   `json:"stdout"`
+			Stderr     string   `json:"stderr"`
+			TimedOut   bool     `json:"timed_out"`
+			DurationMS int64    `json:"duration_ms"`
+			Sandbox    string   `json:"sandbox"`
+			Truncated  bool     `json:"truncated"`
+			Degraded   []string `json:"degraded,omitempty"`
+		}{res.ExitCode, string(res.Stdout), string(res.Stderr), res.TimedOut, res.Duration.Milliseconds(), res.Backend, res.Truncated, res.Degraded}
+		enc := json.NewEncoder(stdout)
+		enc.Encode(out)
+	}
+	if res.TimedOut {
+		if !*asJSON {
+			fmt.Fprintf(stderr, "cordon: timeout: killed after %s\n", *timeout)
+		}
+		return exitTimeout
+	}
+	return res.ExitCode
+}
+
+const probeUsage = `usage: cordon probe [--json]
+
+Reports which sandbox backends work on this machine and what each layer
+enforces. A layer is reported available only if it was tried and worked.
+`
+
+func runProbe(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	asJSON := fs.Bool("json", false, "")
+	if code, done := parseFlags(fs, args, probeUsage, stdout, stderr); done {
+		return code
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	probes := cordon.Probe(ctx)
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(probes)
+		return exitOK
+	}
+	for _, p := range probes {
+		state := "available"
+		if !p.Available {
+			state = "UNAVAILABLE: " + p.Reason
+		}
+		fmt.Fprintf(stdout, "%s: %s\n", p.Backend, state)
+		for _, l := range p.Layers {
+			mark := "yes"
+			if !l.Available {
+				mark = "NO "
+			}
+			fmt.Fprintf(stdout, "  %s %-18s %s", mark, l.Name, l.Enforces)
+			if l.Detail != "" {
+				fmt.Fprintf(stdout, " (%s)", l.Detail)
+			}
+			fmt.Fprintln(stdout)
+		}
+	}
+	return exitOK
+}
