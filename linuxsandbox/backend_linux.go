@@ -52,6 +52,23 @@ func (backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process, e
 	if err := checkSpec(&spec); err != nil {
 		return nil, err
 	}
+	// The probe costs several process starts, more than a sandbox itself,
+	// so a process that has not probed yet first assumes every layer is
+	// there: the stages fail, and say so, if one is not. Only then is the
+	// probe run, to tell a missing layer (refused, or degraded with best
+	// effort) from any other setup failure.
+	optimistic := plan{namespaces: true, newNet: !spec.Policy.Network, landlock: true, seccomp: !spec.Policy.Network}
+	var firstErr error
+	if !forceNoNamespaces && cachedProbe() == nil {
+		p, err := startWith(ctx, &spec, optimistic)
+		if err == nil {
+			return p, nil
+		}
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		firstErr = err
+	}
 	pr, err := getProbe(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("linux sandbox: probe: %w", err)
@@ -60,11 +77,20 @@ func (backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process, e
 	if err != nil {
 		return nil, err
 	}
+	if firstErr != nil && lp.namespaces && lp.landlock && lp.newNet == optimistic.newNet && lp.seccomp == optimistic.seccomp {
+		return nil, firstErr // every layer is there: the failure was something else
+	}
+	return startWith(ctx, &spec, lp)
+}
+
+// startWith prepares the host side and starts the stages with the layers of
+// lp, undoing the preparation if the start fails.
+func startWith(ctx context.Context, spec *sandbox.Spec, lp plan) (*process, error) {
 	prep, err := prepare(spec.Policy, spec.Dir, lp.namespaces)
 	if err != nil {
 		return nil, err
 	}
-	p, err := start(ctx, &spec, lp, prep)
+	p, err := start(ctx, spec, lp, prep)
 	if err != nil {
 		prep.cleanup()
 		return nil, err
@@ -143,10 +169,17 @@ func layerPlan(pol *policy.Resolved, pr *probeResult, bestEffort bool) (plan, er
 func start(ctx context.Context, spec *sandbox.Spec, lp plan, prep *prepared) (*process, error) {
 	pol := spec.Policy
 	ex := execSpec{Args: spec.Args, Dir: spec.Dir, Seccomp: lp.seccomp}
+	// A read-only run's only scratch space is its private /tmp: a TMPDIR
+	// elsewhere would be read-only, and mktemp would fail.
+	privateTmp := lp.namespaces && pol.Mode == policy.ReadOnly
 	for _, kv := range spec.Env {
-		if !strings.HasPrefix(kv, stageEnv+"=") {
-			ex.Env = append(ex.Env, kv)
+		if strings.HasPrefix(kv, stageEnv+"=") || privateTmp && strings.HasPrefix(kv, "TMPDIR=") {
+			continue
 		}
+		ex.Env = append(ex.Env, kv)
+	}
+	if privateTmp {
+		ex.Env = append(ex.Env, "TMPDIR="+tmpDir)
 	}
 	if lp.landlock {
 		ll := &landlockSpec{RWDirs: prep.roots, RWFiles: devFiles, NetworkOff: !pol.Network}

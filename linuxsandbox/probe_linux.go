@@ -87,6 +87,13 @@ var (
 	probeCached *probeResult
 )
 
+// cachedProbe returns the probe result if this process has one.
+func cachedProbe() *probeResult {
+	probeMu.Lock()
+	defer probeMu.Unlock()
+	return probeCached
+}
+
 // getProbe returns the cached probe result, probing first if needed. A
 // probe cut short by ctx is not cached.
 func getProbe(ctx context.Context) (*probeResult, error) {

@@ -496,3 +496,15 @@ func TestRunHiddenWithoutNetwork(t *testing.T) {
 		t.Errorf("network on: host /run not visible: %+v", r)
 	}
 }
+
+// A read-only run's TMPDIR is its private /tmp, wherever the caller's
+// TMPDIR pointed: elsewhere it would be read-only and mktemp would fail.
+func TestReadOnlyTMPDIR(t *testing.T) {
+	w := newWS(t)
+	pol := w.policy(t, policy.Policy{Mode: policy.ReadOnly})
+	r := runSpec(t, sandbox.Spec{Policy: pol, Args: []string{"/bin/sh", "-c", `echo "$TMPDIR"; f=$(mktemp) && echo made`},
+		Dir: w.cwd, Env: []string{"PATH=/usr/bin:/bin", "TMPDIR=/var/tmp"}})
+	if r.code != 0 || r.stdout != "/tmp\nmade\n" {
+		t.Errorf("read-only TMPDIR: %+v", r)
+	}
+}
