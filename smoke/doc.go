@@ -1,0 +1,16 @@
+// Package smoke is cordon's cross-platform smoke suite. It has no code of
+// its own: its tests build the cordon binary once and run it, as a user or
+// an agent would, against a fresh workspace per case, then check on the host
+// what the sandboxed command did and did not manage to change.
+//
+// Each case is a row in a table (linux_cases_test.go, windows_cases_test.go,
+// smoke_test.go): the platforms it applies to, the policy and flags, the
+// command, the expected exit status and the host-side checks. Every row must
+// be able to fail; rows that expect a denial can run their command once more
+// unsandboxed (--sandbox none) as a control, proving the command itself
+// works.
+//
+// Linux rows run for real. Windows rows (the anchor's smoke list) are
+// written down but skipped: cordon has no Windows backend yet; on real
+// Windows they run only with CORDON_REAL_WINDOWS=1, never under Wine.
+package smoke
