@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -47,14 +45,8 @@ func runAccess(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	desired := fs.String("desired", "", "")
 	object := fs.String("object", "file", "")
 	asJSON := fs.Bool("json", false, "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, accessUsage)
-			return exitOK
-		}
-		fail(stderr, "usage", err)
-		fmt.Fprint(stderr, accessUsage)
-		return exitBadInput
+	if code, done := parseFlags(fs, args, accessUsage, stdout, stderr); done {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fail(stderr, "usage", fmt.Errorf("unexpected argument %q", fs.Arg(0)))
@@ -111,12 +103,7 @@ func runAccess(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if out.Trace == nil {
 			out.Trace = []ntsec.Decision{}
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
-			fail(stderr, "io", err)
-			return exitBadInput
-		}
+		writeJSON(stdout, out)
 	} else {
 		fmt.Fprint(stdout, res.Explain())
 	}

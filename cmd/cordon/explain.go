@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -53,13 +51,9 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	if target == "" {
 		return report(stderr, coded("usage", fmt.Errorf("PATH is required")))
 	}
-	in, mem, err := a.input()
+	in, mem, pl, err := a.makePlan()
 	if err != nil {
 		return report(stderr, err)
-	}
-	pl, err := plan.Make(context.Background(), in)
-	if err != nil && !errors.Is(err, plan.ErrProof) {
-		return report(stderr, coded("bad_tree", err))
 	}
 	work := mem.Clone()
 	if _, err := plan.Apply(work, pl.Edits); err != nil {
@@ -96,9 +90,7 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if a.asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(struct {
+		writeJSON(stdout, struct {
 			Path     string    `json:"path"`
 			Token    string    `json:"token"`
 			Verdicts []verdict `json:"verdicts"`

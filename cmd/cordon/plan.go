@@ -173,13 +173,9 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	if code, done := parseFlags(fs, args, planUsage, stdout, stderr); done {
 		return code
 	}
-	in, _, err := a.input()
+	in, _, pl, err := a.makePlan()
 	if err != nil {
 		return report(stderr, err)
-	}
-	pl, err := plan.Make(context.Background(), in)
-	if err != nil && !errors.Is(err, plan.ErrProof) {
-		return report(stderr, coded("bad_tree", err))
 	}
 	if a.asJSON {
 		out := struct {
@@ -190,9 +186,7 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 		if out.Edits == nil {
 			out.Edits = []plan.Edit{}
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(out)
+		writeJSON(stdout, out)
 	} else {
 		fmt.Fprintf(stdout, "plan for %s in %s: %d edits\n", in.Policy.Mode, in.Policy.Cwd, len(pl.Edits))
 		for i, e := range pl.Edits {
@@ -222,6 +216,28 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 		return exitNo
 	}
 	return exitOK
+}
+
+// makePlan makes the plan the flags describe. A plan that fails its proof
+// is returned without error: the caller shows its violations.
+func (a *planArgs) makePlan() (plan.Input, *fsview.Memory, *plan.Plan, error) {
+	in, mem, err := a.input()
+	if err != nil {
+		return in, nil, nil, err
+	}
+	pl, err := plan.Make(context.Background(), in)
+	if err != nil && !errors.Is(err, plan.ErrProof) {
+		return in, nil, nil, coded("bad_tree", err)
+	}
+	return in, mem, pl, nil
+}
+
+// writeJSON writes v indented; a failed write to stdout has nowhere to be
+// reported.
+func writeJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
 }
 
 // parseFlags parses and handles -h; done says the caller should return code.

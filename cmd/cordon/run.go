@@ -156,9 +156,7 @@ func runProbe(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	probes := cordon.Probe(ctx)
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(probes)
+		writeJSON(stdout, probes)
 		return exitOK
 	}
 	for _, p := range probes {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -69,9 +68,7 @@ func runSIDs(args []string, stdout, stderr io.Writer) int {
 
 func printStore(w io.Writer, st *capsid.Store, asJSON bool) int {
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.Encode(struct {
+		writeJSON(w, struct {
 			Generic    ntsec.SID          `json:"generic"`
 			ReadOnly   ntsec.SID          `json:"read_only"`
 			Workspaces []capsid.Workspace `json:"workspaces"`
@@ -149,9 +146,7 @@ func runGC(ctx context.Context, dir, tree string, dry, asJSON bool, stdout, stde
 		if edits == nil {
 			edits = []plan.Edit{}
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(struct {
+		writeJSON(stdout, struct {
 			Removed []capsid.Workspace `json:"removed"`
 			DryRun  bool               `json:"dry_run"`
 			Edits   []plan.Edit        `json:"edits"`
