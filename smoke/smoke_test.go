@@ -59,9 +59,18 @@ func windowsSkipReason() string {
 		return "Windows row: Wine enforces no ACLs or tokens (" + nb + ")"
 	case os.Getenv(testutil.RealWindowsEnv) != "1":
 		return "Windows row: set " + testutil.RealWindowsEnv + "=1 on a disposable real Windows machine to run it (" + nb + ")"
+	case !windowsBackend:
+		// cordon run --sandbox auto refuses on Windows until the
+		// restricted-token backend exists; running the rows would only
+		// show that refusal.
+		return "Windows row: " + nb
 	}
 	return ""
 }
+
+// windowsBackend says whether cordon has a Windows sandbox backend. The
+// restricted-token backend switches it on together with its rows.
+const windowsBackend = false
 
 // buildCordon builds ./cmd/cordon of this module into dir.
 func buildCordon(dir string) (string, error) {
