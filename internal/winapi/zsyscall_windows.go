@@ -43,6 +43,7 @@ var (
 
 	procAccessCheck                    = modadvapi32.NewProc("AccessCheck")
 	procCreateRestrictedToken          = modadvapi32.NewProc("CreateRestrictedToken")
+	procLookupPrivilegeNameW           = modadvapi32.NewProc("LookupPrivilegeNameW")
 	procAuthzAccessCheck               = modauthz.NewProc("AuthzAccessCheck")
 	procAuthzAddSidsToContext          = modauthz.NewProc("AuthzAddSidsToContext")
 	procAuthzFreeContext               = modauthz.NewProc("AuthzFreeContext")
@@ -62,6 +63,14 @@ func accessCheck(sd *windows.SECURITY_DESCRIPTOR, clientToken windows.Token, des
 
 func createRestrictedToken(existing windows.Token, flags uint32, disableSidCount uint32, sidsToDisable *windows.SIDAndAttributes, deletePrivilegeCount uint32, privilegesToDelete *windows.LUIDAndAttributes, restrictedSidCount uint32, sidsToRestrict *windows.SIDAndAttributes, newToken *windows.Token) (err error) {
 	r1, _, e1 := syscall.SyscallN(procCreateRestrictedToken.Addr(), uintptr(existing), uintptr(flags), uintptr(disableSidCount), uintptr(unsafe.Pointer(sidsToDisable)), uintptr(deletePrivilegeCount), uintptr(unsafe.Pointer(privilegesToDelete)), uintptr(restrictedSidCount), uintptr(unsafe.Pointer(sidsToRestrict)), uintptr(unsafe.Pointer(newToken)))
+	if uint32(r1) == 0 {
+		err = errnoErr(e1)
+	}
+	return
+}
+
+func lookupPrivilegeName(systemName *uint16, luid *windows.LUID, name *uint16, nameLen *uint32) (err error) {
+	r1, _, e1 := syscall.SyscallN(procLookupPrivilegeNameW.Addr(), uintptr(unsafe.Pointer(systemName)), uintptr(unsafe.Pointer(luid)), uintptr(unsafe.Pointer(name)), uintptr(unsafe.Pointer(nameLen)))
 	if uint32(r1) == 0 {
 		err = errnoErr(e1)
 	}

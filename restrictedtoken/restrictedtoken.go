@@ -1,0 +1,228 @@
+// Package restrictedtoken builds the token cordon's Windows backend runs
+// commands under, and describes it in ntsec's model so that the planner's
+// proof and the real token can be checked to be the same thing.
+//
+// The token is the caller's own, made write-restricted with
+// CreateRestrictedToken
+// (https://learn.microsoft.com/en-us/windows/win32/api/securitybaseapi/nf-securitybaseapi-createrestrictedtoken):
+//
+//   - DISABLE_MAX_PRIVILEGE (0x1) "disables all privileges in the new token
+//     except the SeChangeNotifyPrivilege privilege"; cordon then enables
+//     SeChangeNotifyPrivilege (bypass traverse checking, which most programs
+//     need to open paths below directories they cannot list) and removes any
+//     other privilege still held;
+//   - LUA_TOKEN (0x4) marks the token as a limited-user (UAC) token;
+//   - WRITE_RESTRICTED (0x8): "the new token contains restricting SIDs that
+//     are considered only when evaluating write access". Reads are decided by
+//     the user's normal SIDs; a write must also be granted to one of the
+//     restricting SIDs ("Restricted Tokens",
+//     https://learn.microsoft.com/en-us/windows/win32/secauthz/restricted-tokens).
+//
+// The restricting SIDs are the run's capability SIDs (which cordon grants on
+// the writable roots), the logon SID and Everyone, as in the anchor
+// (codex-windows-sandbox, token.rs): the last two keep the console, pipes and
+// other per-session objects writable, and are why world-writable directories
+// need deny ACEs for the capability SIDs.
+//
+// Model describes that token for a given base token; Create (Windows) builds
+// it from the current process token and Query (Windows) reads any token back
+// into the model, so the backend can prove a plan against the live token.
+package restrictedtoken
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cordon-sandbox/cordon/ntsec"
+)
+
+// Spec says what the sandbox token holds beyond the user's own token.
+type Spec struct {
+	// Caps are the capability SIDs of the run, S-1-5-21-… SIDs that cordon
+	// mints and grants on the writable roots. At least one is required.
+	Caps []ntsec.SID
+	// LowIntegrity lowers the token to Low integrity
+	// (https://learn.microsoft.com/en-us/windows/win32/secauthz/mandatory-integrity-control).
+	// A Low token cannot write objects without a label either (they count
+	// as Medium, no-write-up), so writable roots then need a Low label.
+	LowIntegrity bool
+}
+
+// ErrElevated is returned, wrapped, for a base token whose Administrators
+// group is enabled: an elevated (UAC "full") token.
+//
+// cordon's proofs assume the UAC-filtered token a normal shell has, with
+// Administrators deny-only (plan.SandboxToken). A write-restricted token
+// constrains only writes: with Administrators enabled every read would be an
+// administrator's (other users' profiles, protected system files), the token
+// would run at High integrity and could write High-labelled objects, and
+// objects it creates would be owned by Administrators. None of that is in
+// the proof, so rather than sandbox an elevated shell, cordon refuses it.
+var ErrElevated = errors.New("restrictedtoken: the token is elevated (Administrators enabled): run cordon from a non-elevated shell")
+
+// ErrIncomplete is returned, wrapped, by Query when Windows would not say
+// whether the token is restricted or write-restricted, or what its
+// mandatory policy is (Wine implements none of those information classes).
+// Query then returns the rest of the token alongside the error; it must not
+// be used to prove anything, since a restricted token would look
+// unrestricted.
+var ErrIncomplete = errors.New("restrictedtoken: the token could be read only in part")
+
+// changeNotify is the one privilege the sandbox token keeps, enabled.
+const changeNotify = "SeChangeNotifyPrivilege"
+
+// Model returns the ntsec description of the token Create makes from base
+// with spec:
+//
+//   - base's user and groups, unchanged (no SID is disabled);
+//   - privileges: only SeChangeNotifyPrivilege, enabled. DISABLE_MAX_PRIVILEGE
+//     strips the rest, so a base holding SeBackupPrivilege, SeRestorePrivilege
+//     or SeTakeOwnershipPrivilege is not refused: those privileges are not in
+//     the sandbox token (Create also removes any left over, and checks);
+//   - RestrictedSIDs: spec.Caps, then base's logon SID (the group with the
+//     SE_GROUP_LOGON_ID attribute), then Everyone; WriteRestricted;
+//   - integrity Low when spec.LowIntegrity, else base's; base's mandatory
+//     policy.
+//
+// Model refuses (with an error naming the cause) a spec without caps, with a
+// duplicate cap, with a cap that is not S-1-5-21-… or that base already holds
+// as its user or a group (a restricting SID the user already has would let
+// the sandbox write wherever the user may); and a base token that is
+// elevated (ErrElevated), already restricted (the new restricting SIDs would
+// then combine with the old ones, which the model does not describe) or has
+// no logon SID or more than one.
+func Model(base *ntsec.Token, spec Spec) (*ntsec.Token, error) {
+	if base == nil {
+		return nil, errors.New("restrictedtoken: no base token")
+	}
+	if err := checkCaps(base, spec.Caps); err != nil {
+		return nil, err
+	}
+	if err := checkBase(base); err != nil {
+		return nil, err
+	}
+	logon, err := LogonSID(base)
+	if err != nil {
+		return nil, err
+	}
+	t := &ntsec.Token{
+		User:            base.User,
+		UserDenyOnly:    base.UserDenyOnly,
+		Groups:          append([]ntsec.Group(nil), base.Groups...),
+		RestrictedSIDs:  RestrictingSIDs(logon, spec.Caps),
+		WriteRestricted: true,
+		Privileges:      []string{changeNotify},
+		Integrity:       base.Integrity,
+		IgnoreNoWriteUp: base.IgnoreNoWriteUp,
+	}
+	if spec.LowIntegrity {
+		t.Integrity = ntsec.LowLabel
+	}
+	return t, nil
+}
+
+// RestrictingSIDs returns the restricting SIDs of the sandbox token, in the
+// order Create passes them: caps, then the logon SID, then Everyone.
+func RestrictingSIDs(logon ntsec.SID, caps []ntsec.SID) []ntsec.SID {
+	out := make([]ntsec.SID, 0, len(caps)+2)
+	out = append(out, caps...)
+	return append(out, logon, ntsec.Everyone)
+}
+
+// checkCaps validates the capability SIDs against base.
+func checkCaps(base *ntsec.Token, caps []ntsec.SID) error {
+	if len(caps) == 0 {
+		return errors.New("restrictedtoken: no capability SIDs: the sandbox token needs at least one to write anything")
+	}
+	seen := make(map[ntsec.SID]bool, len(caps))
+	for i, c := range caps {
+		subs := c.SubAuthorities()
+		if c.Authority() != 5 || len(subs) < 2 || subs[0] != 21 {
+			return fmt.Errorf("restrictedtoken: capability SID %d (%s) is not an S-1-5-21-… SID", i, sidText(c))
+		}
+		if seen[c] {
+			return fmt.Errorf("restrictedtoken: capability SID %s is given twice", c)
+		}
+		seen[c] = true
+		if c == base.User {
+			return fmt.Errorf("restrictedtoken: capability SID %s is the token's user", c)
+		}
+		for _, g := range base.Groups {
+			if g.SID == c {
+				return fmt.Errorf("restrictedtoken: capability SID %s is already a group of the token", c)
+			}
+		}
+	}
+	return nil
+}
+
+func sidText(s ntsec.SID) string {
+	if s.IsZero() {
+		return "empty"
+	}
+	return s.String()
+}
+
+// checkBase refuses base tokens the model does not describe.
+func checkBase(base *ntsec.Token) error {
+	if base.User.IsZero() {
+		return errors.New("restrictedtoken: the base token has no user SID")
+	}
+	for _, g := range base.Groups {
+		if g.SID == ntsec.BuiltinAdministrators && g.Attributes&ntsec.GroupEnabled != 0 && g.Attributes&ntsec.GroupDenyOnly == 0 {
+			return ErrElevated
+		}
+	}
+	if len(base.RestrictedSIDs) > 0 || base.WriteRestricted {
+		return errors.New("restrictedtoken: the base token is already restricted (cordon running inside another sandbox?): a restricted token made from it would not be the one the proofs describe")
+	}
+	return nil
+}
+
+// LogonSID returns the logon SID of t: the group with the SE_GROUP_LOGON_ID
+// attribute. It is an error if t has none or more than one.
+func LogonSID(t *ntsec.Token) (ntsec.SID, error) {
+	var logon ntsec.SID
+	for _, g := range t.Groups {
+		if g.Attributes&ntsec.GroupLogonID != ntsec.GroupLogonID {
+			continue
+		}
+		if !logon.IsZero() && logon != g.SID {
+			return ntsec.SID{}, fmt.Errorf("restrictedtoken: the token has two logon SIDs, %s and %s", logon, g.SID)
+		}
+		logon = g.SID
+	}
+	if logon.IsZero() {
+		return ntsec.SID{}, errors.New("restrictedtoken: the token has no logon SID (no group with SE_GROUP_LOGON_ID): it is needed as a restricting SID for the console and pipes")
+	}
+	return logon, nil
+}
+
+// DefaultDACL returns the default DACL Create gives the sandbox token:
+// GENERIC_ALL for the logon SID, Everyone and each capability SID, in that
+// order (TOKEN_DEFAULT_DACL,
+// https://learn.microsoft.com/en-us/windows/win32/api/winnt/ns-winnt-token_default_dacl).
+//
+// Windows applies the default DACL to objects the process creates without a
+// security descriptor and with nothing to inherit: pipes, events, sections,
+// PowerShell's IPC objects. The user's normal default DACL grants the user
+// and SYSTEM only, neither of which is a restricting SID, so a
+// write-restricted process could not write to objects it just created
+// itself: every write needs a restricting SID granted too. The anchor uses
+// the same DACL (codex-windows-sandbox, token.rs).
+//
+// This grants Everyone full control of those objects. Unnamed objects are
+// reachable only through handles; named ones live in the session's own
+// namespace (\Sessions\N\BaseNamedObjects), so any process in the session —
+// the same user unsandboxed, which could anyway, or another sandbox, which
+// holds Everyone as a restricting SID too — may open them. The default DACL
+// also applies to files created in a directory with no inheritable ACEs;
+// cordon's writable roots always carry an inheritable capability ACE, so
+// files created there inherit from it instead.
+func DefaultDACL(logon ntsec.SID, caps []ntsec.SID) *ntsec.ACL {
+	acl := &ntsec.ACL{Revision: ntsec.ACLRevision}
+	for _, s := range append([]ntsec.SID{logon, ntsec.Everyone}, caps...) {
+		acl.Entries = append(acl.Entries, ntsec.ACE{Type: ntsec.AccessAllowed, Mask: ntsec.GenericAll, SID: s})
+	}
+	return acl
+}
