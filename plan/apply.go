@@ -43,7 +43,7 @@ func Apply(m *fsview.Memory, edits []Edit) (writes int, err error) {
 				{Type: ntsec.AccessAllowed, Mask: ntsec.FileAllAccess, SID: ntsec.LocalSystem},
 			}}
 			sd := ntsec.NewObject(pn.SD, ntsec.Directory, owner, ntsec.SID{}, def)
-			sd.DACL = withACE(sd.DACL, e.ACE)
+			sd.DACL = WithACE(sd.DACL, e.ACE)
 			if err := m.Add(fsview.Node{Path: p.String(), Type: fsview.Directory, SD: sd}); err != nil {
 				return writes, fmt.Errorf("edit %d: %w", i, err)
 			}
@@ -54,9 +54,9 @@ func Apply(m *fsview.Memory, edits []Edit) (writes int, err error) {
 			}
 			sd := n.SD.Clone()
 			if e.Op == AddACE {
-				sd.DACL = withACE(sd.DACL, e.ACE)
+				sd.DACL = WithACE(sd.DACL, e.ACE)
 			} else {
-				sd.DACL = withoutACE(sd.DACL, e.ACE)
+				sd.DACL = WithoutACE(sd.DACL, e.ACE)
 			}
 			if err := m.SetSD(p.String(), sd); err != nil {
 				return writes, fmt.Errorf("edit %d: %w", i, err)
@@ -144,14 +144,14 @@ func outermost(paths []string) []string {
 	return out
 }
 
-// withACE returns acl with e added to its explicit part in canonical order:
+// WithACE returns acl with e added to its explicit part in canonical order:
 // a deny after the explicit denies, an allow after the explicit allows.
 //
 // A null DACL grants everyone everything; adding a deny to it must not turn
 // it into a DACL that grants nothing else, so it first becomes its
 // equivalent, one non-inheritable ACE allowing Everyone full access (a null
 // DACL passes nothing on to new children either).
-func withACE(acl *ntsec.ACL, e ntsec.ACE) *ntsec.ACL {
+func WithACE(acl *ntsec.ACL, e ntsec.ACE) *ntsec.ACL {
 	if acl == nil {
 		acl = &ntsec.ACL{Revision: ntsec.ACLRevision, Entries: []ntsec.ACE{{Type: ntsec.AccessAllowed, Mask: ntsec.FileAllAccess, SID: ntsec.Everyone}}}
 	}
@@ -170,8 +170,8 @@ func withACE(acl *ntsec.ACL, e ntsec.ACE) *ntsec.ACL {
 	return out
 }
 
-// withoutACE returns acl without the explicit ACEs equal to e.
-func withoutACE(acl *ntsec.ACL, e ntsec.ACE) *ntsec.ACL {
+// WithoutACE returns acl without the explicit ACEs equal to e.
+func WithoutACE(acl *ntsec.ACL, e ntsec.ACE) *ntsec.ACL {
 	if acl == nil {
 		return nil
 	}

@@ -1,0 +1,28 @@
+//go:build !windows
+
+package ntfs
+
+import (
+	"fmt"
+
+	"github.com/cordon-sandbox/cordon/fsview"
+	"github.com/cordon-sandbox/cordon/plan"
+)
+
+const supported = false
+
+// Stat fails: NTFS views exist only on Windows.
+func (v *View) Stat(path string) (fsview.Node, error) {
+	v.reads.Add(1)
+	return fsview.Node{}, fmt.Errorf("stat %s: %w", path, ErrNotWindows)
+}
+
+// List fails: NTFS views exist only on Windows.
+func (v *View) List(dir string) ([]string, error) {
+	v.reads.Add(1)
+	return nil, fmt.Errorf("list %s: %w", dir, ErrNotWindows)
+}
+
+func applyEdit(e plan.Edit) (bool, error) {
+	return false, fmt.Errorf("%s %s: %w", e.Op, e.Path, ErrNotWindows)
+}

@@ -1,0 +1,323 @@
+package ntfs
+
+// Portable tests: path spelling, the decoders, the ACL edits and the
+// apply/rollback loop run on every OS.
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"unicode/utf16"
+
+	"github.com/cordon-sandbox/cordon/fsview"
+	"github.com/cordon-sandbox/cordon/ntsec"
+	"github.com/cordon-sandbox/cordon/plan"
+	"github.com/cordon-sandbox/cordon/winpath"
+)
+
+func TestResolve(t *testing.T) {
+	for _, c := range []struct{ in, path, open string }{
+		{`C:\Users\me\ws`, `C:\Users\me\ws`, `\\?\C:\Users\me\ws`},
+		{`c:/users//me/./ws/`, `C:\users\me\ws`, `\\?\C:\users\me\ws`},
+		{`C:\`, `C:\`, `\\?\C:\`},
+		{`C:\ws\.git::$INDEX_ALLOCATION`, `C:\ws\.git`, `\\?\C:\ws\.git`},
+		{`\\srv\share\x`, `\\srv\share\x`, `\\?\UNC\srv\share\x`},
+		{`\\?\C:\ws\.git.`, `\\?\C:\ws\.git.`, `\\?\C:\ws\.git.`},
+	} {
+		p, open, err := resolve(c.in)
+		if err != nil || p.String() != c.path || open != c.open {
+			t.Errorf("resolve(%q) = %q, %q, %v; want %q, %q", c.in, p.String(), open, err, c.path, c.open)
+		}
+	}
+	for _, bad := range []string{`\\.\pipe\x`, `C:\ws\nul`, `relative\path`, ``} {
+		if _, _, err := resolve(bad); err == nil {
+			t.Errorf("resolve(%q) succeeded", bad)
+		}
+	}
+}
+
+// reparseBuf builds a REPARSE_DATA_BUFFER with a substitute and a print
+// name.
+func reparseBuf(tag uint32, sub, print string, flags uint32) []byte {
+	enc := func(s string) []byte {
+		u := utf16.Encode([]rune(s))
+		b := make([]byte, 2*len(u))
+		for i, c := range u {
+			binary.LittleEndian.PutUint16(b[2*i:], c)
+		}
+		return b
+	}
+	s, p := enc(sub), enc(print)
+	var hdr []byte
+	hdr = binary.LittleEndian.AppendUint16(hdr, 0)
+	hdr = binary.LittleEndian.AppendUint16(hdr, uint16(len(s)))
+	hdr = binary.LittleEndian.AppendUint16(hdr, uint16(len(s)))
+	hdr = binary.LittleEndian.AppendUint16(hdr, uint16(len(p)))
+	if tag == tagSymlink {
+		hdr = binary.LittleEndian.AppendUint32(hdr, flags)
+	}
+	data := append(append(hdr, s...), p...)
+	b := binary.LittleEndian.AppendUint32(nil, tag)
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(data)))
+	b = binary.LittleEndian.AppendUint16(b, 0)
+	return append(b, data...)
+}
+
+func TestReparseTarget(t *testing.T) {
+	link, _ := winpath.Parse(`C:\ws\sub\link`)
+	for _, c := range []struct {
+		name  string
+		buf   []byte
+		tag   uint32
+		want  string
+		fails bool
+	}{
+		{"junction", reparseBuf(tagMountPoint, `\??\C:\Windows`, `C:\Windows`, 0), tagMountPoint, `C:\Windows`, false},
+		{"junction to a volume", reparseBuf(tagMountPoint, `\??\Volume{0b1e}\`, ``, 0), tagMountPoint, `\\.\VOLUME{0B1E}`, false},
+		{"symlink", reparseBuf(tagSymlink, `\??\D:\data\x`, `D:\data\x`, 0), tagSymlink, `D:\data\x`, false},
+		{"symlink to a share", reparseBuf(tagSymlink, `\??\UNC\srv\share\x`, `\\srv\share\x`, 0), tagSymlink, `\\srv\share\x`, false},
+		{"relative symlink", reparseBuf(tagSymlink, `..\..\other\f.txt`, `..\..\other\f.txt`, symlinkRelative), tagSymlink, `C:\other\f.txt`, false},
+		{"cloud file", append(binary.LittleEndian.AppendUint32(nil, 0x9000001A), 0, 0, 0, 0), 0x9000001A, ``, false},
+		{"short", []byte{3, 0, 0, 0xA0}, 0, ``, true},
+		{"data overruns", reparseBuf(tagMountPoint, `\??\C:\x`, ``, 0)[:20], tagMountPoint, ``, true},
+		{"empty name", reparseBuf(tagMountPoint, ``, ``, 0), tagMountPoint, ``, true},
+	} {
+		tag, got, err := reparseTarget(c.buf, link)
+		if (err != nil) != c.fails || tag != c.tag || got != c.want {
+			t.Errorf("%s: got 0x%08x %q %v; want 0x%08x %q, error %v", c.name, tag, got, err, c.tag, c.want, c.fails)
+		}
+	}
+	// Volume GUID targets keep their verbatim spelling, which winpath
+	// reads as a device: never inside a root.
+	if got := win32Path(`\??\Volume{0b1e}\x`); got != `\\?\Volume{0b1e}\x` {
+		t.Errorf("win32Path = %q", got)
+	}
+}
+
+// dirBuf builds FILE_FULL_DIR_INFO entries, 8-byte aligned as Windows
+// returns them.
+func dirBuf(names ...string) []byte {
+	var b []byte
+	for i, n := range names {
+		u := utf16.Encode([]rune(n))
+		e := make([]byte, fullDirName+2*len(u))
+		binary.LittleEndian.PutUint32(e[fullDirNameLen:], uint32(2*len(u)))
+		for j, c := range u {
+			binary.LittleEndian.PutUint16(e[fullDirName+2*j:], c)
+		}
+		for len(e)%8 != 0 {
+			e = append(e, 0)
+		}
+		if i < len(names)-1 {
+			binary.LittleEndian.PutUint32(e, uint32(len(e)))
+		}
+		b = append(b, e...)
+	}
+	return b
+}
+
+func TestDirNames(t *testing.T) {
+	got, err := dirNames(dirBuf(".", "..", "b", "Ä.txt", ".git"), []string{"z"})
+	if want := []string{"z", "b", "Ä.txt", ".git"}; err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("dirNames = %q, %v; want %q", got, err, want)
+	}
+	if got := sortNames(got); !reflect.DeepEqual(got, []string{".git", "b", "z", "Ä.txt"}) {
+		t.Errorf("sorted: %q", got)
+	}
+	bad := dirBuf("a", "b")
+	binary.LittleEndian.PutUint32(bad[fullDirNameLen:], 4000)
+	if _, err := dirNames(bad, nil); err == nil {
+		t.Error("a name overrunning the buffer was accepted")
+	}
+	if _, err := dirNames(bad[:10], nil); err == nil {
+		t.Error("a truncated entry was accepted")
+	}
+}
+
+var (
+	capA, _ = ntsec.NewSID(5, 21, 7, 7, 7, 1)
+	capB, _ = ntsec.NewSID(5, 21, 7, 7, 7, 2)
+	denyA   = ntsec.ACE{Type: ntsec.AccessDenied, Flags: ntsec.ObjectInherit | ntsec.ContainerInherit, Mask: plan.DenyWriteMask, SID: capA}
+	allowB  = ntsec.ACE{Type: ntsec.AccessAllowed, Flags: ntsec.ObjectInherit | ntsec.ContainerInherit, Mask: plan.AllowMask, SID: capB}
+)
+
+func mustSD(t *testing.T, sddl string) *ntsec.SecurityDescriptor {
+	t.Helper()
+	sd, err := ntsec.ParseSDDL(sddl)
+	if err != nil {
+		t.Fatalf("ParseSDDL(%q): %v", sddl, err)
+	}
+	return sd
+}
+
+// plan.WithACE and plan.WithoutACE, as ntfs uses them, must compute what plan.Apply
+// does to an edited object.
+func TestACLEditsMatchPlan(t *testing.T) {
+	for _, sddl := range []string{
+		"O:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)",
+		"O:SYD:AI(D;;WD;;;S-1-5-21-7-7-7-1)(A;;FA;;;SY)(A;OICIID;FA;;;BA)(A;OICIID;0x1200a9;;;BU)",
+		"O:SYD:(A;OICIID;FA;;;SY)",
+		"O:SYD:",
+		"O:SYD:NO_ACCESS_CONTROL",
+	} {
+		for _, op := range []plan.Op{plan.AddACE, plan.RemoveACE} {
+			for _, ace := range []ntsec.ACE{denyA, allowB} {
+				sd := mustSD(t, sddl)
+				if op == plan.RemoveACE && sd.DACL != nil {
+					sd.DACL = plan.WithACE(sd.DACL, ace) // something to remove
+				}
+				m := fsview.NewMemory()
+				if err := m.Add(fsview.Node{Path: `C:\`, Type: fsview.Directory, SD: sd}); err != nil {
+					t.Fatal(err)
+				}
+				e := plan.Edit{Op: op, Path: `C:\`, ACE: ace}
+				if _, err := plan.Apply(m, []plan.Edit{e}); err != nil {
+					t.Fatal(err)
+				}
+				n, _ := m.Stat(`C:\`)
+				next, changed := nextDACL(sd, e)
+				if !changed {
+					if op == plan.AddACE || sd.DACL != nil {
+						t.Errorf("%s %s on %s: reported as already in effect", op, ace.SDDL(), sddl)
+					}
+					continue
+				}
+				if !sameEntries(next, n.SD.DACL) {
+					t.Errorf("%s %s on %s:\n ntfs %s\n plan %s", op, ace.SDDL(), sddl, next.SDDL(), n.SD.DACL.SDDL())
+				}
+			}
+		}
+	}
+}
+
+func TestNextDACLWarm(t *testing.T) {
+	sd := mustSD(t, "O:SYD:(D;OICI;0x1f0156;;;S-1-5-21-7-7-7-1)(A;OICIID;FA;;;SY)")
+	if _, ok := nextDACL(sd, plan.Edit{Op: plan.AddACE, ACE: denyA}); ok {
+		t.Error("AddACE of a present ACE would write")
+	}
+	if _, ok := nextDACL(sd, plan.Edit{Op: plan.RemoveACE, ACE: allowB}); ok {
+		t.Error("RemoveACE of an absent ACE would write")
+	}
+	inherited := denyA
+	inherited.Flags |= ntsec.Inherited
+	sd.DACL.Entries[0] = inherited
+	if _, ok := nextDACL(sd, plan.Edit{Op: plan.AddACE, ACE: denyA}); !ok {
+		t.Error("an inherited copy counted as the explicit ACE")
+	}
+}
+
+// What Windows makes of placeholderDACL (it plus the parent's inheritable
+// ACEs) is what plan.Apply models for a CreateDir.
+func TestPlaceholderDACLMatchesModel(t *testing.T) {
+	owner, _ := ntsec.NewSID(5, 21, 1, 2, 3, 1001)
+	for _, parent := range []string{
+		"O:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;S-1-5-21-1-2-3-1001)",
+		"O:SYD:AI(A;OICIID;FA;;;SY)(A;OICIIO;GA;;;CO)(A;CI;0x1200a9;;;BU)",
+		"O:SYD:(A;;FA;;;SY)(A;OI;FA;;;BU)", // nothing a directory inherits
+	} {
+		psd := mustSD(t, parent)
+		e := plan.Edit{Op: plan.CreateDir, Path: `C:\ws\.git`, ACE: denyA, Owner: owner}
+		m := fsview.NewMemory()
+		for _, n := range []fsview.Node{{Path: `C:\`, Type: fsview.Directory, SD: mustSD(t, "O:SYD:(A;;FA;;;SY)")}, {Path: `C:\ws`, Type: fsview.Directory, SD: psd}} {
+			if err := m.Add(n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := plan.Apply(m, []plan.Edit{e}); err != nil {
+			t.Fatal(err)
+		}
+		model, _ := m.Stat(e.Path)
+		got := placeholderDACL(psd, e, owner)
+		got.Entries = append(got.Entries, ntsec.InheritACEs(psd.DACL, ntsec.Directory, owner, ntsec.SID{})...)
+		if !sameEntries(got, model.SD.DACL) {
+			t.Errorf("parent %s:\n windows %s\n model   %s", parent, got.SDDL(), model.SD.DACL.SDDL())
+		}
+	}
+}
+
+func TestApplyAllRollsBack(t *testing.T) {
+	ws := `C:\ws`
+	edits := []plan.Edit{
+		{Op: plan.CreateDir, Path: ws + `\.codex`, ACE: denyA},
+		{Op: plan.AddACE, Path: ws + `\.git`, ACE: denyA}, // already in place
+		{Op: plan.AddACE, Path: ws, ACE: allowB},
+		{Op: plan.AddACE, Path: `C:\gone`, ACE: allowB},
+		{Op: plan.AddACE, Path: `C:\never`, ACE: allowB},
+	}
+	var calls []string
+	fake := func(failUndo bool) applyFunc {
+		return func(e plan.Edit) (bool, error) {
+			calls = append(calls, string(e.Op)+" "+e.Path)
+			switch {
+			case e.Path == `C:\gone`:
+				return false, errors.New("add to C:\\gone: " + fsview.ErrNotExist.Error())
+			case failUndo && e.Op == plan.RemoveDir:
+				return false, errors.New("remove placeholder: access denied")
+			}
+			return e.Path != ws+`\.git`, nil
+		}
+	}
+	writes, done, err := run(context.Background(), edits, fake(false), false)
+	if writes != 2 || len(done) != 2 || err == nil || !strings.Contains(err.Error(), "edit 4 of 5") {
+		t.Errorf("run: %d writes, %d done, %v", writes, len(done), err)
+	}
+	calls = nil
+	err = applyAll(context.Background(), edits, fake(false))
+	want := []string{
+		`create-dir C:\ws\.codex`, `add C:\ws\.git`, `add C:\ws`, `add C:\gone`,
+		`remove C:\ws`, `remove C:\ws\.codex`, `remove-dir C:\ws\.codex`,
+	}
+	if !reflect.DeepEqual(calls, want) {
+		t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(calls, "\n"), strings.Join(want, "\n"))
+	}
+	if err == nil || !strings.Contains(err.Error(), `C:\gone`) || !strings.Contains(err.Error(), "the 2 edits applied before it were rolled back") {
+		t.Errorf("ApplyAll: %v", err)
+	}
+	calls = nil
+	err = applyAll(context.Background(), edits, fake(true))
+	if err == nil || !strings.Contains(err.Error(), `C:\gone`) || !strings.Contains(err.Error(), "access denied") || len(calls) != 7 {
+		t.Errorf("ApplyAll with a failing rollback: %v after %q", err, calls)
+	}
+	// A cancelled context stops the run, and the rollback still runs.
+	ctx, cancel := context.WithCancel(context.Background())
+	calls = nil
+	err = applyAll(ctx, edits[:3], func(e plan.Edit) (bool, error) {
+		calls = append(calls, string(e.Op)+" "+e.Path)
+		if e.Op == plan.CreateDir {
+			cancel()
+		}
+		return true, nil
+	})
+	if !errors.Is(err, context.Canceled) || len(calls) != 3 {
+		t.Errorf("cancelled: %v after %q", err, calls)
+	}
+	if err := applyAll(context.Background(), edits[:1], func(plan.Edit) (bool, error) { return false, errors.New("boom") }); err == nil || !strings.Contains(err.Error(), "nothing had been changed") {
+		t.Errorf("first edit failing: %v", err)
+	}
+}
+
+func TestNotWindows(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows has NTFS views")
+	}
+	v := NewView()
+	if _, err := v.Stat(`C:\`); !errors.Is(err, ErrNotWindows) {
+		t.Errorf("Stat: %v", err)
+	}
+	if _, err := v.List(`C:\`); !errors.Is(err, ErrNotWindows) {
+		t.Errorf("List: %v", err)
+	}
+	if v.Reads() != 2 {
+		t.Errorf("Reads = %d", v.Reads())
+	}
+	if _, err := Apply(context.Background(), nil); !errors.Is(err, ErrNotWindows) {
+		t.Errorf("Apply: %v", err)
+	}
+	if err := ApplyAll(context.Background(), nil); !errors.Is(err, ErrNotWindows) {
+		t.Errorf("ApplyAll: %v", err)
+	}
+}
