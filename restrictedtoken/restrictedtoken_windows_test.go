@@ -3,8 +3,6 @@
 package restrictedtoken
 
 import (
-	crand "crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"reflect"
@@ -17,6 +15,7 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"github.com/cordon-sandbox/cordon/capsid"
 	"github.com/cordon-sandbox/cordon/internal/testutil"
 	"github.com/cordon-sandbox/cordon/internal/winapi"
 	"github.com/cordon-sandbox/cordon/ntsec"
@@ -33,12 +32,9 @@ const (
 	wineDropsRestrictingSIDs = "Wine's CreateRestrictedToken drops the restricting SIDs and ignores WRITE_RESTRICTED (unobservable through Query, see the first deviation)"
 )
 
+// randomCap draws a capability SID as the store does.
 func randomCap(t *testing.T) ntsec.SID {
-	var b [16]byte
-	if _, err := crand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	s, err := ntsec.NewSID(5, 21, binary.LittleEndian.Uint32(b[0:]), binary.LittleEndian.Uint32(b[4:]), binary.LittleEndian.Uint32(b[8:]), binary.LittleEndian.Uint32(b[12:]))
+	s, err := capsid.NewSID()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,6 @@ package winlaunch_test
 
 import (
 	"bytes"
-	crand "crypto/rand"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +27,7 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"github.com/cordon-sandbox/cordon/capsid"
 	"github.com/cordon-sandbox/cordon/internal/winlaunch"
 	"github.com/cordon-sandbox/cordon/ntsec"
 	"github.com/cordon-sandbox/cordon/restrictedtoken"
@@ -388,12 +387,9 @@ func readAll(t *testing.T, r windows.Handle) string {
 	}
 }
 
+// randomCap draws a capability SID as the store does.
 func randomCap(t *testing.T) ntsec.SID {
-	var b [16]byte
-	if _, err := crand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	s, err := ntsec.NewSID(5, 21, binary.LittleEndian.Uint32(b[0:]), binary.LittleEndian.Uint32(b[4:]), binary.LittleEndian.Uint32(b[8:]), binary.LittleEndian.Uint32(b[12:]))
+	s, err := capsid.NewSID()
 	if err != nil {
 		t.Fatal(err)
 	}
