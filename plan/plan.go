@@ -85,6 +85,11 @@ type Input struct {
 	// which it cannot prove. Only a backend that proves the plan itself,
 	// against the descriptors it applied, may set it.
 	Unproven bool
+	// Token, when set, builds the sandbox token the proof checks for a set
+	// of capability SIDs, in place of SandboxToken's assumed one. The
+	// Windows backend sets it to restrictedtoken.Model over the caller's
+	// live token, so the proof is about the token that will really run.
+	Token func(caps ...ntsec.SID) (*ntsec.Token, error)
 }
 
 // Plan is the result: edits in order, what the audit saw, and the proof.

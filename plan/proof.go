@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -85,12 +86,21 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 		in.User.SID = cwd.SD.Owner
 	}
 	var tokens []proofToken
+	var tokErr error
 	add := func(name string, caps ...ntsec.SID) {
 		set := map[ntsec.SID]bool{}
 		for _, c := range caps {
 			set[c] = true
 		}
-		tokens = append(tokens, proofToken{name, SandboxToken(in.User, caps...), set})
+		tok := SandboxToken(in.User, caps...)
+		if in.Token != nil {
+			var err error
+			if tok, err = in.Token(caps...); err != nil {
+				tokErr = errors.Join(tokErr, fmt.Errorf("proof: %s token: %w", name, err))
+				return
+			}
+		}
+		tokens = append(tokens, proofToken{name, tok, set})
 	}
 	if r.Mode == policy.WorkspaceWrite {
 		add("workspace", in.SIDs.Workspace, in.SIDs.Generic)
@@ -100,6 +110,9 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 	}
 	if !in.SIDs.ReadOnly.IsZero() {
 		add("read-only", in.SIDs.ReadOnly)
+	}
+	if tokErr != nil {
+		return Proof{}, tokErr
 	}
 	pr := Proof{Writes: writes}
 	for _, t := range tokens {

@@ -1,0 +1,126 @@
+package plan
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/cordon-sandbox/cordon/fsview"
+	"github.com/cordon-sandbox/cordon/ntsec"
+	"github.com/cordon-sandbox/cordon/policy"
+)
+
+// planUnproven plans m through a Recorder, as the Windows backend plans
+// NTFS: Make cannot prove it and returns what the planner read.
+func planUnproven(t *testing.T, m *fsview.Memory) (Input, *Plan, []string) {
+	t.Helper()
+	in := wsInput(t, m, policy.WorkspaceWrite)
+	rec := fsview.Record(m)
+	in.View, in.Unproven = rec, true
+	pl, err := Make(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pl.Proof.Skipped == "" || pl.Proof.OK {
+		t.Fatalf("a plan over a Recorder was proven in advance: %+v", pl.Proof)
+	}
+	in.View, in.Unproven = m, false
+	return in, pl, rec.Paths()
+}
+
+func TestProveAppliedAcceptsTheAppliedPlan(t *testing.T) {
+	m := machine(t)
+	in, pl, read := planUnproven(t, m)
+	if _, err := Apply(m, pl.Edits); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := ProveApplied(in, read)
+	if err != nil {
+		t.Fatalf("ProveApplied: %v", err)
+	}
+	// It checked the objects the planner read and their ancestors, not
+	// the files below the roots.
+	if pr.Nodes == 0 || pr.Nodes >= m.Len() {
+		t.Errorf("proof covered %d of %d nodes; want some, not all", pr.Nodes, m.Len())
+	}
+	for _, p := range read {
+		if strings.HasSuffix(p, `main.go`) {
+			t.Errorf("the planner read a file below a root: %s", p)
+		}
+	}
+}
+
+func TestProveAppliedCatchesWhatWasNotApplied(t *testing.T) {
+	for _, drop := range []string{`C:\Users\me\ws\.git`, `C:\Users\Public\Shared`} {
+		t.Run(drop, func(t *testing.T) {
+			m := machine(t)
+			in, pl, read := planUnproven(t, m)
+			var kept []Edit
+			for _, e := range pl.Edits {
+				if e.Path != drop {
+					kept = append(kept, e)
+				}
+			}
+			if len(kept) == len(pl.Edits) {
+				t.Fatalf("the plan has no edit on %s", drop)
+			}
+			if _, err := Apply(m, kept); err != nil {
+				t.Fatal(err)
+			}
+			pr, err := ProveApplied(in, read)
+			if !errors.Is(err, ErrProof) {
+				t.Fatalf("ProveApplied = %v, want ErrProof", err)
+			}
+			if len(pr.Violations) == 0 || !strings.HasPrefix(pr.Violations[0].Path, drop) {
+				t.Errorf("violations %+v, want one at %s", pr.Violations, drop)
+			}
+		})
+	}
+}
+
+// The Token hook replaces the assumed token: a token that is not
+// write-restricted may write the user's own files, and the proof says so.
+func TestProveUsesTheTokenHook(t *testing.T) {
+	m := machine(t)
+	in, pl, read := planUnproven(t, m)
+	if _, err := Apply(m, pl.Edits); err != nil {
+		t.Fatal(err)
+	}
+	var asked [][]ntsec.SID
+	in.Token = func(caps ...ntsec.SID) (*ntsec.Token, error) {
+		asked = append(asked, caps)
+		tok := SandboxToken(pl.User, caps...)
+		tok.WriteRestricted, tok.RestrictedSIDs = false, nil
+		return tok, nil
+	}
+	if _, err := ProveApplied(in, read); !errors.Is(err, ErrProof) {
+		t.Errorf("an unrestricted token passed the proof: %v", err)
+	}
+	if len(asked) == 0 || asked[0][0] != testSID.Workspace {
+		t.Errorf("hook asked for %v", asked)
+	}
+	in.Token = func(caps ...ntsec.SID) (*ntsec.Token, error) { return nil, errors.New("no token here") }
+	if _, err := ProveApplied(in, read); err == nil || !strings.Contains(err.Error(), "no token here") {
+		t.Errorf("hook error not returned: %v", err)
+	}
+}
+
+func TestCaptureSkipsMissingAndAddsAncestors(t *testing.T) {
+	m := machine(t)
+	c, err := fsview.Capture(m, []string{`C:\Users\me\ws\.git\hooks`, `C:\Users\me\ws\.codex`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{`C:\`, `C:\Users`, `C:\Users\me`, `C:\Users\me\ws`, `C:\Users\me\ws\.git`, `C:\Users\me\ws\.git\hooks`} {
+		if _, err := c.Stat(p); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if c.Len() != 6 {
+		t.Errorf("captured %d nodes, want 6", c.Len())
+	}
+	if _, err := fsview.Capture(m, []string{`not a path`}); err == nil {
+		t.Error("Capture accepted a relative path")
+	}
+}
