@@ -351,16 +351,16 @@ func jsonKind(t reflect.Type) string {
 // temporary file in the same directory, flush it, rename it over path, then
 // flush the directory entry.
 func writeAtomic(dir, path string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(dir, FileName+".tmp-*")
+	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("capsid: saving the store: %w", err)
+		return fmt.Errorf("capsid: saving %s: %w", path, err)
 	}
 	name := tmp.Name()
 	defer func() {
 		if err != nil {
 			tmp.Close()
 			os.Remove(name)
-			err = fmt.Errorf("capsid: saving the store to %s: %w", path, err)
+			err = fmt.Errorf("capsid: saving %s: %w", path, err)
 		}
 	}()
 	if _, err := tmp.Write(data); err != nil {

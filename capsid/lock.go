@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -67,4 +68,24 @@ func acquire(ctx context.Context, path string, exclusive bool) (*fileLock, error
 func (l *fileLock) release() {
 	unlock(l.f)
 	l.f.Close()
+}
+
+// WithLock runs f holding the exclusive lock on the file at path (created
+// if needed), with acquire's waiting and cancellation. It is for the other
+// files in cordon's state directory that must change under a lock of their
+// own, such as the record of applied ACEs; f must not take the same lock.
+func WithLock(ctx context.Context, path string, f func() error) error {
+	l, err := acquire(ctx, path, true)
+	if err != nil {
+		return err
+	}
+	defer l.release()
+	return f()
+}
+
+// WriteFile replaces the file at path with data atomically, as the store
+// itself is saved: a synced temporary file in the same directory renamed
+// over it, so a reader sees the old content or the new, never a mix.
+func WriteFile(path string, data []byte) error {
+	return writeAtomic(filepath.Dir(path), path, data)
 }

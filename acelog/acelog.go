@@ -1,0 +1,231 @@
+// Package acelog is cordon's record of every change it made to anyone's
+// files: each ACE it added and each placeholder directory it created, kept
+// in the state directory next to the capability SID store. `cordon cleanup`
+// undoes exactly what the record lists, and nothing else: an ACE the user
+// or another tool added, even one naming a capability SID, is not cordon's
+// to remove. This answers the anchor's users, who find ACEs and ownership
+// changes left on their repositories with no way to take them back.
+//
+// The record is written before the edits are applied (a write-ahead log):
+// a cordon that dies half-way leaves behind at most entries for ACEs that
+// were never written, which cleanup finds already absent and skips. Entries
+// of edits that were rolled back, or of read-only guards revoked when their
+// command ended, are forgotten.
+package acelog
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/cordon-sandbox/cordon/capsid"
+	"github.com/cordon-sandbox/cordon/fsview"
+	"github.com/cordon-sandbox/cordon/ntsec"
+	"github.com/cordon-sandbox/cordon/plan"
+)
+
+const (
+	// FileName is the record's file in the state directory.
+	FileName = "applied.json"
+	// LockName is its lock file, never deleted (see capsid.LockName).
+	LockName = "applied.lock"
+	// Version is the record's format version.
+	Version = 1
+)
+
+// entry is one line of the record in file form.
+type entry struct {
+	Op    plan.Op `json:"op"` // "add" or "create-dir"
+	Path  string  `json:"path"`
+	ACE   string  `json:"ace"`             // SDDL of the ACE
+	Owner string  `json:"owner,omitempty"` // create-dir only
+}
+
+type file struct {
+	Version int     `json:"version"`
+	Entries []entry `json:"entries"`
+}
+
+// Record adds edits to the record in dir, skipping those already in it.
+// Only AddACE and CreateDir edits are recorded: they are what cordon adds.
+func Record(ctx context.Context, dir string, edits []plan.Edit) error {
+	return change(ctx, dir, func(have []plan.Edit) ([]plan.Edit, error) {
+		for _, e := range edits {
+			if e.Op != plan.AddACE && e.Op != plan.CreateDir {
+				continue
+			}
+			if index(have, e) < 0 {
+				have = append(have, e)
+			}
+		}
+		return have, nil
+	})
+}
+
+// Forget removes edits from the record in dir: edits that were rolled back,
+// or undone by the caller.
+func Forget(ctx context.Context, dir string, edits []plan.Edit) error {
+	return change(ctx, dir, func(have []plan.Edit) ([]plan.Edit, error) {
+		for _, e := range edits {
+			if i := index(have, e); i >= 0 {
+				have = append(have[:i], have[i+1:]...)
+			}
+		}
+		return have, nil
+	})
+}
+
+// Load returns the recorded edits in dir, oldest first. A missing record is
+// empty; a damaged one is an error naming the file, never an empty record,
+// since that would make cleanup forget what cordon changed.
+func Load(ctx context.Context, dir string) ([]plan.Edit, error) {
+	var out []plan.Edit
+	err := capsid.WithLock(ctx, filepath.Join(dir, LockName), func() error {
+		var err error
+		out, err = read(filepath.Join(dir, FileName))
+		return err
+	})
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return out, err
+}
+
+// Cleanup undoes everything recorded in dir with apply, which gets the
+// inverse edits (plan.Inverse: grants removed before the denies guarding
+// what they opened, placeholders removed if still empty), and then empties
+// the record. The lock is held throughout, so no run records new edits
+// half-way. If apply fails, the record is kept whole: apply is expected to
+// roll back, and a second cleanup tries again.
+func Cleanup(ctx context.Context, dir string, apply func(context.Context, []plan.Edit) error) ([]plan.Edit, error) {
+	var undone []plan.Edit
+	err := change(ctx, dir, func(have []plan.Edit) ([]plan.Edit, error) {
+		if len(have) == 0 {
+			return have, nil
+		}
+		inv := plan.Inverse(have)
+		if err := apply(ctx, inv); err != nil {
+			return nil, fmt.Errorf("cleanup: %w", err)
+		}
+		undone = inv
+		return nil, nil
+	})
+	return undone, err
+}
+
+// change runs f on the record under its lock and saves what f returns.
+func change(ctx context.Context, dir string, f func([]plan.Edit) ([]plan.Edit, error)) error {
+	if dir == "" {
+		return errors.New("acelog: empty state directory")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("acelog: creating the state directory: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	return capsid.WithLock(ctx, filepath.Join(dir, LockName), func() error {
+		have, err := read(path)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		before, _ := encode(have)
+		have, err = f(have)
+		if err != nil {
+			return err
+		}
+		after, err := encode(have)
+		if err != nil {
+			return err
+		}
+		if bytes.Equal(before, after) {
+			return nil
+		}
+		return capsid.WriteFile(path, after)
+	})
+}
+
+func index(list []plan.Edit, e plan.Edit) int {
+	k := key(e)
+	for i, x := range list {
+		if key(x) == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// key identifies an edit: its object (by winpath's comparison key) and ACE.
+func key(e plan.Edit) string {
+	p, err := fsview.Key(e.Path)
+	if err != nil {
+		p = e.Path
+	}
+	return string(e.Op) + "\x00" + p + "\x00" + e.ACE.SDDL()
+}
+
+func read(path string) ([]plan.Edit, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f file
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("acelog: %s is damaged (%v); it lists the ACEs cordon added, so it is not replaced: repair or remove it by hand", path, err)
+	}
+	if f.Version != Version {
+		return nil, fmt.Errorf("acelog: %s has version %d, this cordon understands %d", path, f.Version, Version)
+	}
+	out := make([]plan.Edit, 0, len(f.Entries))
+	for i, e := range f.Entries {
+		ed, err := e.edit()
+		if err != nil {
+			return nil, fmt.Errorf("acelog: %s: entry %d: %w", path, i, err)
+		}
+		out = append(out, ed)
+	}
+	return out, nil
+}
+
+func (e entry) edit() (plan.Edit, error) {
+	if e.Op != plan.AddACE && e.Op != plan.CreateDir {
+		return plan.Edit{}, fmt.Errorf("op %q (want add or create-dir)", e.Op)
+	}
+	if _, err := fsview.Key(e.Path); err != nil {
+		return plan.Edit{}, fmt.Errorf("path %q: %w", e.Path, err)
+	}
+	sd, err := ntsec.ParseSDDL("D:" + e.ACE)
+	if err != nil || sd.DACL == nil || len(sd.DACL.Entries) != 1 {
+		return plan.Edit{}, fmt.Errorf("ace %q is not one ACE in SDDL", e.ACE)
+	}
+	ed := plan.Edit{Op: e.Op, Path: e.Path, ACE: sd.DACL.Entries[0], Reason: "recorded by cordon"}
+	if e.Owner != "" {
+		if ed.Owner, err = ntsec.ParseSID(e.Owner); err != nil {
+			return plan.Edit{}, fmt.Errorf("owner %q: %w", e.Owner, err)
+		}
+	}
+	return ed, nil
+}
+
+func encode(edits []plan.Edit) ([]byte, error) {
+	f := file{Version: Version, Entries: []entry{}}
+	for _, e := range edits {
+		en := entry{Op: e.Op, Path: e.Path, ACE: e.ACE.SDDL()}
+		if !e.Owner.IsZero() {
+			en.Owner = e.Owner.String()
+		}
+		f.Entries = append(f.Entries, en)
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(f); err != nil {
+		return nil, fmt.Errorf("acelog: encoding: %w", err)
+	}
+	return b.Bytes(), nil
+}
