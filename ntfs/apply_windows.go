@@ -37,7 +37,8 @@ package ntfs
 // not create.
 //
 // RemoveDir removes the placeholder only if it is still an empty, plain
-// directory; a filled one is left as it is, a missing one is fine.
+// directory; a filled one is left as it is, a missing one is fine. So is
+// RemoveACE on a missing object: cleanup may outlive what it cleans.
 
 import (
 	"errors"
@@ -88,6 +89,10 @@ func setACE(e plan.Edit) (bool, error) {
 	}
 	h, err := open(name, windows.READ_CONTROL|windows.WRITE_DAC|windows.FILE_READ_ATTRIBUTES)
 	if err != nil {
+		if e.Op == plan.RemoveACE && isNotExist(err) {
+			// Cleanup of an object deleted since: its ACE went with it.
+			return false, nil
+		}
 		return false, openErr(err)
 	}
 	defer windows.CloseHandle(h)

@@ -25,6 +25,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cordon-sandbox/cordon/internal/wine"
 )
 
 // RealWindowsEnv is the environment variable that must be "1" for
@@ -34,7 +36,7 @@ const RealWindowsEnv = "CORDON_REAL_WINDOWS"
 
 // UnderWine reports whether the process runs under Wine rather than real
 // Windows. It is always false on other operating systems.
-func UnderWine() bool { return underWine() }
+func UnderWine() bool { return wine.Detected() }
 
 // RealWindows skips the test unless it runs on real Windows (not Wine) with
 // CORDON_REAL_WINDOWS=1 set. Call it first in tests that check that the

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package testutil
+package wine
 
 // Wine only runs Windows binaries.
-func underWine() bool { return false }
+func detected() bool { return false }

@@ -1,4 +1,4 @@
-package testutil
+package wine
 
 import (
 	"sync"
@@ -6,8 +6,8 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// underWine looks for wine_get_version, which Wine's ntdll.dll exports and
+// detected looks for wine_get_version, which Wine's ntdll.dll exports and
 // Microsoft's never has. The answer cannot change during a process's life.
-var underWine = sync.OnceValue(func() bool {
+var detected = sync.OnceValue(func() bool {
 	return windows.NewLazySystemDLL("ntdll.dll").NewProc("wine_get_version").Find() == nil
 })
