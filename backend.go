@@ -8,6 +8,7 @@ import (
 	"github.com/cordon-sandbox/cordon/linuxsandbox"
 	"github.com/cordon-sandbox/cordon/sandbox"
 	"github.com/cordon-sandbox/cordon/unsandboxed"
+	"github.com/cordon-sandbox/cordon/winsandbox"
 )
 
 // Init must be called first thing in main by every program that runs
@@ -16,28 +17,40 @@ import (
 // (it never returns there). In a normal start it returns at once.
 func Init() { linuxsandbox.Init() }
 
-// Backends returns every backend cordon knows, for the probe: the platform's
-// sandbox first, then "none".
+// Backends returns every backend cordon knows on this platform, for the
+// probe: the platform's sandbox first, then "none".
 func Backends() []sandbox.Backend {
+	if runtime.GOOS == "windows" {
+		return []sandbox.Backend{winsandbox.New(), unsandboxed.New()}
+	}
 	return []sandbox.Backend{linuxsandbox.New(), unsandboxed.New()}
 }
 
 // chooseBackend maps a --sandbox value to a backend. "auto" picks the
 // platform's sandbox and never falls back to running unsandboxed: a
-// platform without one is an error.
-func chooseBackend(name string) (sandbox.Backend, error) {
+// platform without one is an error. On Windows the sandbox is experimental,
+// and "auto" picks it only when winsandbox.ExperimentalEnv is "1", as the
+// anchor gates its own; naming it ("restricted-token") is opt-in enough.
+func chooseBackend(name, goos string, getenv func(string) string) (sandbox.Backend, error) {
 	switch name {
 	case "", "auto":
-		if runtime.GOOS == "linux" {
+		switch {
+		case goos == "linux":
 			return linuxsandbox.New(), nil
+		case goos == "windows" && winsandbox.Experimental(getenv):
+			return winsandbox.New(), nil
+		case goos == "windows":
+			return nil, fail("unavailable", fmt.Errorf("the Windows sandbox is experimental: set %s=1 (or pass --sandbox %s) to use it; --sandbox none runs unsandboxed", winsandbox.ExperimentalEnv, winsandbox.Name))
 		}
-		return nil, fail("unavailable", fmt.Errorf("no sandbox backend for %s yet (the Windows restricted-token backend is not built); --sandbox none runs unsandboxed", runtime.GOOS))
+		return nil, fail("unavailable", fmt.Errorf("no sandbox backend for %s; --sandbox none runs unsandboxed", goos))
 	case "linux":
 		return linuxsandbox.New(), nil
+	case winsandbox.Name:
+		return winsandbox.New(), nil
 	case "none":
 		return unsandboxed.New(), nil
 	}
-	return nil, fail("bad_request", fmt.Errorf("unknown sandbox backend %q (want auto, linux or none)", name))
+	return nil, fail("bad_request", fmt.Errorf("unknown sandbox backend %q (want auto, linux, %s or none)", name, winsandbox.Name))
 }
 
 // Probe reports, for every backend, what it can enforce on this machine.

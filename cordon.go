@@ -43,7 +43,8 @@ type Request struct {
 	// (the writers get everything). Zero means DefaultCaptureLimit; a
 	// negative value captures nothing.
 	CaptureLimit int
-	// Backend is "auto" (or empty), "linux" or "none".
+	// Backend is "auto" (or empty), "linux", "restricted-token" (Windows)
+	// or "none". On Windows "auto" needs CORDON_EXPERIMENTAL_WINDOWS_SANDBOX=1.
 	Backend string
 	// BestEffort runs even when a layer the policy needs is missing; the
 	// Result lists the missing layers in Degraded.

@@ -103,7 +103,7 @@ func prepare(req Request) (sandbox.Spec, sandbox.Backend, error) {
 	if len(req.Command) == 0 || req.Command[0] == "" {
 		return spec, nil, fail("bad_request", fmt.Errorf("empty command"))
 	}
-	backend, err := chooseBackend(req.Backend)
+	backend, err := chooseBackend(req.Backend, runtime.GOOS, os.Getenv)
 	if err != nil {
 		return spec, nil, err
 	}

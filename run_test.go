@@ -134,6 +134,7 @@ func TestRunBadRequests(t *testing.T) {
 		"missing root":    {func(r *cordon.Request) { r.Policy.WritableRoots = []string{"nope"} }, "bad_policy", "extra root"},
 		"unknown backend": {func(r *cordon.Request) { r.Backend = "vm" }, "bad_request", `unknown sandbox backend "vm"`},
 		"not found":       {func(r *cordon.Request) { r.Command = []string{"no-such-command-xyz"} }, "setup_failed", "no-such-command-xyz"},
+		"windows backend": {func(r *cordon.Request) { r.Backend = "restricted-token" }, "unavailable", "Windows only"},
 	}
 	for name, c := range cases {
 		req := base()

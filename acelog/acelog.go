@@ -37,6 +37,11 @@ const (
 	Version = 1
 )
 
+// ErrDamaged is returned, wrapped, for a record that exists but cannot be
+// read: it is never replaced, since it is the only list of what cordon
+// changed.
+var ErrDamaged = errors.New("the record of applied ACEs is damaged")
+
 // entry is one line of the record in file form.
 type entry struct {
 	Op    plan.Op `json:"op"` // "add" or "create-dir"
@@ -175,16 +180,16 @@ func read(path string) ([]plan.Edit, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("acelog: %s is damaged (%v); it lists the ACEs cordon added, so it is not replaced: repair or remove it by hand", path, err)
+		return nil, fmt.Errorf("acelog: %w: %s: %v; it lists the ACEs cordon added, so it is not replaced: repair or remove it by hand", ErrDamaged, path, err)
 	}
 	if f.Version != Version {
-		return nil, fmt.Errorf("acelog: %s has version %d, this cordon understands %d", path, f.Version, Version)
+		return nil, fmt.Errorf("acelog: %w: %s has version %d, this cordon understands %d", ErrDamaged, path, f.Version, Version)
 	}
 	out := make([]plan.Edit, 0, len(f.Entries))
 	for i, e := range f.Entries {
 		ed, err := e.edit()
 		if err != nil {
-			return nil, fmt.Errorf("acelog: %s: entry %d: %w", path, i, err)
+			return nil, fmt.Errorf("acelog: %w: %s: entry %d: %w", ErrDamaged, path, i, err)
 		}
 		out = append(out, ed)
 	}

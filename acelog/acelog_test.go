@@ -130,7 +130,7 @@ func TestDamagedRecordIsAnError(t *testing.T) {
 			if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := Load(ctx, dir); err == nil || !strings.Contains(err.Error(), path) {
+			if _, err := Load(ctx, dir); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), path) {
 				t.Errorf("Load = %v, want an error naming %s", err, path)
 			}
 			if err := Record(ctx, dir, sampleEdits(t)); err == nil {

@@ -7,6 +7,8 @@
 //	cordon access   evaluate the NT access-check model: may this token do that?
 //	cordon plan     compute and prove the ACL edits a policy needs
 //	cordon explain  may the sandbox read, write or delete this path, and why?
+//	cordon sids     the capability SIDs in cordon's store
+//	cordon cleanup  remove every ACE the Windows backend added
 //
 // Exit codes are stable so scripts can branch on them; each subcommand
 // documents its own.
@@ -43,6 +45,7 @@ commands:
   plan     compute and prove the ACL edits a policy needs on a Windows file-system snapshot
   explain  say whether the sandbox may read, write or delete a path, and which ACE decides
   sids     list the capability SIDs in cordon's store, or drop those of vanished workspaces
+  cleanup  remove every ACE and placeholder the Windows backend added, and nothing else
 
 Run 'cordon <command> -h' for a command's flags.
 `
@@ -65,6 +68,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runExplain(args[1:], stdout, stderr)
 	case "sids":
 		return runSIDs(args[1:], stdout, stderr)
+	case "cleanup":
+		return runCleanup(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -17,7 +17,7 @@ import (
 )
 
 const runUsage = `usage: cordon run [--policy read-only|workspace-write|JSON|@FILE] [--cwd DIR] [--writable-root DIR]...
-                  [--network] [--timeout DUR] [--json] [--sandbox auto|linux|none] [--best-effort] -- COMMAND [ARGS...]
+                  [--network] [--timeout DUR] [--json] [--sandbox auto|linux|restricted-token|none] [--best-effort] -- COMMAND [ARGS...]
 
 Runs COMMAND in a sandbox. It may write only inside the cwd, the temp
 directory and the extra writable roots (none in read-only mode), never the
@@ -30,7 +30,9 @@ with the network off it cannot open network sockets.
   --network          allow network access
   --timeout DUR      kill the command and everything it started after DUR (e.g. 30s)
   --json             print {"exit_code","stdout","stderr","timed_out","duration_ms","sandbox"}
-  --sandbox B        auto (the platform's sandbox; never unsandboxed), linux, or none
+  --sandbox B        auto (the platform's sandbox; never unsandboxed), linux,
+                     restricted-token (Windows; auto picks it only with
+                     CORDON_EXPERIMENTAL_WINDOWS_SANDBOX=1), or none
   --best-effort      run even if a layer the policy needs is missing here (see cordon probe)
 
 Exit status: the command's; 124 when the timeout killed it; 125 when the
@@ -114,7 +116,7 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitSetup
 	}
 	for _, d := range res.Degraded {
-		fmt.Fprintf(stderr, "cordon: warning: --best-effort: running without %s\n", d)
+		fmt.Fprintf(stderr, "cordon: warning: not enforced: %s\n", d)
 	}
 	if *asJSON {
 		out := struct {

@@ -1,0 +1,242 @@
+package winsandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/windows"
+
+	"github.com/cordon-sandbox/cordon/acelog"
+	"github.com/cordon-sandbox/cordon/capsid"
+	"github.com/cordon-sandbox/cordon/fsview"
+	"github.com/cordon-sandbox/cordon/internal/jobobject"
+	"github.com/cordon-sandbox/cordon/internal/winlaunch"
+	"github.com/cordon-sandbox/cordon/internal/wine"
+	"github.com/cordon-sandbox/cordon/ntfs"
+	"github.com/cordon-sandbox/cordon/ntsec"
+	"github.com/cordon-sandbox/cordon/plan"
+	"github.com/cordon-sandbox/cordon/policy"
+	"github.com/cordon-sandbox/cordon/restrictedtoken"
+	"github.com/cordon-sandbox/cordon/sandbox"
+	"github.com/cordon-sandbox/cordon/winexec"
+)
+
+// setup is what Start prepared before launching: everything the process
+// wrapper must undo or release when the command ends.
+type setup struct {
+	dir      string // state directory
+	token    windows.Token
+	job      *jobobject.Job
+	guards   []plan.Edit
+	degraded []string
+}
+
+// release closes the job (killing whatever is left in it), closes the
+// token and revokes the guards. It is safe to call on a partial setup.
+func (s *setup) release() error {
+	var errs []error
+	if s.job != nil {
+		errs = append(errs, s.job.Close())
+	}
+	if s.token != 0 {
+		errs = append(errs, s.token.Close())
+		s.token = 0
+	}
+	if len(s.guards) > 0 {
+		errs = append(errs, revoke(s.dir, s.guards))
+		s.guards = nil
+	}
+	return errors.Join(errs...)
+}
+
+// revoke undoes edits and forgets them in the record.
+func revoke(dir string, edits []plan.Edit) error {
+	ctx := context.Background()
+	if err := ntfs.ApplyAll(ctx, plan.Inverse(edits)); err != nil {
+		return fmt.Errorf("revoke read-only guards: %w", err)
+	}
+	return acelog.Forget(ctx, dir, edits)
+}
+
+// Start implements sandbox.Backend. Everything it changes on disk is
+// recorded before it is written, applied all or nothing, and undone if the
+// proof then fails; on any error nothing of the command has run.
+func (b *Backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process, error) {
+	plumbingOnly := wine.Detected()
+	if plumbingOnly && os.Getenv(WinePlumbingEnv) != "1" {
+		return nil, sandbox.Unavailable("this is Wine, which restricts no token and stores no DACL, so the restricted-token backend cannot enforce anything here; set %s=1 to run its plumbing unenforced", WinePlumbingEnv)
+	}
+	s, err := b.prepare(ctx, spec, plumbingOnly)
+	if err != nil {
+		if s != nil {
+			err = errors.Join(err, s.release())
+		}
+		return nil, err
+	}
+	env := LaunchEnv(spec.Env, spec.Policy, filepath.Join(s.dir, "stubs"))
+	if !spec.Policy.Network {
+		if err := writeStubs(filepath.Join(s.dir, "stubs")); err != nil {
+			return nil, errors.Join(err, s.release())
+		}
+	}
+	p, err := winlaunch.Start(winlaunch.Options{
+		Token: s.token, Args: spec.Args, Dir: spec.Dir, Env: env,
+		Stdin: spec.Stdin, Stdout: spec.Stdout, Stderr: spec.Stderr, Job: s.job,
+	})
+	if err != nil {
+		return nil, errors.Join(err, s.release())
+	}
+	proc := &process{p: p, s: s}
+	go func() {
+		// Once the command itself has exited, whatever it left running in
+		// the job goes too: nothing outlives the command, and no
+		// grandchild holding the output pipes keeps Wait blocked.
+		<-p.Exited()
+		s.job.Terminate(winlaunch.KilledExitCode)
+	}()
+	return proc, nil
+}
+
+// prepare does steps 1 to 7 of the package documentation but the launch.
+func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly bool) (*setup, error) {
+	r := spec.Policy
+	if r == nil || r.PathRules() != policy.Windows {
+		return nil, fmt.Errorf("restricted-token: the policy must be resolved with Windows path rules")
+	}
+	s := &setup{dir: b.StateDir}
+	if s.dir == "" {
+		var err error
+		if s.dir, err = capsid.StateDir(); err != nil {
+			return nil, fmt.Errorf("restricted-token: %w", err)
+		}
+	}
+	base, err := liveToken()
+	if err != nil && !(plumbingOnly && errors.Is(err, restrictedtoken.ErrIncomplete)) {
+		return nil, fmt.Errorf("restricted-token: reading the caller's token: %w", err)
+	}
+	var sids plan.SIDs
+	var caps []ntsec.SID
+	if _, err := capsid.Update(ctx, s.dir, func(st *capsid.Store) error {
+		var err error
+		sids, caps, err = runSIDs(st, r, time.Now())
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("restricted-token: capability SIDs: %w", err)
+	}
+	in := plan.Input{
+		Policy: r, SIDs: sids,
+		Audit:    plan.AuditConfig{Roots: AuditRoots(spec.Env, r.Cwd), Depth: 1},
+		Unproven: true,
+	}
+	var model func(caps ...ntsec.SID) (*ntsec.Token, error)
+	if !plumbingOnly {
+		logon, err := restrictedtoken.LogonSID(base)
+		if err != nil {
+			return nil, fmt.Errorf("restricted-token: %w", err)
+		}
+		in.User = plan.User{SID: base.User, Logon: logon}
+		model = func(c ...ntsec.SID) (*ntsec.Token, error) {
+			return restrictedtoken.Model(base, restrictedtoken.Spec{Caps: c, LowIntegrity: b.LowIntegrity})
+		}
+		// The token this run gets must be one the model can describe
+		// before anything is written.
+		if _, err := model(caps...); err != nil {
+			return nil, fmt.Errorf("restricted-token: %w", err)
+		}
+		in.Token = model
+	} else if base != nil {
+		in.User = plan.User{SID: base.User}
+	}
+	rec := fsview.Record(ntfs.NewView())
+	in.View = rec
+	pl, err := plan.Make(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("restricted-token: plan: %w", err)
+	}
+	if err := acelog.Record(ctx, s.dir, pl.Edits); err != nil {
+		return nil, fmt.Errorf("restricted-token: recording the plan before applying it: %w", err)
+	}
+	if err := ntfs.ApplyAll(ctx, pl.Edits); err != nil {
+		return nil, errors.Join(fmt.Errorf("restricted-token: applying the plan: %w", err), acelog.Forget(context.WithoutCancel(ctx), s.dir, pl.Edits))
+	}
+	s.guards = guards(r, sids, pl.Edits)
+	if plumbingOnly {
+		s.degraded = append(s.degraded, wineUnenforced)
+	} else {
+		in.View = ntfs.NewView()
+		if _, err := plan.ProveApplied(in, rec.Paths()); err != nil {
+			s.guards = nil
+			undo := ntfs.ApplyAll(context.WithoutCancel(ctx), plan.Inverse(pl.Edits))
+			if undo == nil {
+				undo = acelog.Forget(context.WithoutCancel(ctx), s.dir, pl.Edits)
+			}
+			return nil, errors.Join(fmt.Errorf("restricted-token: the applied plan fails its proof against this token, so the command was not run: %w", err), undo)
+		}
+		tok, _ := model(caps...)
+		if err := checkNUL(tok); err != nil {
+			s.degraded = append(s.degraded, "nul: "+err.Error())
+		}
+		if s.token, err = restrictedtoken.Create(restrictedtoken.Spec{Caps: caps, LowIntegrity: b.LowIntegrity}); err != nil {
+			return s, fmt.Errorf("restricted-token: %w", err)
+		}
+	}
+	if s.job, err = jobobject.Create(jobobject.Options{MemoryLimit: b.MemoryLimit, ProcessLimit: b.ProcessLimit}); err != nil {
+		return s, fmt.Errorf("restricted-token: %w", err)
+	}
+	return s, nil
+}
+
+// liveToken reads the caller's process token into the model.
+func liveToken() (*ntsec.Token, error) {
+	t, err := windows.OpenCurrentProcessToken()
+	if err != nil {
+		return nil, fmt.Errorf("OpenProcessToken: %w", err)
+	}
+	defer t.Close()
+	return restrictedtoken.Query(t)
+}
+
+// writeStubs writes winexec.DenyStubs into dir, rewriting only what
+// differs, so that concurrent runs find them in place.
+func writeStubs(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("restricted-token: stubs: %w", err)
+	}
+	for name, data := range winexec.DenyStubs() {
+		p := filepath.Join(dir, name)
+		if have, err := os.ReadFile(p); err == nil && string(have) == string(data) {
+			continue
+		}
+		if err := capsid.WriteFile(p, data); err != nil {
+			return fmt.Errorf("restricted-token: stub %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// process is a running command.
+type process struct {
+	p *winlaunch.Process
+	s *setup
+}
+
+// Wait waits for the command and for its output to end, then releases the
+// job, the token and the guards. A failure to revoke the guards is an
+// error: the run left something behind that `cordon cleanup` must remove.
+func (pr *process) Wait() (int, error) {
+	code, err := pr.p.Wait()
+	if rerr := pr.s.release(); rerr != nil {
+		err = errors.Join(err, rerr)
+	}
+	return code, err
+}
+
+// Kill ends the command and everything it started, through the job.
+func (pr *process) Kill() error { return pr.p.Kill() }
+
+// Degraded lists what this run did not enforce.
+func (pr *process) Degraded() []string { return pr.s.degraded }

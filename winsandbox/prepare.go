@@ -1,0 +1,124 @@
+package winsandbox
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cordon-sandbox/cordon/capsid"
+	"github.com/cordon-sandbox/cordon/fsview"
+	"github.com/cordon-sandbox/cordon/ntsec"
+	"github.com/cordon-sandbox/cordon/plan"
+	"github.com/cordon-sandbox/cordon/policy"
+	"github.com/cordon-sandbox/cordon/winexec"
+)
+
+// LaunchEnv is the environment the command gets: env, plus the pager
+// defaults (a sandboxed command has no terminal for a pager to wait on)
+// and, when the policy has no network, the network-lockdown variables,
+// stubsDir (holding winexec.DenyStubs) first on PATH and .BAT/.CMD first
+// in PATHEXT, so that ssh and scp resolve to the stubs. TEMP and TMP are
+// left as env has them: they are what the policy's temp roots were
+// resolved from, so they name exactly the temp directories the run may
+// write (none in read-only mode, where writing there fails).
+func LaunchEnv(env []string, r *policy.Resolved, stubsDir string) []string {
+	env = winexec.PagerEnv(env)
+	if !r.Network {
+		env = winexec.NetworkOff(env)
+		env = winexec.PrependPath(env, stubsDir)
+		env = winexec.PreferBatchExt(env)
+	}
+	return env
+}
+
+// getenv returns the value of name in env, compared case-insensitively as
+// Windows does, the last entry winning.
+func getenv(env []string, name string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// AuditRoots are the directories the world-writable audit visits, as the
+// anchor chooses them: the cwd, TEMP and TMP, USERPROFILE, PUBLIC, every
+// PATH entry, the system drive's root, the Windows directory and
+// ProgramData. Relative, empty and duplicate entries are dropped (the
+// anchor's bug of splitting PATH on '\' is not copied).
+func AuditRoots(env []string, cwd string) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(p string) {
+		k, err := fsview.Key(p)
+		if err != nil || seen[k] {
+			return
+		}
+		seen[k] = true
+		out = append(out, p)
+	}
+	add(cwd)
+	for _, v := range []string{"TEMP", "TMP", "USERPROFILE", "PUBLIC"} {
+		add(getenv(env, v))
+	}
+	for _, d := range winexec.SplitPathList(getenv(env, "PATH")) {
+		add(d)
+	}
+	if d := getenv(env, "SystemDrive"); d != "" {
+		add(d + `\`)
+	}
+	add(getenv(env, "SystemRoot"))
+	add(getenv(env, "ProgramData"))
+	return out
+}
+
+// runSIDs gets the run's capability SIDs from the store in dir, creating
+// the ones missing: the generic and read-only SIDs, and the workspace's own
+// when the policy writes one. It also returns the other workspaces' SIDs,
+// whose sandboxes the proof checks cannot write this workspace, and the
+// SIDs the sandbox token holds.
+func runSIDs(store *capsid.Store, r *policy.Resolved, now time.Time) (plan.SIDs, []ntsec.SID, error) {
+	if _, err := store.EnsureBase(); err != nil {
+		return plan.SIDs{}, nil, err
+	}
+	s := plan.SIDs{Generic: store.Generic, ReadOnly: store.ReadOnly}
+	var wsKey string
+	if r.Mode == policy.WorkspaceWrite {
+		key, err := fsview.Key(r.Cwd)
+		if err != nil {
+			return plan.SIDs{}, nil, fmt.Errorf("workspace %s: %w", r.Cwd, err)
+		}
+		ws, _, err := store.EnsureWorkspace(key, r.Cwd, now)
+		if err != nil {
+			return plan.SIDs{}, nil, err
+		}
+		s.Workspace, wsKey = ws.SID, key
+	}
+	for _, w := range store.List() {
+		if w.Key != wsKey {
+			s.Others = append(s.Others, w.SID)
+		}
+	}
+	if r.Mode == policy.WorkspaceWrite {
+		return s, []ntsec.SID{s.Workspace, s.Generic}, nil
+	}
+	return s, []ntsec.SID{s.ReadOnly}, nil
+}
+
+// guards are the edits of a read-only run's plan that grant its read-only
+// SID something: they exist for that run alone and are revoked when its
+// command ends, as the anchor revokes its read-only "guards". Denies stay:
+// they take nothing from anyone else, and the next run needs them again.
+func guards(r *policy.Resolved, sids plan.SIDs, edits []plan.Edit) []plan.Edit {
+	if r.Mode != policy.ReadOnly {
+		return nil
+	}
+	var out []plan.Edit
+	for _, e := range edits {
+		if e.Op == plan.AddACE && e.ACE.Type == ntsec.AccessAllowed && e.ACE.SID == sids.ReadOnly {
+			out = append(out, e)
+		}
+	}
+	return out
+}

@@ -1,0 +1,127 @@
+package winsandbox
+
+import (
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cordon-sandbox/cordon/capsid"
+	"github.com/cordon-sandbox/cordon/ntsec"
+	"github.com/cordon-sandbox/cordon/plan"
+	"github.com/cordon-sandbox/cordon/policy"
+)
+
+func resolve(t *testing.T, mode policy.Mode, network bool) *policy.Resolved {
+	t.Helper()
+	p := policy.Policy{Mode: mode, Cwd: `C:\Users\me\ws`, Network: network}
+	r, err := p.Resolve(policy.Env{Rules: policy.Windows, TempDirs: []string{`C:\Users\me\AppData\Local\Temp`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestLaunchEnv(t *testing.T) {
+	env := []string{`Path=C:\Windows\System32;C:\Git\cmd`, "PATHEXT=.COM;.EXE;.BAT;.CMD", `TEMP=C:\Users\me\AppData\Local\Temp`, "HTTP_PROXY=http://corp:8080"}
+	off := LaunchEnv(env, resolve(t, policy.WorkspaceWrite, false), `C:\state\stubs`)
+	for _, want := range []string{
+		`Path=C:\state\stubs;C:\Windows\System32;C:\Git\cmd`,
+		"PATHEXT=.BAT;.CMD;.COM;.EXE",
+		"SBX_NONET_ACTIVE=1",
+		"HTTPS_PROXY=http://127.0.0.1:9",
+		"HTTP_PROXY=http://corp:8080", // the caller's own is kept, as the anchor does
+		"GIT_PAGER=more.com",
+		`TEMP=C:\Users\me\AppData\Local\Temp`,
+	} {
+		if !slices.Contains(off, want) {
+			t.Errorf("network off: missing %s in %q", want, off)
+		}
+	}
+	on := LaunchEnv(env, resolve(t, policy.WorkspaceWrite, true), `C:\state\stubs`)
+	for _, e := range on {
+		if strings.HasPrefix(e, "SBX_NONET_ACTIVE=") || strings.Contains(e, `C:\state\stubs`) || strings.HasPrefix(e, "HTTPS_PROXY=") {
+			t.Errorf("network on: lockdown entry %s", e)
+		}
+	}
+	if !slices.Contains(on, "PAGER=more.com") || !slices.Contains(on, env[0]) {
+		t.Errorf("network on: %q", on)
+	}
+	if !reflect.DeepEqual(env[0], `Path=C:\Windows\System32;C:\Git\cmd`) {
+		t.Error("LaunchEnv changed its input")
+	}
+}
+
+func TestAuditRoots(t *testing.T) {
+	env := []string{
+		`TEMP=C:\Users\me\AppData\Local\Temp`, `TMP=c:\users\ME\appdata\local\temp`,
+		`USERPROFILE=C:\Users\me`, `PUBLIC=C:\Users\Public`,
+		`PATH=C:\Windows\system32;bin;;"C:\Program Files\Git\cmd";C:\Users\me\ws`,
+		`SystemDrive=C:`, `SystemRoot=C:\Windows`, `ProgramData=C:\ProgramData`,
+	}
+	got := AuditRoots(env, `C:\Users\me\ws`)
+	want := []string{
+		`C:\Users\me\ws`, `C:\Users\me\AppData\Local\Temp`, `C:\Users\me`, `C:\Users\Public`,
+		`C:\Windows\system32`, `C:\Program Files\Git\cmd`, `C:\`, `C:\Windows`, `C:\ProgramData`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("AuditRoots =\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestRunSIDs(t *testing.T) {
+	st := capsid.New()
+	other, _, err := st.EnsureWorkspace(`c:\users\me\other`, `C:\Users\me\other`, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := resolve(t, policy.WorkspaceWrite, false)
+	sids, caps, err := runSIDs(st, ws, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sids.Workspace.IsZero() || sids.Generic.IsZero() || sids.ReadOnly.IsZero() {
+		t.Fatalf("missing SIDs: %+v", sids)
+	}
+	if !reflect.DeepEqual(caps, []ntsec.SID{sids.Workspace, sids.Generic}) {
+		t.Errorf("workspace-write caps %v", caps)
+	}
+	if !reflect.DeepEqual(sids.Others, []ntsec.SID{other.SID}) {
+		t.Errorf("others %v, want the other workspace's %s only", sids.Others, other.SID)
+	}
+	// A second run of the same workspace, spelt differently, gets the same
+	// SID.
+	ws2 := resolve(t, policy.WorkspaceWrite, false)
+	ws2.Cwd = `c:\USERS\me\WS`
+	again, _, err := runSIDs(st, ws2, time.Now())
+	if err != nil || again.Workspace != sids.Workspace {
+		t.Errorf("second run: %v, %v", again.Workspace, err)
+	}
+	ro, caps, err := runSIDs(st, resolve(t, policy.ReadOnly, false), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(caps, []ntsec.SID{sids.ReadOnly}) || !ro.Workspace.IsZero() {
+		t.Errorf("read-only: caps %v, workspace %v", caps, ro.Workspace)
+	}
+	if len(st.Workspaces) != 2 {
+		t.Errorf("store has %d workspaces, want 2 (a read-only run creates none)", len(st.Workspaces))
+	}
+}
+
+func TestGuards(t *testing.T) {
+	ro, ws, gen := ntsec.LogonSID(0, 1), ntsec.LogonSID(0, 2), ntsec.LogonSID(0, 3)
+	sids := plan.SIDs{ReadOnly: ro, Workspace: ws, Generic: gen}
+	allow := func(s ntsec.SID) plan.Edit {
+		return plan.Edit{Op: plan.AddACE, Path: `C:\x`, ACE: ntsec.ACE{Type: ntsec.AccessAllowed, Mask: plan.AllowMask, SID: s}}
+	}
+	deny := plan.Edit{Op: plan.AddACE, Path: `C:\Public`, ACE: ntsec.ACE{Type: ntsec.AccessDenied, Mask: plan.DenyWriteMask, SID: ro}}
+	edits := []plan.Edit{deny, allow(ro), allow(ws)}
+	if g := guards(resolve(t, policy.ReadOnly, false), sids, edits); !reflect.DeepEqual(g, []plan.Edit{allow(ro)}) {
+		t.Errorf("read-only guards %v", g)
+	}
+	if g := guards(resolve(t, policy.WorkspaceWrite, false), sids, edits); g != nil {
+		t.Errorf("workspace-write guards %v, want none", g)
+	}
+}

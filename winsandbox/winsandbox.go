@@ -1,0 +1,113 @@
+// Package winsandbox is cordon's Windows backend, "restricted-token": it
+// runs a command under the caller's own token made write-restricted, so
+// that the command may write only where cordon's plan granted the run's
+// capability SIDs.
+//
+// # A run, step by step
+//
+//  1. The caller's token is read into the NT model (restrictedtoken.Query).
+//     An elevated token is refused; so is one Windows will not describe
+//     completely.
+//  2. The capability SIDs come from the store (capsid): one per workspace,
+//     a generic one for temp directories and extra roots, a read-only one.
+//  3. The plan (plan.Make) is computed on the real file system
+//     (ntfs.View), through a recorder that keeps the paths it read: the
+//     roots, the protected names inside them and the audited directories,
+//     never the files below a root. A warm run, with every ACE in place,
+//     plans nothing and writes nothing.
+//  4. The edits are recorded (acelog) and then applied (ntfs.ApplyAll, all
+//     or nothing).
+//  5. The objects the planner read are read again and the model's access
+//     check proves them for the token Create will make (plan.ProveApplied
+//     with restrictedtoken.Model over the live token). A plan that fails is
+//     undone and the command does not run.
+//  6. The NUL device is checked to be writable by that token.
+//  7. The token is made (restrictedtoken.Create), a job object created
+//     (KILL_ON_JOB_CLOSE, DIE_ON_UNHANDLED_EXCEPTION, optional limits) and
+//     the command started in it (winlaunch), with the environment of
+//     LaunchEnv.
+//  8. When the command exits, the job is terminated, so nothing it left
+//     running outlives it; a read-only run's guards (grants to the
+//     read-only SID) are revoked.
+//
+// # What this is not
+//
+// Without the elevated mode's firewall, network lockdown is only the
+// environment (proxy variables pointing at a dead port, offline switches
+// for package managers, ssh/scp stubs): a deterrent for well-behaved tools,
+// not a wall. Reads are not restricted at all. The tokens, ACLs and job are
+// enforced by Windows itself; Wine, which cordon's CI runs the plumbing
+// under, enforces none of them, and this backend says so rather than run
+// as if it did (see WinePlumbingEnv).
+package winsandbox
+
+import (
+	"github.com/cordon-sandbox/cordon/sandbox"
+)
+
+const (
+	// Name is the backend's name for --sandbox.
+	Name = "restricted-token"
+
+	// ExperimentalEnv must be "1" for --sandbox auto to pick this backend
+	// on Windows, as the anchor gates its own Windows sandbox. Asking for
+	// it by name is opt-in enough.
+	ExperimentalEnv = "CORDON_EXPERIMENTAL_WINDOWS_SANDBOX"
+
+	// WinePlumbingEnv must be "1" for the backend to run under Wine at all.
+	// Wine stores no DACL and restricts no token, so there the command runs
+	// with the caller's own token, in its job, with the sandbox's
+	// environment, and Result.Degraded says that nothing was enforced.
+	// It exists so that CI can run the backend's plumbing end to end.
+	WinePlumbingEnv = "CORDON_WINE_PLUMBING"
+)
+
+// Options are the backend's settings beyond the policy.
+type Options struct {
+	// StateDir holds the capability SID store and the record of applied
+	// ACEs; empty means capsid.StateDir().
+	StateDir string
+	// LowIntegrity runs the command at Low integrity as well.
+	LowIntegrity bool
+	// MemoryLimit caps the committed memory of the whole process tree in
+	// bytes; 0 means no limit.
+	MemoryLimit uint64
+	// ProcessLimit caps how many processes the tree may have alive at
+	// once; 0 means no limit.
+	ProcessLimit uint32
+}
+
+// Backend is the restricted-token backend. Its zero value is usable.
+type Backend struct {
+	Options
+}
+
+var _ sandbox.Backend = (*Backend)(nil)
+
+// New returns the backend with default options.
+func New() *Backend { return &Backend{} }
+
+// Name implements sandbox.Backend.
+func (b *Backend) Name() string { return Name }
+
+// Experimental reports whether getenv turns on auto-selection of this
+// backend.
+func Experimental(getenv func(string) string) bool { return getenv(ExperimentalEnv) == "1" }
+
+// wineUnenforced is what Degraded reports for a run under Wine.
+const wineUnenforced = "restricted-token: nothing enforced under Wine (no token restriction, no DACL stored, no proof)"
+
+// Layers of the backend, as Probe reports them.
+const (
+	LayerToken   = "restricted-token"
+	LayerACL     = "dacl"
+	LayerJob     = "job-object"
+	LayerNetwork = "network-env"
+)
+
+var enforces = map[string]string{
+	LayerToken:   "Every write the command makes must also be granted to one of its capability SIDs, its logon SID or Everyone; it holds no privilege but bypass-traverse.",
+	LayerACL:     "Its capability SIDs are granted on the writable roots only, denied on protected names (.git, .codex, .agents) and on world-writable directories outside the roots.",
+	LayerJob:     "The command and everything it starts die when it exits, times out or is cancelled.",
+	LayerNetwork: "Without network, proxy variables point at a dead port, package managers are told to stay offline and ssh/scp resolve to failing stubs. Programs that ignore them still connect.",
+}
