@@ -1,0 +1,210 @@
+package winsandbox_test
+
+// The backend end to end through cordon.Run. Under Wine (CI) only the
+// plumbing runs, with CORDON_WINE_PLUMBING=1: planning on the real view,
+// the record, placeholders, the job, launch, capture, exit codes, timeouts,
+// the lockdown environment and cleanup. Wine stores no DACL and restricts
+// no token, so nothing here claims isolation under Wine; the enforcement
+// test at the end runs on real Windows only (CORDON_REAL_WINDOWS=1).
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cordon-sandbox/cordon"
+	"github.com/cordon-sandbox/cordon/acelog"
+	"github.com/cordon-sandbox/cordon/internal/testutil"
+	"github.com/cordon-sandbox/cordon/ntfs"
+	"github.com/cordon-sandbox/cordon/plan"
+	"github.com/cordon-sandbox/cordon/policy"
+	"github.com/cordon-sandbox/cordon/winsandbox"
+)
+
+const helperEnv = "CORDON_WINSANDBOX_HELPER"
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(helperEnv) {
+	case "sleep": // a command that never ends by itself
+		time.Sleep(2 * time.Minute)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// fixture is one workspace with its own state and temp directories.
+type fixture struct {
+	ws, state, temp string
+	env             []string
+}
+
+func newFixture(t *testing.T) fixture {
+	t.Helper()
+	if testutil.UnderWine() {
+		t.Setenv(winsandbox.WinePlumbingEnv, "1")
+	} else if os.Getenv(testutil.RealWindowsEnv) != "1" {
+		t.Skip("the backend changes DACLs: on Windows it runs with CORDON_REAL_WINDOWS=1 only")
+	}
+	f := fixture{ws: testutil.TempDir(t), state: testutil.TempDir(t), temp: testutil.TempDir(t)}
+	t.Setenv("CORDON_STATE_DIR", f.state)
+	for _, e := range os.Environ() {
+		if k, _, _ := strings.Cut(e, "="); !strings.EqualFold(k, "TEMP") && !strings.EqualFold(k, "TMP") {
+			f.env = append(f.env, e)
+		}
+	}
+	f.env = append(f.env, "TEMP="+f.temp, "TMP="+f.temp)
+	t.Cleanup(func() {
+		// Undo what the runs recorded, so the temp directories can go.
+		if _, err := acelog.Cleanup(context.Background(), f.state, ntfs.ApplyAll); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	return f
+}
+
+func (f fixture) run(t *testing.T, mode policy.Mode, timeout time.Duration, args ...string) cordon.Result {
+	t.Helper()
+	res, err := cordon.Run(context.Background(), cordon.Request{
+		Policy: policy.Policy{Mode: mode}, Command: args, Dir: f.ws, Env: f.env,
+		Backend: winsandbox.Name, Timeout: timeout,
+	})
+	if err != nil {
+		t.Fatalf("Run %q: %v", args, err)
+	}
+	if res.Backend != winsandbox.Name {
+		t.Errorf("backend %q", res.Backend)
+	}
+	return res
+}
+
+func TestWineNeedsTheExplicitSwitch(t *testing.T) {
+	if !testutil.UnderWine() {
+		t.Skip("Wine only")
+	}
+	t.Setenv(winsandbox.WinePlumbingEnv, "")
+	t.Setenv("CORDON_STATE_DIR", testutil.TempDir(t))
+	_, err := cordon.Run(context.Background(), cordon.Request{
+		Policy: policy.Policy{Mode: policy.WorkspaceWrite}, Command: []string{"cmd", "/c", "echo", "x"},
+		Dir: testutil.TempDir(t), Backend: winsandbox.Name,
+	})
+	if cordon.ErrorCode(err) != "unavailable" || !strings.Contains(err.Error(), winsandbox.WinePlumbingEnv) {
+		t.Errorf("Run under Wine without %s = %v, want unavailable naming it", winsandbox.WinePlumbingEnv, err)
+	}
+}
+
+func TestRunCaptureExitAndEnvironment(t *testing.T) {
+	f := newFixture(t)
+	res := f.run(t, policy.WorkspaceWrite, time.Minute, "cmd", "/c", "echo hello& echo oops 1>&2& exit 7")
+	if res.ExitCode != 7 || strings.TrimSpace(string(res.Stdout)) != "hello" || strings.TrimSpace(string(res.Stderr)) != "oops" {
+		t.Errorf("exit %d, stdout %q, stderr %q", res.ExitCode, res.Stdout, res.Stderr)
+	}
+	if testutil.UnderWine() != slices.ContainsFunc(res.Degraded, func(d string) bool { return strings.Contains(d, "Wine") }) {
+		t.Errorf("Degraded = %q (under Wine: %v)", res.Degraded, testutil.UnderWine())
+	}
+	res = f.run(t, policy.WorkspaceWrite, time.Minute, "cmd", "/c", "echo %SBX_NONET_ACTIVE%,%HTTPS_PROXY%,%GIT_PAGER%,%TEMP%")
+	if want := fmt.Sprintf("1,http://127.0.0.1:9,more.com,%s", f.temp); strings.TrimSpace(string(res.Stdout)) != want {
+		t.Errorf("environment %q, want %q", res.Stdout, want)
+	}
+	// ssh resolves to the failing stub, first on PATH.
+	res = f.run(t, policy.WorkspaceWrite, time.Minute, "ssh", "example.com")
+	if res.ExitCode != 1 {
+		t.Errorf("ssh stub: exit %d, stdout %q, stderr %q", res.ExitCode, res.Stdout, res.Stderr)
+	}
+	stub := filepath.Join(f.state, "stubs", "ssh.bat")
+	if b, err := os.ReadFile(stub); err != nil || !bytes.Contains(b, []byte("\r\n")) {
+		t.Errorf("stub %s: %q, %v", stub, b, err)
+	}
+}
+
+func TestRunRecordsAndCleansUp(t *testing.T) {
+	f := newFixture(t)
+	f.run(t, policy.WorkspaceWrite, time.Minute, "cmd", "/c", "echo x")
+	recorded, err := acelog.Load(context.Background(), f.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var placeholders []string
+	for _, e := range recorded {
+		if e.Op == plan.CreateDir {
+			placeholders = append(placeholders, e.Path)
+		}
+	}
+	// The workspace had none of the protected names: each is a placeholder
+	// now, recorded so that cleanup removes it.
+	for _, name := range []string{".git", ".codex", ".agents"} {
+		p := filepath.Join(f.ws, name)
+		if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
+			t.Errorf("placeholder %s: %v", p, err)
+		}
+		if !slices.ContainsFunc(placeholders, func(r string) bool { return strings.EqualFold(r, p) }) {
+			t.Errorf("placeholder %s not recorded in %q", p, placeholders)
+		}
+	}
+	// A second run of the same workspace creates nothing new.
+	f.run(t, policy.WorkspaceWrite, time.Minute, "cmd", "/c", "echo x")
+	again, _ := acelog.Load(context.Background(), f.state)
+	if !testutil.UnderWine() && len(again) != len(recorded) {
+		t.Errorf("warm run recorded %d edits, the cold one %d", len(again), len(recorded))
+	}
+	if _, err := acelog.Cleanup(context.Background(), f.state, ntfs.ApplyAll); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{".git", ".codex", ".agents"} {
+		if _, err := os.Stat(filepath.Join(f.ws, name)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("cleanup left %s: %v", name, err)
+		}
+	}
+	if left, _ := acelog.Load(context.Background(), f.state); len(left) != 0 {
+		t.Errorf("record after cleanup: %d entries", len(left))
+	}
+}
+
+func TestTimeoutKillsTheTree(t *testing.T) {
+	f := newFixture(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.env = append(f.env, helperEnv+"=sleep")
+	start := time.Now()
+	// cmd starts the sleeper as a grandchild; the job must end both.
+	res := f.run(t, policy.WorkspaceWrite, 2*time.Second, "cmd", "/c", self)
+	if !res.TimedOut || res.ExitCode != -1 {
+		t.Errorf("timed out %v, exit %d", res.TimedOut, res.ExitCode)
+	}
+	if d := time.Since(start); d > time.Minute {
+		t.Errorf("Run returned after %s: the grandchild kept it waiting", d)
+	}
+}
+
+// Real Windows only: the token and the applied plan are enforced.
+func TestEnforcement(t *testing.T) {
+	testutil.RealWindows(t)
+	f := newFixture(t)
+	outside := testutil.TempDir(t)
+	cases := []struct {
+		mode   policy.Mode
+		target string
+		allow  bool
+	}{
+		{policy.WorkspaceWrite, filepath.Join(f.ws, "ok.txt"), true},
+		{policy.WorkspaceWrite, filepath.Join(f.temp, "ok.txt"), true},
+		{policy.WorkspaceWrite, filepath.Join(outside, "no.txt"), false},
+		{policy.WorkspaceWrite, filepath.Join(f.ws, ".git", "no.txt"), false},
+		{policy.ReadOnly, filepath.Join(f.ws, "no-ro.txt"), false},
+	}
+	for _, c := range cases {
+		res := f.run(t, c.mode, time.Minute, "cmd", "/c", "echo x> "+c.target)
+		_, err := os.Stat(c.target)
+		if wrote := err == nil; wrote != c.allow {
+			t.Errorf("%s: writing %s: wrote=%v, want %v (exit %d, stderr %q)", c.mode, c.target, wrote, c.allow, res.ExitCode, res.Stderr)
+		}
+	}
+}
