@@ -234,8 +234,9 @@ func auditEdits(in *Input, n fsview.Node) []Edit {
 }
 
 // broadSIDs are the SIDs whose write grants make a directory world-writable.
+// They are the restricting SIDs every sandbox token holds (see worldToken).
 func isBroad(s ntsec.SID) bool {
-	return s == ntsec.Everyone || s == ntsec.AuthenticatedUsers || s == ntsec.BuiltinUsers || s.IsLogonSID()
+	return s == ntsec.Everyone || s.IsLogonSID()
 }
 
 // inheritableWorldGrant reports whether a broad SID's write grant on the

@@ -69,6 +69,9 @@ func (e Edit) MarshalJSON() ([]byte, error) {
 }
 
 func (e Edit) String() string {
+	if e.Op == RemoveDir {
+		return fmt.Sprintf("%s %s (%s)", e.Op, e.Path, e.Reason)
+	}
 	return fmt.Sprintf("%s %s %s (%s)", e.Op, e.Path, e.ACE.SDDL(), e.Reason)
 }
 

@@ -36,20 +36,23 @@ func TestColdPlanWorkspaceWrite(t *testing.T) {
 	if !reflect.DeepEqual(got[:len(want)], want) {
 		t.Errorf("protected-name edits:\n%s", strings.Join(got, "\n"))
 	}
-	// The world-writable audit: C:\ (Authenticated Users may create
-	// folders, not inherited), Public\Shared (Everyone, inherited) and
-	// Windows\Temp (Users, inherited by folders).
+	// The world-writable audit flags Public\Shared, which Everyone may
+	// write (inherited), and not C:\ or Windows\Temp, which only
+	// Authenticated Users and Users may write: neither is a restricting SID
+	// of the write-restricted token, so the proof shows them unwritable
+	// without any deny, and cordon leaves system directories alone.
 	for _, w := range []string{
-		// C:\ hands Authenticated Users modify rights on whatever is
-		// created in it (OICIIO), so its deny must be inherited too.
-		`add C:\ (D;OICI;0x1f0156;;;S-1-5-21-33-33-33-33)`,
 		`add C:\Users\Public\Shared (D;OICI;0x1f0156;;;S-1-5-21-11-11-11-11)`,
-		`add C:\Windows\Temp (D;OICI;0x1f0156;;;S-1-5-21-44-44-44-44)`,
 		`add C:\Users\me\ws (A;OICI;0x1301bf;;;S-1-5-21-11-11-11-11)`,
 		`add C:\Users\me\AppData\Local\Temp (A;OICI;0x1301bf;;;S-1-5-21-22-22-22-22)`,
 	} {
 		if !contains(got, w) {
 			t.Errorf("missing edit %s in\n%s", w, strings.Join(got, "\n"))
+		}
+	}
+	for _, e := range pl.Edits {
+		if e.Path == `C:\` || e.Path == `C:\Windows\Temp` {
+			t.Errorf("edit on a directory only Authenticated Users or Users may write: %v", e)
 		}
 	}
 	// Allows come last, after every deny that guards what they open.
@@ -59,7 +62,7 @@ func TestColdPlanWorkspaceWrite(t *testing.T) {
 	if !pl.Proof.OK || pl.Proof.ViolationCount != 0 || pl.Proof.Nodes == 0 {
 		t.Errorf("proof: %s", pl.Proof.Summary())
 	}
-	if want := []string{`C:\`, `C:\Users\Public\Shared`, `C:\Windows\Temp`}; !reflect.DeepEqual(pl.Audit.Flagged, want) {
+	if want := []string{`C:\Users\Public\Shared`}; !reflect.DeepEqual(pl.Audit.Flagged, want) {
 		t.Errorf("flagged %v, want %v", pl.Audit.Flagged, want)
 	}
 }
@@ -109,7 +112,7 @@ func TestReadOnlyPlan(t *testing.T) {
 			t.Errorf("read-only plan has %v", e)
 		}
 	}
-	if len(pl.Edits) != 3 || !pl.Proof.OK || !contains(pl.Proof.Tokens, "read-only") {
+	if len(pl.Edits) != 1 || !pl.Proof.OK || !contains(pl.Proof.Tokens, "read-only") {
 		t.Errorf("read-only plan: %v, %s", edits(pl), pl.Proof.Summary())
 	}
 }

@@ -86,11 +86,17 @@ func SandboxToken(u User, caps ...ntsec.SID) *ntsec.Token {
 	return t
 }
 
-// worldToken holds only the broad SIDs the world-writable audit asks about
-// (Everyone, Authenticated Users, Users and the logon SID) under a user SID
-// that owns nothing: a directory it may write is one every sandbox token
-// may write through Everyone or the logon SID, or through the user's own
-// membership in the broad groups.
+// worldToken holds only the SIDs through which every sandbox token may
+// write, whatever its capability SIDs: Everyone and the logon SID, the
+// restricting SIDs the backend adds to every token. A write-restricted
+// token must pass the DACL with one of its restricting SIDs for every write
+// (MS-DTYP 2.5.3.2, the restricted pass), so a directory that grants write
+// only to Authenticated Users or Users is not writable from the sandbox,
+// although the user belongs to both: flagging such directories, as the
+// anchor does for its sandbox users, would have cordon write deny ACEs on
+// C:\ and other system directories (with C:\'s inheritable grant, on every
+// descriptor of the volume) to close a door that is not open. The user SID
+// owns nothing, so owner rights play no part.
 func worldToken(u User) *ntsec.Token {
 	logon := u.Logon
 	if logon.IsZero() {
@@ -101,8 +107,6 @@ func worldToken(u User) *ntsec.Token {
 		User: nobody,
 		Groups: []ntsec.Group{
 			{SID: ntsec.Everyone, Attributes: ntsec.GroupEnabled},
-			{SID: ntsec.AuthenticatedUsers, Attributes: ntsec.GroupEnabled},
-			{SID: ntsec.BuiltinUsers, Attributes: ntsec.GroupEnabled},
 			{SID: logon, Attributes: ntsec.GroupEnabled | ntsec.GroupLogonID},
 		},
 	}

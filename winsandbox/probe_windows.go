@@ -23,7 +23,7 @@ func (b *Backend) Probe(ctx context.Context) sandbox.Probe {
 	}
 	tokOK, tokDetail := true, "write-restricted, privileges removed"
 	if wine.Detected() {
-		tokOK, tokDetail = false, "Wine restricts no token and stores no DACL: nothing is enforced here"
+		tokOK, tokDetail = false, "Wine restricts no token and stores no DACL: nothing is enforced here; "+WinePlumbingEnv+"=1 runs the plumbing unenforced"
 	} else if base, err := liveToken(); err != nil {
 		tokOK, tokDetail = false, err.Error()
 	} else {
