@@ -10,7 +10,8 @@
 // unsandboxed (--sandbox none) as a control, proving the command itself
 // works.
 //
-// Linux rows run for real. Windows rows (the anchor's smoke list) are
-// written down but skipped: cordon has no Windows backend yet; on real
-// Windows they run only with CORDON_REAL_WINDOWS=1, never under Wine.
+// Linux rows run for real. Windows rows (the anchor's smoke list) run the
+// restricted-token backend on real Windows with CORDON_REAL_WINDOWS=1 only
+// (the windows workflow), never under Wine, which enforces nothing. A row
+// that needs a part of cordon not built yet says which, and is skipped.
 package smoke

@@ -9,9 +9,10 @@ import (
 )
 
 // Windows rows: the anchor's smoke list (codex-windows-sandbox.md §13),
-// written down now. cordon has no Windows backend yet, so they are skipped
-// everywhere except on real Windows with CORDON_REAL_WINDOWS=1 (never under
-// Wine, which enforces no ACLs).
+// run against the restricted-token backend (auto, with
+// CORDON_EXPERIMENTAL_WINDOWS_SANDBOX=1). They run on real Windows with
+// CORDON_REAL_WINDOWS=1 only, never under Wine, which enforces no ACLs and
+// no token; each row's workspace is cleaned up with cordon cleanup.
 //
 // The commands see the workspace as %WS%, %OUT%, %EXTRA%, %TEMP% (cmd) and
 // $env:WS … (PowerShell). cmd rows avoid inner double quotes: Go quotes
@@ -55,6 +56,7 @@ func windowsRows() []tc {
 		w.mkdir(t, "out/ww")
 		host(t, "icacls", w.path("out/ww"), "/grant", "*S-1-1-0:(OI)(CI)F")
 	}
+	auditOut := map[string]string{"PUBLIC": "${OUT}"}
 	junctionOut := func(t *testing.T, w *ws) { host(t, "cmd", "/c", "mklink", "/J", w.path("ws/j"), w.out) }
 	rows := []tc{
 		// Writes in and outside the cwd, by cmd, PowerShell and Python.
@@ -118,11 +120,14 @@ func windowsRows() []tc {
 	}
 	more := []tc{
 		{name: "path/junction-preexisting-out-denied", policy: wsw, setup: junctionOut, cmd: cmdc(`echo x> j\new.txt`)},
-		{name: "world-writable/ws-denied", policy: wsw, setup: worldWritable, cmd: cmdc(`echo x> %OUT%\ww\new.txt`)},
-		{name: "world-writable/ro-denied", policy: ro, setup: worldWritable, cmd: cmdc(`echo x> %OUT%\ww\new.txt`)},
+		// The audit looks one level below PUBLIC (among other places), so
+		// the Everyone-writable directory is put where it looks.
+		{name: "world-writable/ws-denied", policy: wsw, setup: worldWritable, env: auditOut, cmd: cmdc(`echo x> %OUT%\ww\new.txt`)},
+		{name: "world-writable/ro-denied", policy: ro, setup: worldWritable, env: auditOut, cmd: cmdc(`echo x> %OUT%\ww\new.txt`)},
 		{name: "protected/gitfile-rewrite", policy: wsw, setup: gitfile, cmd: cmdc(`echo gitdir: C:\evil> .git`), checks: []check{unchanged("ws/.git")}},
 		{name: "net/host-listener-denied", policy: wsw, listen: true, checks: []check{tcpAccepted(0)},
-			cmd: ps("(New-Object Net.Sockets.TcpClient).Connect('127.0.0.1', [int]$env:PORT)")},
+			unbuilt: "the elevated mode's firewall (without it network-off is environment variables only)",
+			cmd:     ps("(New-Object Net.Sockets.TcpClient).Connect('127.0.0.1', [int]$env:PORT)")},
 	}
 	for _, c := range more {
 		c.on, c.want, c.control = onWindows, denied, true

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -54,6 +55,9 @@ func newWS(t *testing.T, c tc) *ws {
 	w.mark = fmt.Sprintf("300.%06d", rand.IntN(1000000))
 	w.vars = map[string]string{"BASE": base, "WS": w.dir, "OUT": w.out, "EXTRA": w.extra, "MARK": w.mark}
 	t.Cleanup(func() {
+		if runtime.GOOS == "windows" && cordonBin != "" {
+			w.cleanup(t)
+		}
 		if m := mountsUnder(base); len(m) > 0 {
 			t.Errorf("mounts left on the host after the run: %s; NOT removing %s", strings.Join(m, ", "), base)
 			return
@@ -145,6 +149,18 @@ func (w *ws) expand(s string) string {
 
 // environ is cordon's environment: the test's, minus the temp variables,
 // plus the workspace's variables and the row's own.
+// cleanup runs cordon cleanup for w (the record of what the Windows
+// backend added is in w's own state directory), so that nothing a row did
+// stays on the machine. Running it twice is harmless: the second has
+// nothing left to do.
+func (w *ws) cleanup(t *testing.T) {
+	cmd := exec.Command(cordonBin, "cleanup")
+	cmd.Env = w.environ(nil)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("cordon cleanup after the row: %v\n%s", err, out)
+	}
+}
+
 func (w *ws) environ(extra map[string]string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -159,7 +175,8 @@ func (w *ws) environ(extra map[string]string) []string {
 		env = append(env, kv)
 	}
 	if runtime.GOOS == "windows" {
-		env = append(env, "TEMP="+w.tmp, "TMP="+w.tmp)
+		// auto picks the experimental Windows sandbox only with the flag.
+		env = append(env, "TEMP="+w.tmp, "TMP="+w.tmp, "CORDON_EXPERIMENTAL_WINDOWS_SANDBOX=1")
 	} else {
 		env = append(env, "TMPDIR="+w.tmp)
 	}
