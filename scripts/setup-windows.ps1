@@ -237,11 +237,11 @@ try {
             # CORDON_REAL_WINDOWS=1 lets the enforcement tests run
             # (testutil.RealWindows): ntsec's comparisons of the model with
             # AuthzAccessCheck and with real restricted, write-restricted and
-            # Low-integrity tokens. The smoke suite (./smoke) runs too; its
-            # Windows rows are written for the restricted-token backend,
-            # which does not exist yet, so `cordon run` refuses them
-            # (unavailable) -- see smoke/smoke_test.go windowsSkipReason for
-            # whether they skip or fail until it does.
+            # Low-integrity tokens, and the restricted-token backend's
+            # end-to-end and enforcement tests with the smoke suite's
+            # Windows rows. The backend refuses an elevated token, so those
+            # skip in an elevated shell (testutil.SkipIfElevated): run this
+            # script from a normal shell to have them count.
             # Set for this process only, and put back as it was afterwards.
             $saved = [Environment]::GetEnvironmentVariable('CORDON_REAL_WINDOWS')
             [Environment]::SetEnvironmentVariable('CORDON_REAL_WINDOWS', '1')

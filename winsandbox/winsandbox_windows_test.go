@@ -52,6 +52,7 @@ func newFixture(t *testing.T) fixture {
 	} else if os.Getenv(testutil.RealWindowsEnv) != "1" {
 		t.Skip("the backend changes DACLs: on Windows it runs with CORDON_REAL_WINDOWS=1 only")
 	}
+	testutil.SkipIfElevated(t)
 	f := fixture{ws: testutil.TempDir(t), state: testutil.TempDir(t), temp: testutil.TempDir(t)}
 	t.Setenv("CORDON_STATE_DIR", f.state)
 	for _, e := range os.Environ() {

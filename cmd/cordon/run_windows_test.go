@@ -18,6 +18,7 @@ func TestRunRestrictedTokenCLI(t *testing.T) {
 	} else if os.Getenv(testutil.RealWindowsEnv) != "1" {
 		t.Skip("the backend changes DACLs: on Windows it runs with CORDON_REAL_WINDOWS=1 only")
 	}
+	testutil.SkipIfElevated(t)
 	state, ws, temp := testutil.TempDir(t), testutil.TempDir(t), testutil.TempDir(t)
 	t.Setenv("CORDON_STATE_DIR", state)
 	t.Setenv("TEMP", temp)

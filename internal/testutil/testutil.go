@@ -136,3 +136,19 @@ func removeTreeOnce(dir string) error {
 	}
 	return errors.Join(errs...)
 }
+
+// Elevated reports whether this process runs on Windows with
+// Administrators enabled in its token. It is false on other systems.
+func Elevated() bool { return elevated() }
+
+// SkipIfElevated skips a real-Windows test of the restricted-token backend
+// when this process runs with Administrators enabled (an elevated shell, or
+// an administrator with UAC off, as on CI's hosted runners): the backend
+// refuses such a token by design. The Windows workflow runs those tests
+// again as a standard user.
+func SkipIfElevated(t testing.TB) {
+	t.Helper()
+	if runtime.GOOS == "windows" && !UnderWine() && elevated() {
+		t.Skip("the restricted-token backend refuses an elevated token (Administrators enabled); run this test as a standard user")
+	}
+}
