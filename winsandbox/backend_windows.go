@@ -177,7 +177,7 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 			return nil, errors.Join(fmt.Errorf("restricted-token: the applied plan fails its proof against this token, so the command was not run: %w", err), undo)
 		}
 		tok, _ := model(caps...)
-		if err := checkNUL(tok); err != nil {
+		if err := ensureNUL(tok, in.User.Logon); err != nil {
 			s.degraded = append(s.degraded, "nul: "+err.Error())
 		}
 		if s.token, err = restrictedtoken.Create(restrictedtoken.Spec{Caps: caps, LowIntegrity: b.LowIntegrity}); err != nil {

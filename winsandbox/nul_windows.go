@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/windows"
 
 	"github.com/cordon-sandbox/cordon/ntsec"
+	"github.com/cordon-sandbox/cordon/plan"
 )
 
 // nulDevice is the Win32 name of the null device, which winlaunch gives a
@@ -14,35 +15,74 @@ import (
 // themselves (`> NUL`, /dev/null rewritten).
 const nulDevice = `\\.\NUL`
 
-// checkNUL checks, in the model, that tok may read and write the NUL device.
-// Windows' default DACL on \Device\Null grants Everyone read, write and
-// execute, and Everyone is one of the sandbox token's restricting SIDs, so
-// this normally holds without any change. cordon does not rewrite the
-// device's DACL as the anchor does: a standard user has no WRITE_DAC on it,
-// and a change there would be one more thing left on the machine. If the
-// check fails, the command still runs (writes to NUL fail, nothing leaks)
-// and the reason is returned for Degraded.
-func checkNUL(tok *ntsec.Token) error {
-	u, err := windows.UTF16PtrFromString(nulDevice)
+// ensureNUL makes sure the sandbox token tok may read and write the NUL
+// device. Windows' default DACL on \Device\Null grants Everyone read,
+// write and execute, and Everyone is one of the token's restricting SIDs,
+// so this normally holds as it is and nothing is written. Otherwise, as
+// the anchor does, an allow ACE is added, here for the logon SID only: it
+// covers every sandbox of this logon session and dies with it, so there is
+// nothing to record or clean up (device DACLs also do not survive a
+// reboot). A standard user usually lacks WRITE_DAC on the device; if the
+// grant fails, the command still runs (its writes to NUL fail, nothing
+// leaks) and the error goes to Degraded.
+func ensureNUL(tok *ntsec.Token, logon ntsec.SID) error {
+	sd, err := readNUL(windows.READ_CONTROL)
 	if err != nil {
 		return err
 	}
-	h, err := windows.CreateFile(u, windows.READ_CONTROL, windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE, nil, windows.OPEN_EXISTING, 0, 0)
+	if nulUsable(sd, tok) {
+		return nil
+	}
+	grant := ntsec.ACE{Type: ntsec.AccessAllowed, Mask: ntsec.FileGenericRead | ntsec.FileGenericWrite, SID: logon}
+	next := &ntsec.SecurityDescriptor{Control: sd.Control, DACL: plan.WithACE(sd.DACL, grant)}
+	wsd, err := windows.SecurityDescriptorFromString(next.SDDL())
 	if err != nil {
-		return fmt.Errorf("open %s: %w", nulDevice, err)
+		return fmt.Errorf("the new DACL of %s: %w", nulDevice, err)
+	}
+	dacl, _, err := wsd.DACL()
+	if err != nil || dacl == nil {
+		return fmt.Errorf("the new DACL of %s: %v", nulDevice, err)
+	}
+	h, err := openNUL(windows.READ_CONTROL | windows.WRITE_DAC)
+	if err != nil {
+		return fmt.Errorf("the sandbox token may not read and write %s (its DACL is %s) and cordon may not change that: %w", nulDevice, sd.SDDL(), err)
+	}
+	defer windows.CloseHandle(h)
+	if err := windows.SetSecurityInfo(h, windows.SE_FILE_OBJECT, windows.DACL_SECURITY_INFORMATION, nil, nil, dacl, nil); err != nil {
+		return fmt.Errorf("grant the logon SID %s: %w", nulDevice, err)
+	}
+	if sd, err = readNUL(windows.READ_CONTROL); err != nil || !nulUsable(sd, tok) {
+		return fmt.Errorf("%s is still not usable by the sandbox token after the grant (%v)", nulDevice, err)
+	}
+	return nil
+}
+
+func nulUsable(sd *ntsec.SecurityDescriptor, tok *ntsec.Token) bool {
+	return ntsec.AccessCheck(sd, tok, ntsec.FileReadData|ntsec.FileWriteData, ntsec.File).Allowed
+}
+
+func openNUL(access uint32) (windows.Handle, error) {
+	u, err := windows.UTF16PtrFromString(nulDevice)
+	if err != nil {
+		return 0, err
+	}
+	return windows.CreateFile(u, access, windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE, nil, windows.OPEN_EXISTING, 0, 0)
+}
+
+// readNUL reads the owner, group and DACL of the NUL device.
+func readNUL(access uint32) (*ntsec.SecurityDescriptor, error) {
+	h, err := openNUL(access)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", nulDevice, err)
 	}
 	defer windows.CloseHandle(h)
 	wsd, err := windows.GetSecurityInfo(h, windows.SE_FILE_OBJECT, windows.OWNER_SECURITY_INFORMATION|windows.GROUP_SECURITY_INFORMATION|windows.DACL_SECURITY_INFORMATION)
 	if err != nil {
-		return fmt.Errorf("read the DACL of %s: %w", nulDevice, err)
+		return nil, fmt.Errorf("read the DACL of %s: %w", nulDevice, err)
 	}
 	sd, err := ntsec.ParseBinary(unsafe.Slice((*byte)(unsafe.Pointer(wsd)), wsd.Length()))
 	if err != nil {
-		return fmt.Errorf("the DACL of %s: %w", nulDevice, err)
+		return nil, fmt.Errorf("the DACL of %s: %w", nulDevice, err)
 	}
-	want := ntsec.FileReadData | ntsec.FileWriteData
-	if got := ntsec.AccessCheck(sd, tok, want, ntsec.File); !got.Allowed {
-		return fmt.Errorf("the sandbox token may not read and write %s (its DACL is %s): commands writing to NUL will fail", nulDevice, sd.SDDL())
-	}
-	return nil
+	return sd, nil
 }

@@ -21,7 +21,7 @@
 //     check proves them for the token Create will make (plan.ProveApplied
 //     with restrictedtoken.Model over the live token). A plan that fails is
 //     undone and the command does not run.
-//  6. The NUL device is checked to be writable by that token.
+//  6. The NUL device is made usable by that token, if it is not already.
 //  7. The token is made (restrictedtoken.Create), a job object created
 //     (KILL_ON_JOB_CLOSE, DIE_ON_UNHANDLED_EXCEPTION, optional limits) and
 //     the command started in it (winlaunch), with the environment of
