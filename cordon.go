@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cordon-sandbox/cordon/policy"
+	"github.com/cordon-sandbox/cordon/sandbox"
 )
 
 // Request is one command to run.
@@ -49,6 +50,10 @@ type Request struct {
 	// BestEffort runs even when a layer the policy needs is missing; the
 	// Result lists the missing layers in Degraded.
 	BestEffort bool
+	// Limits cap the memory and the process count of the command's whole
+	// tree. Only the Windows backend's job object enforces them; elsewhere
+	// a request with limits is refused unless BestEffort.
+	Limits sandbox.Limits
 }
 
 // DefaultCaptureLimit is the capture per stream when Request.CaptureLimit is

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cordon-sandbox/cordon/policy"
 	"github.com/cordon-sandbox/cordon/sandbox"
+	"github.com/cordon-sandbox/cordon/winsandbox"
 )
 
 // Run runs req.Command in a sandbox and waits for it. A command that runs
@@ -80,6 +81,9 @@ func Run(ctx context.Context, req Request) (Result, error) {
 	res.Stdout, res.Stderr = outBuf.bytes(), errBuf.bytes()
 	res.Truncated = outBuf.truncated || errBuf.truncated
 	res.Degraded = proc.Degraded()
+	if !req.Limits.IsZero() && !enforcesLimits(backend) {
+		res.Degraded = append(res.Degraded, "limits: the "+backend.Name()+" backend enforces no resource limits")
+	}
 	switch {
 	case res.TimedOut:
 		res.ExitCode = -1
@@ -96,6 +100,12 @@ func Run(ctx context.Context, req Request) (Result, error) {
 	log.finish(req.Command, res)
 	return res, nil
 }
+
+// enforcesLimits says whether b enforces sandbox.Limits: only the Windows
+// backend, whose job object caps the tree's memory and process count.
+// Linux would need a cgroup of its own, which an unprivileged cordon
+// cannot count on.
+func enforcesLimits(b sandbox.Backend) bool { return b.Name() == winsandbox.Name }
 
 // prepare validates req and turns it into a backend and a spec.
 func prepare(req Request) (sandbox.Spec, sandbox.Backend, error) {
@@ -150,7 +160,10 @@ func prepare(req Request) (sandbox.Spec, sandbox.Backend, error) {
 			return spec, nil, fail("bad_policy", fmt.Errorf("%s root %s is not a directory", r.Kind, r.Path))
 		}
 	}
-	spec = sandbox.Spec{Policy: res, Args: req.Command, Dir: abs, Env: env, BestEffort: req.BestEffort}
+	spec = sandbox.Spec{Policy: res, Args: req.Command, Dir: abs, Env: env, BestEffort: req.BestEffort, Limits: req.Limits}
+	if !req.Limits.IsZero() && !enforcesLimits(backend) && !req.BestEffort {
+		return spec, nil, fail("unavailable", fmt.Errorf("resource limits are enforced only by the %s backend's job object; the %s backend has none (--best-effort runs without them)", winsandbox.Name, backend.Name()))
+	}
 	return spec, backend, nil
 }
 

@@ -34,7 +34,22 @@ type Spec struct {
 	// needs, reporting each in Process.Degraded. Without it, a missing
 	// layer is an error wrapping ErrUnavailable and nothing runs.
 	BestEffort bool
+	// Limits bound the resources of the command's whole process tree. A
+	// backend that cannot enforce them refuses the spec unless BestEffort.
+	Limits Limits
 }
+
+// Limits bound the resources of a command and everything it starts. The
+// zero value sets none.
+type Limits struct {
+	// Memory caps the committed memory of the whole tree, in bytes.
+	Memory uint64 `json:"memory,omitempty"`
+	// Processes caps how many processes of the tree may be alive at once.
+	Processes uint32 `json:"processes,omitempty"`
+}
+
+// IsZero reports whether l sets no limit.
+func (l Limits) IsZero() bool { return l == Limits{} }
 
 // Process is a started command.
 type Process interface {

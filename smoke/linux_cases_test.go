@@ -117,6 +117,12 @@ func wsRows() []tc {
 			cmd: sh(`echo t > "$TMPDIR/t.txt"`), want: denied, checks: []check{noFile("tmp/t.txt")}, control: true},
 
 		// Extra writable roots.
+		// Resource limits are the Windows job object's; Linux refuses
+		// them, or runs without them under --best-effort and says so.
+		{name: "limits/refused-on-linux", on: onLinux, flags: []string{"--process-limit", "5"}, cmd: sh(`echo ran > ran.txt`),
+			want: exitCode(125), stderr: `\Acordon: unavailable: [^\n]*limits[^\n]*\n\z`, checks: []check{noFile("ws/ran.txt")}},
+		{name: "limits/best-effort-says-so", on: onLinux, flags: []string{"--best-effort", "--memory-limit", "64M"}, cmd: sh(`echo ran > ran.txt`),
+			want: ok, stderr: `cordon: warning: not enforced: limits`, checks: []check{hasFile("ws/ran.txt", "ran\n")}},
 		{name: "extra-root/flag-absolute", on: onLinux, flags: extra, cmd: sh(`echo e > "$EXTRA/e.txt"`),
 			want: ok, checks: []check{hasFile("extra/e.txt", "e\n")}},
 		{name: "extra-root/flag-relative", on: onLinux, flags: []string{"--writable-root", "../extra"},

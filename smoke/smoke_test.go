@@ -445,6 +445,9 @@ func commonCases() []tc {
 		bad("bad-input/sandbox-bogus", "bad_request", "--sandbox", "bogus"),
 		bad("bad-input/unknown-flag", "bad_request", "--no-such-flag"),
 		bad("bad-input/negative-timeout", "bad_request", "--timeout", "-1s"),
+		bad("bad-input/memory-limit-zero", "bad_request", "--memory-limit", "0"),
+		bad("bad-input/memory-limit-unit", "bad_request", "--memory-limit", "10X"),
+		bad("bad-input/process-limit-negative", "bad_request", "--process-limit", "-1"),
 		empty, emptyName,
 	}
 }

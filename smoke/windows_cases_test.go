@@ -140,6 +140,10 @@ func windowsRows() []tc {
 		tc{name: "timeout/kills-tree", on: onWindows, flags: []string{"--timeout", "1s"}, want: exitCode(124), timeout: 30 * time.Second,
 			cmd:    cmdc(`start /b cmd /c "ping -n 5 127.0.0.1 >nul & echo late> late.txt" & ping -n 300 127.0.0.1 >nul`),
 			checks: []check{after(8*time.Second, noFile("ws/late.txt"))}},
+		// The job's process limit: cmd itself is the one process allowed,
+		// so the cmd it starts cannot be created.
+		tc{name: "limits/process-limit", on: onWindows, flags: []string{"--process-limit", "1"},
+			cmd: cmdc(`cmd /c echo nested> nested.txt`), want: denied, stderr: "quota|Quota", checks: []check{noFile("ws/nested.txt")}},
 		tc{name: "extra-root/flag-absolute", on: onWindows, flags: []string{"--writable-root", "${EXTRA}"},
 			cmd: cmdc(`echo e> %EXTRA%\e.txt`), want: ok, checks: []check{hasFile("extra/e.txt", "e\r\n")}},
 	)

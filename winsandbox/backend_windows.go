@@ -184,7 +184,14 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 			return s, fmt.Errorf("restricted-token: %w", err)
 		}
 	}
-	if s.job, err = jobobject.Create(jobobject.Options{MemoryLimit: b.MemoryLimit, ProcessLimit: b.ProcessLimit}); err != nil {
+	lim := jobobject.Options{MemoryLimit: b.MemoryLimit, ProcessLimit: b.ProcessLimit}
+	if spec.Limits.Memory != 0 {
+		lim.MemoryLimit = spec.Limits.Memory
+	}
+	if spec.Limits.Processes != 0 {
+		lim.ProcessLimit = spec.Limits.Processes
+	}
+	if s.job, err = jobobject.Create(lim); err != nil {
 		return s, fmt.Errorf("restricted-token: %w", err)
 	}
 	return s, nil

@@ -9,15 +9,18 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/cordon-sandbox/cordon"
 	"github.com/cordon-sandbox/cordon/policy"
+	"github.com/cordon-sandbox/cordon/sandbox"
 )
 
 const runUsage = `usage: cordon run [--policy read-only|workspace-write|JSON|@FILE] [--cwd DIR] [--writable-root DIR]...
-                  [--network] [--timeout DUR] [--json] [--sandbox auto|linux|restricted-token|none] [--best-effort] -- COMMAND [ARGS...]
+                  [--network] [--timeout DUR] [--json] [--sandbox auto|linux|restricted-token|none] [--best-effort]
+                  [--memory-limit N] [--process-limit N] -- COMMAND [ARGS...]
 
 Runs COMMAND in a sandbox. It may write only inside the cwd, the temp
 directory and the extra writable roots (none in read-only mode), never the
@@ -34,6 +37,10 @@ with the network off it cannot open network sockets.
                      restricted-token (Windows; auto picks it only with
                      CORDON_EXPERIMENTAL_WINDOWS_SANDBOX=1), or none
   --best-effort      run even if a layer the policy needs is missing here (see cordon probe)
+  --memory-limit N   cap the committed memory of the whole tree: bytes, or with K, M or G
+  --process-limit N  cap how many processes of the tree may live at once
+                     (both limits: the Windows backend only; elsewhere refused
+                     unless --best-effort)
 
 Exit status: the command's; 124 when the timeout killed it; 125 when the
 sandbox could not be set up or the input is bad (one line "cordon: CODE: ...").
@@ -56,6 +63,8 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "")
 	backend := fs.String("sandbox", "auto", "")
 	bestEffort := fs.Bool("best-effort", false, "")
+	memLimit := fs.String("memory-limit", "", "")
+	procLimit := fs.Uint("process-limit", 0, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, runUsage)
@@ -88,12 +97,24 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fail(stderr, "bad_request", fmt.Errorf("--timeout %s is negative", *timeout))
 		return exitSetup
 	}
+	var limits sandbox.Limits
+	if *memLimit != "" {
+		if limits.Memory, err = parseSize(*memLimit); err != nil {
+			fail(stderr, "bad_request", fmt.Errorf("--memory-limit: %w", err))
+			return exitSetup
+		}
+	}
+	if *procLimit > 1<<32-1 {
+		fail(stderr, "bad_request", fmt.Errorf("--process-limit %d is too large", *procLimit))
+		return exitSetup
+	}
+	limits.Processes = uint32(*procLimit)
 	if *backend == "none" {
 		fmt.Fprintln(stderr, "cordon: warning: --sandbox none: the command runs UNSANDBOXED, with all of your rights")
 	}
 	req := cordon.Request{
 		Policy: p, Command: command, Dir: *cwd, Timeout: *timeout,
-		Stdin: stdin, Backend: *backend, BestEffort: *bestEffort,
+		Stdin: stdin, Backend: *backend, BestEffort: *bestEffort, Limits: limits,
 	}
 	if !*asJSON {
 		req.Stdout, req.Stderr = stdout, stderr
@@ -180,4 +201,29 @@ func runProbe(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return exitOK
+}
+
+// parseSize reads a byte count: digits, optionally followed by K, M or G
+// (binary multiples). Zero is refused: it would be no limit.
+func parseSize(s string) (uint64, error) {
+	mult := uint64(1)
+	num := s
+	if n := len(s); n > 0 {
+		switch s[n-1] {
+		case 'K', 'k':
+			mult, num = 1<<10, s[:n-1]
+		case 'M', 'm':
+			mult, num = 1<<20, s[:n-1]
+		case 'G', 'g':
+			mult, num = 1<<30, s[:n-1]
+		}
+	}
+	v, err := strconv.ParseUint(num, 10, 64)
+	if err != nil || v == 0 {
+		return 0, fmt.Errorf("%q is not a positive size (bytes, or digits followed by K, M or G)", s)
+	}
+	if v > (1<<64-1)/mult {
+		return 0, fmt.Errorf("%q is too large", s)
+	}
+	return v * mult, nil
 }
