@@ -161,7 +161,10 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 		return nil, fmt.Errorf("restricted-token: recording the plan before applying it: %w", err)
 	}
 	if err := ntfs.ApplyAll(ctx, pl.Edits); err != nil {
-		return nil, errors.Join(fmt.Errorf("restricted-token: applying the plan: %w", err), acelog.Forget(context.WithoutCancel(ctx), s.dir, pl.Edits))
+		// ApplyAll undid what this run changed. The entries stay in the
+		// record: a concurrent run of the same workspace may have applied
+		// the same edits, and for edits not in effect cleanup does nothing.
+		return nil, fmt.Errorf("restricted-token: applying the plan: %w", err)
 	}
 	s.guards = guards(r, sids, pl.Edits)
 	if plumbingOnly {
