@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/cordon-sandbox/cordon/internal/testutil"
 	"github.com/cordon-sandbox/cordon/ntsec"
 	"github.com/cordon-sandbox/cordon/plan"
 )
@@ -51,7 +52,7 @@ func describe(edits []plan.Edit) []string {
 }
 
 func TestRecordLoadForget(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.TempDir(t)
 	if got, err := Load(ctx, dir); err != nil || got != nil {
 		t.Fatalf("empty record: %v, %v", got, err)
 	}
@@ -84,7 +85,7 @@ func TestRecordLoadForget(t *testing.T) {
 }
 
 func TestCleanupUndoesExactlyTheRecord(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.TempDir(t)
 	all := sampleEdits(t)
 	if err := Record(ctx, dir, all); err != nil {
 		t.Fatal(err)
@@ -125,7 +126,7 @@ func TestDamagedRecordIsAnError(t *testing.T) {
 		"bad owner":     `{"version":1,"entries":[{"op":"create-dir","path":"C:\\x","ace":"(A;;FA;;;WD)","owner":"S-1-x"}]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			dir := t.TempDir()
+			dir := testutil.TempDir(t)
 			path := filepath.Join(dir, FileName)
 			if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 				t.Fatal(err)
@@ -145,7 +146,7 @@ func TestDamagedRecordIsAnError(t *testing.T) {
 
 // Concurrent runs recording their edits lose none of them.
 func TestConcurrentRecords(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.TempDir(t)
 	base := sampleEdits(t)[0]
 	var wg sync.WaitGroup
 	const n = 16
