@@ -17,21 +17,45 @@ type Recorder struct {
 	View
 	mu    sync.Mutex
 	paths map[string]string // key -> path as asked
+	seen  map[string]stat   // key -> the first answer
+}
+
+type stat struct {
+	n   Node
+	err error
 }
 
 // Record returns a Recorder over v.
-func Record(v View) *Recorder { return &Recorder{View: v, paths: map[string]string{}} }
+func Record(v View) *Recorder {
+	return &Recorder{View: v, paths: map[string]string{}, seen: map[string]stat{}}
+}
 
-// Stat implements View and records path, whether or not it exists.
+// Stat implements View and records path and the answer, whether or not it
+// exists.
 func (r *Recorder) Stat(path string) (Node, error) {
-	if k, err := Key(path); err == nil {
+	n, err := r.View.Stat(path)
+	if k, kerr := Key(path); kerr == nil {
 		r.mu.Lock()
 		if _, ok := r.paths[k]; !ok {
 			r.paths[k] = path
+			r.seen[k] = stat{n, err}
 		}
 		r.mu.Unlock()
 	}
-	return r.View.Stat(path)
+	return n, err
+}
+
+// Recorded returns the first answer Stat gave for path, and whether there
+// was one.
+func (r *Recorder) Recorded(path string) (Node, error, bool) {
+	k, err := Key(path)
+	if err != nil {
+		return Node{}, nil, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ok := r.seen[k]
+	return s.n, s.err, ok
 }
 
 // Paths returns the paths Stat was asked about, sorted by key.

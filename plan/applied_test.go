@@ -13,7 +13,7 @@ import (
 
 // planUnproven plans m through a Recorder, as the Windows backend plans
 // NTFS: Make cannot prove it and returns what the planner read.
-func planUnproven(t *testing.T, m *fsview.Memory) (Input, *Plan, []string) {
+func planUnproven(t *testing.T, m *fsview.Memory) (Input, *Plan, *fsview.Recorder) {
 	t.Helper()
 	in := wsInput(t, m, policy.WorkspaceWrite)
 	rec := fsview.Record(m)
@@ -26,7 +26,7 @@ func planUnproven(t *testing.T, m *fsview.Memory) (Input, *Plan, []string) {
 		t.Fatalf("a plan over a Recorder was proven in advance: %+v", pl.Proof)
 	}
 	in.View, in.Unproven = m, false
-	return in, pl, rec.Paths()
+	return in, pl, rec
 }
 
 func TestProveAppliedAcceptsTheAppliedPlan(t *testing.T) {
@@ -35,16 +35,21 @@ func TestProveAppliedAcceptsTheAppliedPlan(t *testing.T) {
 	if _, err := Apply(m, pl.Edits); err != nil {
 		t.Fatal(err)
 	}
-	pr, err := ProveApplied(in, read)
+	m.ResetReads()
+	pr, err := ProveApplied(in, read, pl.Edits)
 	if err != nil {
 		t.Fatalf("ProveApplied: %v", err)
+	}
+	// Only what the edits touched is read again.
+	if r := m.Reads(); r == 0 || r > int64(len(pl.Edits))+3 {
+		t.Errorf("ProveApplied read %d objects again for %d edits", r, len(pl.Edits))
 	}
 	// It checked the objects the planner read and their ancestors, not
 	// the files below the roots.
 	if pr.Nodes == 0 || pr.Nodes >= m.Len() {
 		t.Errorf("proof covered %d of %d nodes; want some, not all", pr.Nodes, m.Len())
 	}
-	for _, p := range read {
+	for _, p := range read.Paths() {
 		if strings.HasSuffix(p, `main.go`) {
 			t.Errorf("the planner read a file below a root: %s", p)
 		}
@@ -68,7 +73,7 @@ func TestProveAppliedCatchesWhatWasNotApplied(t *testing.T) {
 			if _, err := Apply(m, kept); err != nil {
 				t.Fatal(err)
 			}
-			pr, err := ProveApplied(in, read)
+			pr, err := ProveApplied(in, read, pl.Edits)
 			if !errors.Is(err, ErrProof) {
 				t.Fatalf("ProveApplied = %v, want ErrProof", err)
 			}
@@ -94,14 +99,14 @@ func TestProveUsesTheTokenHook(t *testing.T) {
 		tok.WriteRestricted, tok.RestrictedSIDs = false, nil
 		return tok, nil
 	}
-	if _, err := ProveApplied(in, read); !errors.Is(err, ErrProof) {
+	if _, err := ProveApplied(in, read, pl.Edits); !errors.Is(err, ErrProof) {
 		t.Errorf("an unrestricted token passed the proof: %v", err)
 	}
 	if len(asked) == 0 || asked[0][0] != testSID.Workspace {
 		t.Errorf("hook asked for %v", asked)
 	}
 	in.Token = func(caps ...ntsec.SID) (*ntsec.Token, error) { return nil, errors.New("no token here") }
-	if _, err := ProveApplied(in, read); err == nil || !strings.Contains(err.Error(), "no token here") {
+	if _, err := ProveApplied(in, read, pl.Edits); err == nil || !strings.Contains(err.Error(), "no token here") {
 		t.Errorf("hook error not returned: %v", err)
 	}
 }

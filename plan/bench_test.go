@@ -150,7 +150,6 @@ func BenchmarkProofAfterApply1M(b *testing.B) {
 		b.Fatal(err)
 	}
 	in.View = applied
-	read := rec.Paths()
 	b.Run("every-node", func(b *testing.B) {
 		b.ReportAllocs()
 		var pr Proof
@@ -166,7 +165,7 @@ func BenchmarkProofAfterApply1M(b *testing.B) {
 		var pr Proof
 		applied.ResetReads()
 		for b.Loop() {
-			if pr, err = ProveApplied(in, read); err != nil {
+			if pr, err = ProveApplied(in, rec, pl.Edits); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -171,7 +171,7 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 		s.degraded = append(s.degraded, wineUnenforced)
 	} else {
 		in.View = ntfs.NewView()
-		if _, err := plan.ProveApplied(in, rec.Paths()); err != nil {
+		if _, err := plan.ProveApplied(in, rec, pl.Edits); err != nil {
 			s.guards = nil
 			undo := ntfs.ApplyAll(context.WithoutCancel(ctx), plan.Inverse(pl.Edits))
 			if undo == nil {

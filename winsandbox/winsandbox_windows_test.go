@@ -209,3 +209,38 @@ func TestEnforcement(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRun compares, in one run, a command started unsandboxed
+// (--sandbox none) with the same command under the restricted-token backend
+// on a warm workspace (the second and later runs): the backend's cost per
+// command, which is what the anchor's users measure in tens of seconds.
+// Under Wine it measures the plumbing only (no DACL is stored there, so
+// every run plans and writes as if cold).
+func BenchmarkRun(b *testing.B) {
+	if testutil.UnderWine() {
+		b.Setenv(winsandbox.WinePlumbingEnv, "1")
+	} else if os.Getenv(testutil.RealWindowsEnv) != "1" {
+		b.Skip("the backend changes DACLs: on Windows it runs with CORDON_REAL_WINDOWS=1 only")
+	}
+	testutil.SkipIfElevated(b)
+	ws, state, temp := testutil.TempDir(b), testutil.TempDir(b), testutil.TempDir(b)
+	b.Setenv("CORDON_STATE_DIR", state)
+	env := append(os.Environ(), "TEMP="+temp, "TMP="+temp)
+	b.Cleanup(func() { acelog.Cleanup(context.Background(), state, ntfs.ApplyAll) })
+	for _, backend := range []string{"none", winsandbox.Name} {
+		b.Run(backend, func(b *testing.B) {
+			req := cordon.Request{
+				Policy: policy.Policy{Mode: policy.WorkspaceWrite}, Command: []string{"cmd", "/c", "exit 0"},
+				Dir: ws, Env: env, Backend: backend,
+			}
+			if _, err := cordon.Run(context.Background(), req); err != nil { // warm up
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if res, err := cordon.Run(context.Background(), req); err != nil || res.ExitCode != 0 {
+					b.Fatalf("%v, exit %d", err, res.ExitCode)
+				}
+			}
+		})
+	}
+}
