@@ -82,10 +82,12 @@ type Result struct {
 
 // Error is returned when the command could not be run at all: bad input or
 // a sandbox that could not be set up. Nothing of the command ran, and
-// nothing was left mounted or changed.
+// nothing was left mounted or changed. The exception is "teardown_failed".
 type Error struct {
 	// Code is stable, for scripts: "bad_request", "bad_policy",
-	// "unavailable" (a backend or layer is missing here), "setup_failed".
+	// "unavailable" (a backend or layer is missing here), "setup_failed";
+	// and "teardown_failed", the one case where the command did run: its
+	// Result is valid, and releasing the sandbox afterwards failed.
 	Code string
 	Err  error
 }

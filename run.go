@@ -19,12 +19,21 @@ import (
 // Run runs req.Command in a sandbox and waits for it. A command that runs
 // and fails is not an error: its status is in Result.ExitCode. Run returns
 // an *Error when the command could not be run (bad input, a sandbox that
-// could not be set up, a layer the policy needs missing here), and ctx's
+// could not be set up, a layer the policy needs missing here), or, with
+// Code "teardown_failed" and a valid Result, when it ran but releasing the
+// sandbox afterwards failed; and ctx's
 // error when ctx ended before the command did; in both the timeout and the
 // cancellation case the whole process tree is killed first.
 func Run(ctx context.Context, req Request) (Result, error) {
+	return run(ctx, req, func(name string) (sandbox.Backend, error) {
+		return chooseBackend(name, runtime.GOOS, os.Getenv)
+	})
+}
+
+// run is Run with the backend chosen by choose.
+func run(ctx context.Context, req Request, choose func(name string) (sandbox.Backend, error)) (Result, error) {
 	res := Result{ExitCode: -1}
-	spec, backend, err := prepare(req)
+	spec, backend, err := prepare(req, choose)
 	if err != nil {
 		return res, err
 	}
@@ -84,13 +93,14 @@ func Run(ctx context.Context, req Request) (Result, error) {
 	if !req.Limits.IsZero() && !enforcesLimits(backend) {
 		res.Degraded = append(res.Degraded, "limits: the "+backend.Name()+" backend enforces no resource limits")
 	}
+	teardown := errors.Is(w.err, sandbox.ErrTeardown)
 	switch {
 	case res.TimedOut:
 		res.ExitCode = -1
 	case ctx.Err() != nil:
 		log.failure(req.Command, -1, res.Duration, ctx.Err())
 		return res, ctx.Err()
-	case w.err != nil:
+	case w.err != nil && !teardown:
 		err := fail("setup_failed", w.err)
 		log.failure(req.Command, -1, res.Duration, err)
 		return res, err
@@ -98,6 +108,13 @@ func Run(ctx context.Context, req Request) (Result, error) {
 		res.ExitCode = w.code
 	}
 	log.finish(req.Command, res)
+	if teardown {
+		// The command ran and res is its result; what failed is the
+		// release of the sandbox, which the caller must hear about.
+		err := fail("teardown_failed", w.err)
+		log.failure(req.Command, res.ExitCode, res.Duration, err)
+		return res, err
+	}
 	return res, nil
 }
 
@@ -108,12 +125,12 @@ func Run(ctx context.Context, req Request) (Result, error) {
 func enforcesLimits(b sandbox.Backend) bool { return b.Name() == winsandbox.Name }
 
 // prepare validates req and turns it into a backend and a spec.
-func prepare(req Request) (sandbox.Spec, sandbox.Backend, error) {
+func prepare(req Request, choose func(string) (sandbox.Backend, error)) (sandbox.Spec, sandbox.Backend, error) {
 	var spec sandbox.Spec
 	if len(req.Command) == 0 || req.Command[0] == "" {
 		return spec, nil, fail("bad_request", fmt.Errorf("empty command"))
 	}
-	backend, err := chooseBackend(req.Backend, runtime.GOOS, os.Getenv)
+	backend, err := choose(req.Backend)
 	if err != nil {
 		return spec, nil, err
 	}

@@ -33,6 +33,12 @@ const (
 	FileName = "applied.json"
 	// LockName is its lock file, never deleted (see capsid.LockName).
 	LockName = "applied.lock"
+	// RunLockName is the lock every running sandbox holds shared, from
+	// before it records its edits until its command has ended; Cleanup
+	// takes it exclusive, so it never removes ACEs a running command was
+	// proven with, nor empties the record between a run's Record and its
+	// application.
+	RunLockName = "runs.lock"
 	// Version is the record's format version.
 	Version = 1
 )
@@ -55,20 +61,37 @@ type file struct {
 	Entries []entry `json:"entries"`
 }
 
-// Record adds edits to the record in dir, skipping those already in it.
-// Only AddACE and CreateDir edits are recorded: they are what cordon adds.
-func Record(ctx context.Context, dir string, edits []plan.Edit) error {
-	return change(ctx, dir, func(have []plan.Edit) ([]plan.Edit, error) {
+// HoldRun takes the run lock in dir shared, for a sandbox about to record,
+// apply and run; it returns the function that releases it.
+func HoldRun(ctx context.Context, dir string) (release func(), err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("acelog: creating the state directory: %w", err)
+	}
+	return capsid.Lock(ctx, filepath.Join(dir, RunLockName), false)
+}
+
+// Record adds edits to the record in dir, skipping those already in it,
+// and returns the ones it added. Only AddACE and CreateDir edits are
+// recorded: they are what cordon adds.
+func Record(ctx context.Context, dir string, edits []plan.Edit) ([]plan.Edit, error) {
+	var added []plan.Edit
+	err := change(ctx, dir, func(have []plan.Edit) ([]plan.Edit, error) {
+		added = nil
 		for _, e := range edits {
 			if e.Op != plan.AddACE && e.Op != plan.CreateDir {
 				continue
 			}
 			if index(have, e) < 0 {
 				have = append(have, e)
+				added = append(added, e)
 			}
 		}
 		return have, nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return added, nil
 }
 
 // Forget removes edits from the record in dir: edits that were rolled back,
@@ -103,12 +126,22 @@ func Load(ctx context.Context, dir string) ([]plan.Edit, error) {
 // Cleanup undoes everything recorded in dir with apply, which gets the
 // inverse edits (plan.Inverse: grants removed before the denies guarding
 // what they opened, placeholders removed if still empty), and then empties
-// the record. The lock is held throughout, so no run records new edits
-// half-way. If apply fails, the record is kept whole: apply is expected to
-// roll back, and a second cleanup tries again.
+// the record. It first takes the run lock exclusive, waiting for running
+// sandboxes until ctx ends, and holds the record's lock throughout. If
+// apply fails, the record is kept whole, and a second cleanup tries again:
+// removals already made stay made (cleanup's own removals are not rolled
+// back), and removing an ACE that is gone does nothing.
 func Cleanup(ctx context.Context, dir string, apply func(context.Context, []plan.Edit) error) ([]plan.Edit, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("acelog: creating the state directory: %w", err)
+	}
+	release, err := capsid.Lock(ctx, filepath.Join(dir, RunLockName), true)
+	if err != nil {
+		return nil, fmt.Errorf("acelog: waiting for running sandboxes to end: %w", err)
+	}
+	defer release()
 	var undone []plan.Edit
-	err := change(ctx, dir, func(have []plan.Edit) ([]plan.Edit, error) {
+	err = change(ctx, dir, func(have []plan.Edit) ([]plan.Edit, error) {
 		if len(have) == 0 {
 			return have, nil
 		}

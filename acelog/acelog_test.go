@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cordon-sandbox/cordon/internal/testutil"
 	"github.com/cordon-sandbox/cordon/ntsec"
@@ -57,15 +58,19 @@ func TestRecordLoadForget(t *testing.T) {
 		t.Fatalf("empty record: %v, %v", got, err)
 	}
 	all := sampleEdits(t)
-	if err := Record(ctx, dir, all); err != nil {
+	added, err := Record(ctx, dir, all)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if len(added) != 4 {
+		t.Errorf("Record added %d edits, want the 4 additions", len(added))
 	}
 	// Recording again (a warm run, or the same edit spelt in another case)
 	// adds nothing.
 	again := append([]plan.Edit{}, all...)
 	again[0].Path = `c:\WS\.GIT`
-	if err := Record(ctx, dir, again); err != nil {
-		t.Fatal(err)
+	if added, err := Record(ctx, dir, again); err != nil || len(added) != 0 {
+		t.Fatalf("second Record: added %v, %v", describe(added), err)
 	}
 	got, err := Load(ctx, dir)
 	if err != nil {
@@ -87,7 +92,7 @@ func TestRecordLoadForget(t *testing.T) {
 func TestCleanupUndoesExactlyTheRecord(t *testing.T) {
 	dir := testutil.TempDir(t)
 	all := sampleEdits(t)
-	if err := Record(ctx, dir, all); err != nil {
+	if _, err := Record(ctx, dir, all); err != nil {
 		t.Fatal(err)
 	}
 	var applied []plan.Edit
@@ -134,7 +139,7 @@ func TestDamagedRecordIsAnError(t *testing.T) {
 			if _, err := Load(ctx, dir); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), path) {
 				t.Errorf("Load = %v, want an error naming %s", err, path)
 			}
-			if err := Record(ctx, dir, sampleEdits(t)); err == nil {
+			if _, err := Record(ctx, dir, sampleEdits(t)); err == nil {
 				t.Error("Record overwrote a damaged record")
 			}
 			if b, _ := os.ReadFile(path); string(b) != content {
@@ -157,7 +162,8 @@ func TestConcurrentRecords(t *testing.T) {
 			defer wg.Done()
 			e := base
 			e.Path = `C:\ws\` + string(rune('a'+i))
-			errs <- Record(ctx, dir, []plan.Edit{e})
+			_, err := Record(ctx, dir, []plan.Edit{e})
+			errs <- err
 		}()
 	}
 	wg.Wait()
@@ -169,5 +175,34 @@ func TestConcurrentRecords(t *testing.T) {
 	}
 	if got, _ := Load(ctx, dir); len(got) != n {
 		t.Errorf("%d of %d concurrent records kept", len(got), n)
+	}
+}
+
+// Cleanup waits for running sandboxes: while one holds the run lock, a
+// cleanup whose context ends first changes nothing.
+func TestCleanupWaitsForRuns(t *testing.T) {
+	dir := testutil.TempDir(t)
+	if _, err := Record(ctx, dir, sampleEdits(t)); err != nil {
+		t.Fatal(err)
+	}
+	release, err := HoldRun(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	called := false
+	if _, err := Cleanup(short, dir, func(context.Context, []plan.Edit) error { called = true; return nil }); !errors.Is(err, context.DeadlineExceeded) || called {
+		t.Errorf("cleanup during a run: called=%v err=%v", called, err)
+	}
+	// Two runs hold it together.
+	release2, err := HoldRun(ctx, dir)
+	if err != nil {
+		t.Fatalf("a second run could not take the run lock: %v", err)
+	}
+	release2()
+	release()
+	if _, err := Cleanup(ctx, dir, func(context.Context, []plan.Edit) error { called = true; return nil }); err != nil || !called {
+		t.Errorf("cleanup after the run: called=%v err=%v", called, err)
 	}
 }

@@ -70,16 +70,28 @@ func (l *fileLock) release() {
 	l.f.Close()
 }
 
-// WithLock runs f holding the exclusive lock on the file at path (created
-// if needed), with acquire's waiting and cancellation. It is for the other
-// files in cordon's state directory that must change under a lock of their
-// own, such as the record of applied ACEs; f must not take the same lock.
+// Lock takes the lock on the file at path (created if needed), exclusive
+// or shared, with acquire's waiting and cancellation, and returns the
+// function that releases it. It is for the other files in cordon's state
+// directory that need a lock of their own: the record of applied ACEs, and
+// the lock every running sandbox holds shared so that cleanup, which takes
+// it exclusive, never removes ACEs from under a running command.
+func Lock(ctx context.Context, path string, exclusive bool) (release func(), err error) {
+	l, err := acquire(ctx, path, exclusive)
+	if err != nil {
+		return nil, err
+	}
+	return l.release, nil
+}
+
+// WithLock runs f holding the exclusive lock on the file at path; f must
+// not take the same lock.
 func WithLock(ctx context.Context, path string, f func() error) error {
-	l, err := acquire(ctx, path, true)
+	release, err := Lock(ctx, path, true)
 	if err != nil {
 		return err
 	}
-	defer l.release()
+	defer release()
 	return f()
 }
 

@@ -67,6 +67,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -146,11 +147,23 @@ func Apply(ctx context.Context, edits []plan.Edit) (writes int, err error) {
 // ApplyAll applies edits like [Apply]. When one fails it undoes, best
 // effort, the edits that had changed something before it, by applying
 // plan.Inverse of them (an ACE that was already present is not removed:
-// the plan did not put it there), even if ctx is done. The error names the
-// failed edit and, if the rollback failed too, what it left behind.
+// the plan did not put it there), even if ctx is done. Removals (RemoveACE,
+// RemoveDir) have no inverse and are not undone: cleanup removes grants
+// before the denies they were guarded by, so a partial cleanup leaves
+// nothing writable that was not. The error names the failed edit and says
+// what was rolled back, what stays, and what the rollback failed to undo.
 func ApplyAll(ctx context.Context, edits []plan.Edit) error {
+	_, err := ApplyChanged(ctx, edits)
+	return err
+}
+
+// ApplyChanged is ApplyAll that also returns, on success, the edits that
+// changed something: the ones this call is responsible for, as opposed to
+// edits already in effect (put there by a concurrent run of the same
+// workspace, say), which a caller undoing its own work must leave alone.
+func ApplyChanged(ctx context.Context, edits []plan.Edit) ([]plan.Edit, error) {
 	if !supported {
-		return ErrNotWindows
+		return nil, ErrNotWindows
 	}
 	return applyAll(ctx, edits, applyEdit)
 }
@@ -161,23 +174,38 @@ func ApplyAll(ctx context.Context, edits []plan.Edit) error {
 // it.
 type applyFunc func(e plan.Edit) (changed bool, err error)
 
-func applyAll(ctx context.Context, edits []plan.Edit, apply applyFunc) error {
+func applyAll(ctx context.Context, edits []plan.Edit, apply applyFunc) ([]plan.Edit, error) {
 	_, done, err := run(ctx, edits, apply, false)
 	if err == nil {
-		return nil
+		return done, nil
 	}
 	if len(done) == 0 {
-		return fmt.Errorf("%w (nothing had been changed)", err)
+		return nil, fmt.Errorf("%w (nothing had been changed)", err)
 	}
-	what, were := fmt.Sprintf("the %d edits applied before it", len(done)), "were"
-	if len(done) == 1 {
-		what, were = "the edit applied before it", "was"
+	undo := plan.Inverse(done)
+	var notes []string
+	if kept := len(done) - undoable(done); kept > 0 {
+		notes = append(notes, fmt.Sprintf("%d removals before it stay made", kept))
 	}
-	_, _, uerr := run(context.WithoutCancel(ctx), plan.Inverse(done), apply, true)
-	if uerr != nil {
-		return fmt.Errorf("%w; rolling back %s failed too: %w", err, what, uerr)
+	if n := undoable(done); n > 0 {
+		_, _, uerr := run(context.WithoutCancel(ctx), undo, apply, true)
+		if uerr != nil {
+			return nil, fmt.Errorf("%w; rolling back the %d additions before it failed too: %w", err, n, uerr)
+		}
+		notes = append(notes, fmt.Sprintf("%d additions before it rolled back", n))
 	}
-	return fmt.Errorf("%w (%s %s rolled back)", err, what, were)
+	return nil, fmt.Errorf("%w (%s)", err, strings.Join(notes, "; "))
+}
+
+// undoable counts the edits plan.Inverse undoes: additions.
+func undoable(edits []plan.Edit) int {
+	n := 0
+	for _, e := range edits {
+		if e.Op == plan.AddACE || e.Op == plan.CreateDir {
+			n++
+		}
+	}
+	return n
 }
 
 // run applies edits in order. It returns the writes made and the edits that

@@ -266,7 +266,7 @@ func TestApplyAllRollsBack(t *testing.T) {
 		t.Errorf("run: %d writes, %d done, %v", writes, len(done), err)
 	}
 	calls = nil
-	err = applyAll(context.Background(), edits, fake(false))
+	_, err = applyAll(context.Background(), edits, fake(false))
 	want := []string{
 		`create-dir C:\ws\.codex`, `add C:\ws\.git`, `add C:\ws`, `add C:\gone`,
 		`remove C:\ws`, `remove C:\ws\.codex`, `remove-dir C:\ws\.codex`,
@@ -274,18 +274,18 @@ func TestApplyAllRollsBack(t *testing.T) {
 	if !reflect.DeepEqual(calls, want) {
 		t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(calls, "\n"), strings.Join(want, "\n"))
 	}
-	if err == nil || !strings.Contains(err.Error(), `C:\gone`) || !strings.Contains(err.Error(), "the 2 edits applied before it were rolled back") {
+	if err == nil || !strings.Contains(err.Error(), `C:\gone`) || !strings.Contains(err.Error(), "2 additions before it rolled back") {
 		t.Errorf("ApplyAll: %v", err)
 	}
 	calls = nil
-	err = applyAll(context.Background(), edits, fake(true))
+	_, err = applyAll(context.Background(), edits, fake(true))
 	if err == nil || !strings.Contains(err.Error(), `C:\gone`) || !strings.Contains(err.Error(), "access denied") || len(calls) != 7 {
 		t.Errorf("ApplyAll with a failing rollback: %v after %q", err, calls)
 	}
 	// A cancelled context stops the run, and the rollback still runs.
 	ctx, cancel := context.WithCancel(context.Background())
 	calls = nil
-	err = applyAll(ctx, edits[:3], func(e plan.Edit) (bool, error) {
+	_, err = applyAll(ctx, edits[:3], func(e plan.Edit) (bool, error) {
 		calls = append(calls, string(e.Op)+" "+e.Path)
 		if e.Op == plan.CreateDir {
 			cancel()
@@ -295,8 +295,35 @@ func TestApplyAllRollsBack(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || len(calls) != 3 {
 		t.Errorf("cancelled: %v after %q", err, calls)
 	}
-	if err := applyAll(context.Background(), edits[:1], func(plan.Edit) (bool, error) { return false, errors.New("boom") }); err == nil || !strings.Contains(err.Error(), "nothing had been changed") {
+	if _, err := applyAll(context.Background(), edits[:1], func(plan.Edit) (bool, error) { return false, errors.New("boom") }); err == nil || !strings.Contains(err.Error(), "nothing had been changed") {
 		t.Errorf("first edit failing: %v", err)
+	}
+	// Success returns what changed: the edit already in place is not
+	// this call's to undo.
+	changed, err := applyAll(context.Background(), edits[:3], fake(false))
+	if err != nil || len(changed) != 2 || changed[0].Path != ws+`\.codex` || changed[1].Path != ws {
+		t.Errorf("changed %v, %v", changed, err)
+	}
+}
+
+// A cleanup that fails half-way says its removals stay made: they have no
+// inverse, and it does not pretend to have rolled them back.
+func TestApplyAllRemovalsStay(t *testing.T) {
+	edits := []plan.Edit{
+		{Op: plan.RemoveACE, Path: `C:\ws`, ACE: allowB},
+		{Op: plan.RemoveACE, Path: `C:\ws\.git`, ACE: denyA},
+		{Op: plan.RemoveDir, Path: `C:\ws\.codex`},
+	}
+	var calls int
+	_, err := applyAll(context.Background(), edits, func(e plan.Edit) (bool, error) {
+		calls++
+		if e.Op == plan.RemoveDir {
+			return false, errors.New("access denied")
+		}
+		return true, nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "2 removals before it stay made") || strings.Contains(err.Error(), "rolled back") || calls != 3 {
+		t.Errorf("ApplyAll of removals: %v after %d calls", err, calls)
 	}
 }
 

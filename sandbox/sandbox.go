@@ -110,6 +110,11 @@ func (p Probe) Layer(name string) (Layer, bool) {
 // policy needs is missing on this machine.
 var ErrUnavailable = errors.New("sandbox unavailable")
 
+// ErrTeardown is wrapped by a Process.Wait error that came after the
+// command had run, while releasing what the sandbox held: the exit code
+// Wait returns alongside it is the command's own.
+var ErrTeardown = errors.New("sandbox teardown failed")
+
 // Unavailable returns an error wrapping ErrUnavailable.
 func Unavailable(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrUnavailable, fmt.Sprintf(format, args...))

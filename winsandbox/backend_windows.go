@@ -26,40 +26,37 @@ import (
 )
 
 // setup is what Start prepared before launching: everything the process
-// wrapper must undo or release when the command ends.
+// wrapper must release when the command ends.
 type setup struct {
 	dir      string // state directory
+	unlock   func() // releases the run lock (acelog.HoldRun)
 	token    windows.Token
 	job      *jobobject.Job
-	guards   []plan.Edit
 	degraded []string
 }
 
-// release closes the job (killing whatever is left in it), closes the
-// token and revokes the guards. It is safe to call on a partial setup.
+// release closes the job (killing whatever is left in it) and the token,
+// and then lets go of the run lock, so that cleanup may remove this run's
+// ACEs only once its command is gone. It is safe to call on a partial
+// setup, and more than once.
 func (s *setup) release() error {
 	var errs []error
 	if s.job != nil {
 		errs = append(errs, s.job.Close())
+		s.job = nil
 	}
 	if s.token != 0 {
 		errs = append(errs, s.token.Close())
 		s.token = 0
 	}
-	if len(s.guards) > 0 {
-		errs = append(errs, revoke(s.dir, s.guards))
-		s.guards = nil
+	if s.unlock != nil {
+		s.unlock()
+		s.unlock = nil
 	}
-	return errors.Join(errs...)
-}
-
-// revoke undoes edits and forgets them in the record.
-func revoke(dir string, edits []plan.Edit) error {
-	ctx := context.Background()
-	if err := ntfs.ApplyAll(ctx, plan.Inverse(edits)); err != nil {
-		return fmt.Errorf("revoke read-only guards: %w", err)
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w: %w", sandbox.ErrTeardown, err)
 	}
-	return acelog.Forget(ctx, dir, edits)
+	return nil
 }
 
 // Start implements sandbox.Backend. Everything it changes on disk is
@@ -114,9 +111,22 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 			return nil, fmt.Errorf("restricted-token: %w", err)
 		}
 	}
+	// The state directory holds the capability SIDs and the record that
+	// cleanup trusts: a sandbox that could write it could take another
+	// workspace's SID, or have cleanup remove ACEs it never added.
+	for _, root := range r.Roots {
+		if policy.Windows.Within(s.dir, root.Path) {
+			return nil, fmt.Errorf("restricted-token: cordon's state directory %s lies inside the writable root %s, where the sandbox could rewrite it: set CORDON_STATE_DIR to a directory outside every writable root", s.dir, root.Path)
+		}
+	}
+	unlock, err := acelog.HoldRun(ctx, s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("restricted-token: %w", err)
+	}
+	s.unlock = unlock
 	base, err := liveToken()
 	if err != nil && !(plumbingOnly && errors.Is(err, restrictedtoken.ErrIncomplete)) {
-		return nil, fmt.Errorf("restricted-token: reading the caller's token: %w", err)
+		return s, fmt.Errorf("restricted-token: reading the caller's token: %w", err)
 	}
 	var sids plan.SIDs
 	var caps []ntsec.SID
@@ -125,7 +135,7 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 		sids, caps, err = runSIDs(st, r, time.Now())
 		return err
 	}); err != nil {
-		return nil, fmt.Errorf("restricted-token: capability SIDs: %w", err)
+		return s, fmt.Errorf("restricted-token: capability SIDs: %w", err)
 	}
 	in := plan.Input{
 		Policy: r, SIDs: sids,
@@ -136,7 +146,7 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	if !plumbingOnly {
 		logon, err := restrictedtoken.LogonSID(base)
 		if err != nil {
-			return nil, fmt.Errorf("restricted-token: %w", err)
+			return s, fmt.Errorf("restricted-token: %w", err)
 		}
 		in.User = plan.User{SID: base.User, Logon: logon}
 		model = func(c ...ntsec.SID) (*ntsec.Token, error) {
@@ -145,7 +155,7 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 		// The token this run gets must be one the model can describe
 		// before anything is written.
 		if _, err := model(caps...); err != nil {
-			return nil, fmt.Errorf("restricted-token: %w", err)
+			return s, fmt.Errorf("restricted-token: %w", err)
 		}
 		in.Token = model
 	} else if base != nil {
@@ -155,29 +165,40 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	in.View = rec
 	pl, err := plan.Make(ctx, in)
 	if err != nil {
-		return nil, fmt.Errorf("restricted-token: plan: %w", err)
+		return s, fmt.Errorf("restricted-token: plan: %w", err)
 	}
-	if err := acelog.Record(ctx, s.dir, pl.Edits); err != nil {
-		return nil, fmt.Errorf("restricted-token: recording the plan before applying it: %w", err)
+	added, err := acelog.Record(ctx, s.dir, pl.Edits)
+	if err != nil {
+		return s, fmt.Errorf("restricted-token: recording the plan before applying it: %w", err)
 	}
-	if err := ntfs.ApplyAll(ctx, pl.Edits); err != nil {
-		// ApplyAll undid what this run changed. The entries stay in the
-		// record: a concurrent run of the same workspace may have applied
-		// the same edits, and for edits not in effect cleanup does nothing.
-		return nil, fmt.Errorf("restricted-token: applying the plan: %w", err)
+	bg := context.WithoutCancel(ctx)
+	changed, err := ntfs.ApplyChanged(ctx, pl.Edits)
+	if err != nil {
+		// ApplyChanged undid what this run changed. Entries for ACEs stay
+		// recorded (a concurrent run of the same workspace may have
+		// applied them; removing an absent ACE does nothing), but a
+		// placeholder this run added to the record and could not create
+		// may be a directory someone else made: cleanup must not remove it.
+		var placeholders []plan.Edit
+		for _, e := range added {
+			if e.Op == plan.CreateDir {
+				placeholders = append(placeholders, e)
+			}
+		}
+		return s, errors.Join(fmt.Errorf("restricted-token: applying the plan: %w", err), acelog.Forget(bg, s.dir, placeholders))
 	}
-	s.guards = guards(r, sids, pl.Edits)
 	if plumbingOnly {
 		s.degraded = append(s.degraded, wineUnenforced)
 	} else {
 		in.View = ntfs.NewView()
 		if _, err := plan.ProveApplied(in, rec, pl.Edits); err != nil {
-			s.guards = nil
-			undo := ntfs.ApplyAll(context.WithoutCancel(ctx), plan.Inverse(pl.Edits))
+			// Undo what this run changed, and nothing a concurrent run
+			// applied and may be running with.
+			undo := ntfs.ApplyAll(bg, plan.Inverse(changed))
 			if undo == nil {
-				undo = acelog.Forget(context.WithoutCancel(ctx), s.dir, pl.Edits)
+				undo = acelog.Forget(bg, s.dir, intersect(added, changed))
 			}
-			return nil, errors.Join(fmt.Errorf("restricted-token: the applied plan fails its proof against this token, so the command was not run: %w", err), undo)
+			return s, errors.Join(fmt.Errorf("restricted-token: the applied plan fails its proof against this token, so the command was not run: %w", err), undo)
 		}
 		tok, _ := model(caps...)
 		if err := ensureNUL(tok, in.User.Logon); err != nil {
@@ -198,6 +219,20 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 		return s, fmt.Errorf("restricted-token: %w", err)
 	}
 	return s, nil
+}
+
+// intersect returns the edits of a that are also in b.
+func intersect(a, b []plan.Edit) []plan.Edit {
+	var out []plan.Edit
+	for _, e := range a {
+		for _, f := range b {
+			if e.Op == f.Op && e.Path == f.Path && e.ACE == f.ACE {
+				out = append(out, e)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // liveToken reads the caller's process token into the model.
@@ -235,8 +270,8 @@ type process struct {
 }
 
 // Wait waits for the command and for its output to end, then releases the
-// job, the token and the guards. A failure to revoke the guards is an
-// error: the run left something behind that `cordon cleanup` must remove.
+// job, the token and the run lock. A failure there wraps
+// sandbox.ErrTeardown: the command ran and its exit code is valid.
 func (pr *process) Wait() (int, error) {
 	code, err := pr.p.Wait()
 	if rerr := pr.s.release(); rerr != nil {

@@ -1,6 +1,7 @@
 package winsandbox
 
 import (
+	"errors"
 	"fmt"
 	"unsafe"
 
@@ -40,19 +41,31 @@ func ensureNUL(tok *ntsec.Token, logon ntsec.SID) error {
 		return fmt.Errorf("the new DACL of %s: %w", nulDevice, err)
 	}
 	dacl, _, err := wsd.DACL()
-	if err != nil || dacl == nil {
-		return fmt.Errorf("the new DACL of %s: %v", nulDevice, err)
+	if err == nil && dacl == nil {
+		err = errors.New("no DACL") // never set a null DACL, which grants everything
+	}
+	if err != nil {
+		return fmt.Errorf("the new DACL of %s: %w", nulDevice, err)
 	}
 	h, err := openNUL(windows.READ_CONTROL | windows.WRITE_DAC)
 	if err != nil {
 		return fmt.Errorf("the sandbox token may not read and write %s (its DACL is %s) and cordon may not change that: %w", nulDevice, sd.SDDL(), err)
 	}
 	defer windows.CloseHandle(h)
-	if err := windows.SetSecurityInfo(h, windows.SE_FILE_OBJECT, windows.DACL_SECURITY_INFORMATION, nil, nil, dacl, nil); err != nil {
+	// SE_KERNEL_OBJECT, as the anchor does: the device is no file, and
+	// the file-object path would have MARTA work out inheritance for it.
+	info := windows.SECURITY_INFORMATION(windows.DACL_SECURITY_INFORMATION)
+	if sd.Control&ntsec.DACLProtected != 0 {
+		info |= windows.PROTECTED_DACL_SECURITY_INFORMATION
+	}
+	if err := windows.SetSecurityInfo(h, windows.SE_KERNEL_OBJECT, info, nil, nil, dacl, nil); err != nil {
 		return fmt.Errorf("grant the logon SID %s: %w", nulDevice, err)
 	}
-	if sd, err = readNUL(windows.READ_CONTROL); err != nil || !nulUsable(sd, tok) {
-		return fmt.Errorf("%s is still not usable by the sandbox token after the grant (%v)", nulDevice, err)
+	if sd, err = readNUL(windows.READ_CONTROL); err != nil {
+		return fmt.Errorf("after the grant: %w", err)
+	}
+	if !nulUsable(sd, tok) {
+		return fmt.Errorf("%s is still not usable by the sandbox token after the grant (its DACL is %s)", nulDevice, sd.SDDL())
 	}
 	return nil
 }
@@ -69,14 +82,16 @@ func openNUL(access uint32) (windows.Handle, error) {
 	return windows.CreateFile(u, access, windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE, nil, windows.OPEN_EXISTING, 0, 0)
 }
 
-// readNUL reads the owner, group and DACL of the NUL device.
+// readNUL reads the owner, group, DACL and mandatory label of the NUL
+// device (the label needs only READ_CONTROL): without the label the model
+// would take the device for Medium, which a Low token may not write.
 func readNUL(access uint32) (*ntsec.SecurityDescriptor, error) {
 	h, err := openNUL(access)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", nulDevice, err)
 	}
 	defer windows.CloseHandle(h)
-	wsd, err := windows.GetSecurityInfo(h, windows.SE_FILE_OBJECT, windows.OWNER_SECURITY_INFORMATION|windows.GROUP_SECURITY_INFORMATION|windows.DACL_SECURITY_INFORMATION)
+	wsd, err := windows.GetSecurityInfo(h, windows.SE_KERNEL_OBJECT, windows.OWNER_SECURITY_INFORMATION|windows.GROUP_SECURITY_INFORMATION|windows.DACL_SECURITY_INFORMATION|windows.LABEL_SECURITY_INFORMATION)
 	if err != nil {
 		return nil, fmt.Errorf("read the DACL of %s: %w", nulDevice, err)
 	}

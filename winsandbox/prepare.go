@@ -105,20 +105,3 @@ func runSIDs(store *capsid.Store, r *policy.Resolved, now time.Time) (plan.SIDs,
 	}
 	return s, []ntsec.SID{s.ReadOnly}, nil
 }
-
-// guards are the edits of a read-only run's plan that grant its read-only
-// SID something: they exist for that run alone and are revoked when its
-// command ends, as the anchor revokes its read-only "guards". Denies stay:
-// they take nothing from anyone else, and the next run needs them again.
-func guards(r *policy.Resolved, sids plan.SIDs, edits []plan.Edit) []plan.Edit {
-	if r.Mode != policy.ReadOnly {
-		return nil
-	}
-	var out []plan.Edit
-	for _, e := range edits {
-		if e.Op == plan.AddACE && e.ACE.Type == ntsec.AccessAllowed && e.ACE.SID == sids.ReadOnly {
-			out = append(out, e)
-		}
-	}
-	return out
-}

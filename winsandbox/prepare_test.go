@@ -9,7 +9,6 @@ import (
 
 	"github.com/cordon-sandbox/cordon/capsid"
 	"github.com/cordon-sandbox/cordon/ntsec"
-	"github.com/cordon-sandbox/cordon/plan"
 	"github.com/cordon-sandbox/cordon/policy"
 )
 
@@ -107,21 +106,5 @@ func TestRunSIDs(t *testing.T) {
 	}
 	if len(st.Workspaces) != 2 {
 		t.Errorf("store has %d workspaces, want 2 (a read-only run creates none)", len(st.Workspaces))
-	}
-}
-
-func TestGuards(t *testing.T) {
-	ro, ws, gen := ntsec.LogonSID(0, 1), ntsec.LogonSID(0, 2), ntsec.LogonSID(0, 3)
-	sids := plan.SIDs{ReadOnly: ro, Workspace: ws, Generic: gen}
-	allow := func(s ntsec.SID) plan.Edit {
-		return plan.Edit{Op: plan.AddACE, Path: `C:\x`, ACE: ntsec.ACE{Type: ntsec.AccessAllowed, Mask: plan.AllowMask, SID: s}}
-	}
-	deny := plan.Edit{Op: plan.AddACE, Path: `C:\Public`, ACE: ntsec.ACE{Type: ntsec.AccessDenied, Mask: plan.DenyWriteMask, SID: ro}}
-	edits := []plan.Edit{deny, allow(ro), allow(ws)}
-	if g := guards(resolve(t, policy.ReadOnly, false), sids, edits); !reflect.DeepEqual(g, []plan.Edit{allow(ro)}) {
-		t.Errorf("read-only guards %v", g)
-	}
-	if g := guards(resolve(t, policy.WorkspaceWrite, false), sids, edits); g != nil {
-		t.Errorf("workspace-write guards %v, want none", g)
 	}
 }

@@ -17,18 +17,26 @@
 //     plans nothing and writes nothing.
 //  4. The edits are recorded (acelog) and then applied (ntfs.ApplyAll, all
 //     or nothing).
-//  5. The objects the planner read are read again and the model's access
-//     check proves them for the token Create will make (plan.ProveApplied
-//     with restrictedtoken.Model over the live token). A plan that fails is
-//     undone and the command does not run.
+//  5. The model's access check proves, for the token Create will make
+//     (restrictedtoken.Model over the live token), every object the planner
+//     read and their ancestors (plan.ProveApplied): those at or below an
+//     edited path read again from NTFS, the others as the planner saw them.
+//     A plan that fails is undone (what this run changed, not what a
+//     concurrent run applied) and the command does not run.
 //  6. The NUL device is made usable by that token, if it is not already.
 //  7. The token is made (restrictedtoken.Create), a job object created
 //     (KILL_ON_JOB_CLOSE, DIE_ON_UNHANDLED_EXCEPTION, optional limits) and
 //     the command started in it (winlaunch), with the environment of
 //     LaunchEnv.
 //  8. When the command exits, the job is terminated, so nothing it left
-//     running outlives it; a read-only run's guards (grants to the
-//     read-only SID) are revoked.
+//     running outlives it.
+//
+// A read-only run adds no allow ACE at all (its plan only denies the
+// read-only SID on world-writable directories), so, unlike the anchor's
+// read-only "guards", it leaves no grant behind to revoke. Every run holds
+// the run lock shared from before it records its edits until its command
+// has ended: `cordon cleanup` takes it exclusive, so it never removes ACEs
+// from under a running command.
 //
 // # What this is not
 //

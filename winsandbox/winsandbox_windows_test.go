@@ -244,3 +244,23 @@ func BenchmarkRun(b *testing.B) {
 		})
 	}
 }
+
+// A state directory inside a writable root is refused before anything is
+// written: the sandbox could rewrite the SID store and the record.
+func TestStateDirInsideRootRefused(t *testing.T) {
+	f := newFixture(t)
+	inside := filepath.Join(f.ws, "state")
+	t.Setenv("CORDON_STATE_DIR", inside)
+	_, err := cordon.Run(context.Background(), cordon.Request{
+		Policy: policy.Policy{Mode: policy.WorkspaceWrite}, Command: []string{"cmd", "/c", "echo x"},
+		Dir: f.ws, Env: f.env, Backend: winsandbox.Name,
+	})
+	if cordon.ErrorCode(err) != "setup_failed" || !strings.Contains(err.Error(), "CORDON_STATE_DIR") {
+		t.Fatalf("Run = %v, want setup_failed naming CORDON_STATE_DIR", err)
+	}
+	for _, name := range []string{".codex", "state"} {
+		if _, err := os.Stat(filepath.Join(f.ws, name)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s was created: %v", name, err)
+		}
+	}
+}

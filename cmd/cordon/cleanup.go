@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/cordon-sandbox/cordon/acelog"
 	"github.com/cordon-sandbox/cordon/capsid"
@@ -22,10 +23,17 @@ and a placeholder someone has since filled stays. Grants go before the
 denies that guarded what they opened. --dry-run prints the edits and
 changes nothing.
 
-Exit status: 0 done (or nothing to do); 1 the edits could not be applied
-(what was applied is rolled back and the record kept, so cleanup can be run
-again); 2 bad input or an unreadable record.
+Cleanup waits up to 10 s for running sandboxed commands, whose ACEs it
+would otherwise remove from under them.
+
+Exit status: 0 done (or nothing to do); 1 the edits could not all be applied
+or sandboxes are still running ("busy"): the record is kept whole, so
+cleanup can be run again (removals already made stay made, and removing
+what is gone does nothing); 2 bad input or an unreadable record.
 `
+
+// cleanupWait is how long cleanup waits for running sandboxes.
+const cleanupWait = 10 * time.Second
 
 func runCleanup(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cleanup", flag.ContinueOnError)
@@ -43,7 +51,10 @@ func runCleanup(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return report(stderr, coded("state_dir", err))
 	}
-	ctx := context.Background()
+	// Cleanup waits for running sandboxes (they hold the run lock), but not
+	// for ever: a long command should not make cleanup hang.
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupWait)
+	defer cancel()
 	var edits []plan.Edit
 	if *dry {
 		recorded, err := acelog.Load(ctx, dir)
@@ -60,6 +71,9 @@ func runCleanup(args []string, stdout, stderr io.Writer) int {
 				return report(stderr, coded("bad_record", err))
 			case errors.Is(err, ntfs.ErrNotWindows):
 				code = "unavailable"
+			case errors.Is(err, context.DeadlineExceeded):
+				code = "busy"
+				err = fmt.Errorf("sandboxed commands are still running after %s; run cleanup when they have ended: %w", cleanupWait, err)
 			}
 			fail(stderr, code, err)
 			return exitNo

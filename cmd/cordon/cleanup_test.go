@@ -34,7 +34,7 @@ func TestCleanupCLI(t *testing.T) {
 		{Op: plan.CreateDir, Path: gone + `\.codex`, ACE: ntsec.ACE{Type: ntsec.AccessDenied, Flags: ntsec.ObjectInherit | ntsec.ContainerInherit, Mask: plan.DenyWriteMask, SID: ws}, Owner: ws},
 		{Op: plan.AddACE, Path: gone, ACE: ntsec.ACE{Type: ntsec.AccessAllowed, Flags: ntsec.ObjectInherit | ntsec.ContainerInherit, Mask: plan.AllowMask, SID: ws}},
 	}
-	if err := acelog.Record(context.Background(), state, edits); err != nil {
+	if _, err := acelog.Record(context.Background(), state, edits); err != nil {
 		t.Fatal(err)
 	}
 	record := filepath.Join(state, acelog.FileName)

@@ -44,6 +44,8 @@ with the network off it cannot open network sockets.
 
 Exit status: the command's; 124 when the timeout killed it; 125 when the
 sandbox could not be set up or the input is bad (one line "cordon: CODE: ...").
+If releasing the sandbox fails after the command ran, "cordon: teardown_failed:
+..." is printed and the exit status is still the command's.
 `
 
 const (
@@ -124,6 +126,11 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := cordon.Run(ctx, req)
+	if cordon.ErrorCode(err) == "teardown_failed" {
+		// The command ran: report the failure, then exit as it did.
+		fail(stderr, "teardown_failed", errors.Unwrap(err))
+		err = nil
+	}
 	if err != nil {
 		code := cordon.ErrorCode(err)
 		if code == "" {
