@@ -164,7 +164,7 @@ func prepare(req Request, choose func(string) (sandbox.Backend, error)) (sandbox
 	if pol.Mode == "" {
 		return spec, nil, fail("bad_policy", fmt.Errorf("policy: field \"mode\" is required (read-only or workspace-write)"))
 	}
-	res, err := pol.Resolve(policy.Env{Rules: rules, Cwd: abs, TempDirs: tempDirs(env)})
+	res, err := pol.Resolve(policy.Env{Rules: rules, Cwd: abs, TempDirs: tempDirs(env), Canonical: canonicalPath})
 	if err != nil {
 		return spec, nil, fail("bad_policy", err)
 	}

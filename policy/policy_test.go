@@ -147,3 +147,40 @@ func TestResolvePOSIX(t *testing.T) {
 		t.Error("relative cwd accepted")
 	}
 }
+
+// Env.Canonical resolves aliases before the overlap checks: a short name
+// and a junction that name the same directory as another root are caught,
+// and relative extra roots are joined to the cwd as the user gave it.
+func TestResolveCanonical(t *testing.T) {
+	aliases := map[string]string{
+		`C:\Users\RUNNER~1\ws`:  `C:\Users\runneradmin\ws`,
+		`C:\link`:               `D:\real\ws`,
+		`C:\Users\RUNNER~1\tmp`: `C:\Users\runneradmin\tmp`,
+		`C:\extra-link`:         `C:\Users\runneradmin\ws\sub`,
+	}
+	canon := func(p string) string {
+		if c, ok := aliases[p]; ok {
+			return c
+		}
+		return p
+	}
+	env := Env{Rules: Windows, Cwd: `C:\Users\RUNNER~1\ws`, TempDirs: []string{`C:\Users\RUNNER~1\tmp`}, Canonical: canon}
+	r, err := Policy{Mode: WorkspaceWrite}.Resolve(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Cwd != `C:\Users\runneradmin\ws` || r.Roots[1].Path != `C:\Users\runneradmin\tmp` {
+		t.Errorf("roots %v, cwd %s", r.Roots, r.Cwd)
+	}
+	// An extra root that is the workspace's subdirectory under another
+	// name overlaps it.
+	if _, err := (Policy{Mode: WorkspaceWrite, WritableRoots: []string{`C:\extra-link`}}).Resolve(env); err == nil || !strings.Contains(err.Error(), "overlap") {
+		t.Errorf("aliased overlapping root: %v", err)
+	}
+	// A cwd that is a junction: ..\x means next to the junction, as typed.
+	j := Env{Rules: Windows, Cwd: `C:\link`, Canonical: canon}
+	r, err = Policy{Mode: WorkspaceWrite, ExcludeTmp: true, WritableRoots: []string{`..\x`}}.Resolve(j)
+	if err != nil || r.Cwd != `D:\real\ws` || r.Roots[1].Path != `C:\x` {
+		t.Errorf("junction cwd: %+v, %v", r, err)
+	}
+}

@@ -51,6 +51,14 @@ type Env struct {
 	// TempDirs are the temp directories (TEMP and TMP on Windows, TMPDIR
 	// elsewhere), in order; duplicates are fine.
 	TempDirs []string
+	// Canonical, when set, maps an absolute path to the one spelling the
+	// file system resolves it to. On Windows the caller passes one built
+	// on GetFinalPathNameByHandle, so that a short name (RUNNER~1), a
+	// junction or a subst drive cannot make two spellings of one directory
+	// look like two directories and defeat the overlap and nesting checks.
+	// It must return its argument for paths it cannot resolve (a missing
+	// root, reported later by the caller).
+	Canonical func(abs string) string
 }
 
 // Resolve makes p's paths absolute and checks the roots: each must be
@@ -75,10 +83,23 @@ func (p Policy) Resolve(env Env) (*Resolved, error) {
 	if cwd == "" {
 		return nil, fmt.Errorf("policy: no cwd given and no working directory known")
 	}
+	canon := func(abs string) string {
+		if env.Canonical == nil {
+			return abs
+		}
+		if c, err := env.Rules.Abs("", env.Canonical(abs)); err == nil {
+			return c
+		}
+		return abs
+	}
 	absCwd, err := env.Rules.Abs("", cwd)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %s %q: %w", field, cwd, err)
 	}
+	// Relative extra roots are joined to the cwd as given, as the user
+	// wrote them, and only then resolved.
+	givenCwd := absCwd
+	absCwd = canon(absCwd)
 	r := &Resolved{Mode: p.Mode, Cwd: absCwd, Protected: p.Protected(), Network: p.Network, rules: env.Rules}
 	if p.Mode == ReadOnly {
 		return r, nil
@@ -93,6 +114,7 @@ func (p Policy) Resolve(env Env) (*Resolved, error) {
 			if err != nil {
 				return nil, fmt.Errorf("policy: temp directory %q: %w", t, err)
 			}
+			abs = canon(abs)
 			if r.hasRoot(abs) {
 				continue // TEMP and TMP are usually the same
 			}
@@ -100,10 +122,11 @@ func (p Policy) Resolve(env Env) (*Resolved, error) {
 		}
 	}
 	for i, w := range p.WritableRoots {
-		abs, err := env.Rules.Abs(absCwd, w)
+		abs, err := env.Rules.Abs(givenCwd, w)
 		if err != nil {
 			return nil, fmt.Errorf("policy: field \"writable_roots\"[%d] %q: %w", i, w, err)
 		}
+		abs = canon(abs)
 		r.Roots = append(r.Roots, Root{Path: abs, Kind: RootExtra})
 	}
 	for i, a := range r.Roots {
