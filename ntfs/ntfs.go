@@ -67,8 +67,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 
