@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cordon-sandbox/cordon/ntfs"
 	"github.com/cordon-sandbox/cordon/policy"
 	"github.com/cordon-sandbox/cordon/sandbox"
 	"github.com/cordon-sandbox/cordon/winsandbox"
@@ -148,8 +149,9 @@ func prepare(req Request, choose func(string) (sandbox.Backend, error)) (sandbox
 		}
 	}
 	rules := policy.POSIX
+	var canonical func(string) string // the Linux backend resolves links itself
 	if runtime.GOOS == "windows" {
-		rules = policy.Windows
+		rules, canonical = policy.Windows, ntfs.FinalPath
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -164,7 +166,7 @@ func prepare(req Request, choose func(string) (sandbox.Backend, error)) (sandbox
 	if pol.Mode == "" {
 		return spec, nil, fail("bad_policy", fmt.Errorf("policy: field \"mode\" is required (read-only or workspace-write)"))
 	}
-	res, err := pol.Resolve(policy.Env{Rules: rules, Cwd: abs, TempDirs: tempDirs(env), Canonical: canonicalPath})
+	res, err := pol.Resolve(policy.Env{Rules: rules, Cwd: abs, TempDirs: tempDirs(env), Canonical: canonical})
 	if err != nil {
 		return spec, nil, fail("bad_policy", err)
 	}

@@ -39,6 +39,9 @@ const (
 	// proven with, nor empties the record between a run's Record and its
 	// application.
 	RunLockName = "runs.lock"
+	// SetupLockName is the lock a run holds exclusive while it plans,
+	// records, applies and proves its edits: one run at a time.
+	SetupLockName = "setup.lock"
 	// Version is the record's format version.
 	Version = 1
 )
@@ -69,6 +72,19 @@ func HoldRun(ctx context.Context, dir string) (release func(), err error) {
 	}
 	return capsid.Lock(ctx, filepath.Join(dir, RunLockName), false)
 }
+
+// HoldSetup takes the setup lock in dir exclusive; it returns the function
+// that releases it.
+func HoldSetup(ctx context.Context, dir string) (release func(), err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("acelog: creating the state directory: %w", err)
+	}
+	return capsid.Lock(ctx, filepath.Join(dir, SetupLockName), true)
+}
+
+// ErrBusy is returned, wrapped, by Cleanup when ctx ended while sandboxed
+// commands still held the run lock.
+var ErrBusy = errors.New("sandboxed commands are still running")
 
 // Record adds edits to the record in dir, skipping those already in it,
 // and returns the ones it added. Only AddACE and CreateDir edits are
@@ -127,7 +143,9 @@ func Load(ctx context.Context, dir string) ([]plan.Edit, error) {
 // inverse edits (plan.Inverse: grants removed before the denies guarding
 // what they opened, placeholders removed if still empty), and then empties
 // the record. It first takes the run lock exclusive, waiting for running
-// sandboxes until ctx ends, and holds the record's lock throughout. If
+// sandboxes until ctx ends (an error wrapping ErrBusy); from then on ctx
+// no longer stops it, since a cleanup cut short would leave a tree half
+// cleaned. It holds the record's lock throughout. If
 // apply fails, the record is kept whole, and a second cleanup tries again:
 // removals already made stay made (cleanup's own removals are not rolled
 // back), and removing an ACE that is gone does nothing.
@@ -137,9 +155,13 @@ func Cleanup(ctx context.Context, dir string, apply func(context.Context, []plan
 	}
 	release, err := capsid.Lock(ctx, filepath.Join(dir, RunLockName), true)
 	if err != nil {
-		return nil, fmt.Errorf("acelog: waiting for running sandboxes to end: %w", err)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("acelog: %w: %w", ErrBusy, err)
+		}
+		return nil, fmt.Errorf("acelog: %w", err)
 	}
 	defer release()
+	ctx = context.WithoutCancel(ctx)
 	var undone []plan.Edit
 	err = change(ctx, dir, func(have []plan.Edit) ([]plan.Edit, error) {
 		if len(have) == 0 {

@@ -163,3 +163,16 @@ func dirNames(buf []byte, names []string) ([]string, error) {
 		at += next
 	}
 }
+
+// trimVerbatim turns a final path as GetFinalPathNameByHandle spells it
+// (\\?\C:\dir, \\?\UNC\server\share\dir) into its usual DOS form (C:\dir,
+// \\server\share\dir), which winpath parses into the same object.
+func trimVerbatim(s string) string {
+	switch {
+	case strings.HasPrefix(s, `\\?\UNC\`):
+		return `\\` + s[len(`\\?\UNC\`):]
+	case strings.HasPrefix(s, `\\?\`) && len(s) >= 6 && s[5] == ':':
+		return s[len(`\\?\`):]
+	}
+	return s // a volume GUID path or other form: left for winpath to judge
+}

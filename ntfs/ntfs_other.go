@@ -26,3 +26,6 @@ func (v *View) List(dir string) ([]string, error) {
 func applyEdit(e plan.Edit) (bool, error) {
 	return false, fmt.Errorf("%s %s: %w", e.Op, e.Path, ErrNotWindows)
 }
+
+// FinalPath returns p: resolving aliases is Windows' business.
+func FinalPath(p string) string { return p }

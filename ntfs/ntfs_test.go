@@ -348,3 +348,17 @@ func TestNotWindows(t *testing.T) {
 		t.Errorf("ApplyAll: %v", err)
 	}
 }
+
+func TestTrimVerbatim(t *testing.T) {
+	for in, want := range map[string]string{
+		`\\?\C:\Users\me\ws`:         `C:\Users\me\ws`,
+		`\\?\UNC\server\share\ws`:    `\\server\share\ws`,
+		`C:\plain`:                   `C:\plain`,
+		`\\?\Volume{0-1}\dir`:        `\\?\Volume{0-1}\dir`,
+		`\\server\share\already-dos`: `\\server\share\already-dos`,
+	} {
+		if got := trimVerbatim(in); got != want {
+			t.Errorf("trimVerbatim(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

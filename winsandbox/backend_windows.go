@@ -42,8 +42,7 @@ type setup struct {
 func (s *setup) release() error {
 	var errs []error
 	if s.job != nil {
-		errs = append(errs, s.job.Close())
-		s.job = nil
+		errs = append(errs, s.job.Close()) // Close may be called again
 	}
 	if s.token != 0 {
 		errs = append(errs, s.token.Close())
@@ -53,10 +52,7 @@ func (s *setup) release() error {
 		s.unlock()
 		s.unlock = nil
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("%w: %w", sandbox.ErrTeardown, err)
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Start implements sandbox.Backend. Everything it changes on disk is
@@ -88,12 +84,14 @@ func (b *Backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process
 		return nil, errors.Join(err, s.release())
 	}
 	proc := &process{p: p, s: s}
+	job := s.job // release may run before this goroutine wakes
 	go func() {
 		// Once the command itself has exited, whatever it left running in
 		// the job goes too: nothing outlives the command, and no
 		// grandchild holding the output pipes keeps Wait blocked.
+		// Terminating a job already closed does nothing.
 		<-p.Exited()
-		s.job.Terminate(winlaunch.KilledExitCode)
+		job.Terminate(winlaunch.KilledExitCode)
 	}()
 	return proc, nil
 }
@@ -113,17 +111,29 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	}
 	// The state directory holds the capability SIDs and the record that
 	// cleanup trusts: a sandbox that could write it could take another
-	// workspace's SID, or have cleanup remove ACEs it never added.
+	// workspace's SID, or have cleanup remove ACEs it never added. The
+	// roots are final paths (policy.Env.Canonical), so the state directory
+	// is compared as one too.
+	state := finalPath(s.dir)
 	for _, root := range r.Roots {
-		if policy.Windows.Within(s.dir, root.Path) {
-			return nil, fmt.Errorf("restricted-token: cordon's state directory %s lies inside the writable root %s, where the sandbox could rewrite it: set CORDON_STATE_DIR to a directory outside every writable root", s.dir, root.Path)
+		if policy.Windows.Within(state, root.Path) || policy.Windows.Within(root.Path, state) {
+			return nil, fmt.Errorf("restricted-token: cordon's state directory %s and the writable root %s overlap, so the sandbox could rewrite cordon's state: set CORDON_STATE_DIR to a directory outside every writable root", s.dir, root.Path)
 		}
 	}
-	unlock, err := acelog.HoldRun(ctx, s.dir)
+	unlock, err := hold(ctx, acelog.HoldRun, s.dir)
 	if err != nil {
-		return nil, fmt.Errorf("restricted-token: %w", err)
+		return nil, err
 	}
 	s.unlock = unlock
+	// One run at a time plans, records, applies and proves, so that no run
+	// plans on a state another is changing, and a run undoing its own
+	// changes after a failed proof cannot take away what another run was
+	// just proven with.
+	unlockSetup, err := hold(ctx, acelog.HoldSetup, s.dir)
+	if err != nil {
+		return s, err
+	}
+	defer unlockSetup()
 	base, err := liveToken()
 	if err != nil && !(plumbingOnly && errors.Is(err, restrictedtoken.ErrIncomplete)) {
 		return s, fmt.Errorf("restricted-token: reading the caller's token: %w", err)
@@ -221,6 +231,44 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	return s, nil
 }
 
+// lockWait bounds the wait for cordon's locks. They are files a sandboxed
+// command can open for reading, which is all LockFileEx needs, so a
+// command could hold one for ever: other runs then fail after lockWait
+// with an error saying so, instead of hanging.
+const lockWait = 60 * time.Second
+
+// hold takes one of the state directory's locks with take, waiting at
+// most lockWait.
+func hold(ctx context.Context, take func(context.Context, string) (func(), error), dir string) (func(), error) {
+	wctx, cancel := context.WithTimeout(ctx, lockWait)
+	defer cancel()
+	release, err := take(wctx, dir)
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("restricted-token: busy: a lock in %s has been held for %s by another cordon, or by a sandboxed command holding it open: %w", dir, lockWait, err)
+		}
+		return nil, fmt.Errorf("restricted-token: %w", err)
+	}
+	return release, nil
+}
+
+// finalPath is the final path of dir, or of its deepest existing ancestor
+// with the rest appended: the state directory may not exist yet.
+func finalPath(dir string) string {
+	rest := ""
+	for p := dir; ; {
+		if _, err := os.Stat(p); err == nil {
+			return filepath.Join(ntfs.FinalPath(p), rest)
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return dir
+		}
+		rest = filepath.Join(filepath.Base(p), rest)
+		p = parent
+	}
+}
+
 // intersect returns the edits of a that are also in b.
 func intersect(a, b []plan.Edit) []plan.Edit {
 	var out []plan.Edit
@@ -275,7 +323,12 @@ type process struct {
 func (pr *process) Wait() (int, error) {
 	code, err := pr.p.Wait()
 	if rerr := pr.s.release(); rerr != nil {
-		err = errors.Join(err, rerr)
+		if err == nil {
+			// Only then is the exit code the command's own.
+			err = fmt.Errorf("%w: %w", sandbox.ErrTeardown, rerr)
+		} else {
+			err = errors.Join(err, rerr)
+		}
 	}
 	return code, err
 }

@@ -52,7 +52,8 @@ func runCleanup(args []string, stdout, stderr io.Writer) int {
 		return report(stderr, coded("state_dir", err))
 	}
 	// Cleanup waits for running sandboxes (they hold the run lock), but not
-	// for ever: a long command should not make cleanup hang.
+	// for ever: a long command should not make cleanup hang. The deadline
+	// bounds that wait only; acelog.Cleanup then runs to the end.
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupWait)
 	defer cancel()
 	var edits []plan.Edit
@@ -71,7 +72,7 @@ func runCleanup(args []string, stdout, stderr io.Writer) int {
 				return report(stderr, coded("bad_record", err))
 			case errors.Is(err, ntfs.ErrNotWindows):
 				code = "unavailable"
-			case errors.Is(err, context.DeadlineExceeded):
+			case errors.Is(err, acelog.ErrBusy):
 				code = "busy"
 				err = fmt.Errorf("sandboxed commands are still running after %s; run cleanup when they have ended: %w", cleanupWait, err)
 			}

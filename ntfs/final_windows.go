@@ -1,10 +1,8 @@
-package cordon
+//go:build windows
 
-import (
-	"strings"
+package ntfs
 
-	"golang.org/x/sys/windows"
-)
+import "golang.org/x/sys/windows"
 
 // Flags of GetFinalPathNameByHandleW (fileapi.h), which x/sys/windows
 // does not define; both are the zero default.
@@ -13,14 +11,14 @@ const (
 	volumeNameDOS      = 0x0 // VOLUME_NAME_DOS
 )
 
-// canonicalPath returns the path Windows resolves p to: the final path of
+// FinalPath returns the path Windows resolves p to: the final path of
 // the object p opens (GetFinalPathNameByHandle with FILE_NAME_NORMALIZED
 // and VOLUME_NAME_DOS), with junctions, symbolic links, 8.3 short names and
 // subst drives resolved, in its DOS spelling without the \\?\ prefix
 // (https://learn.microsoft.com/en-us/windows/win32/api/fileapi/nf-fileapi-getfinalpathnamebyhandlew).
 // A path that cannot be opened is returned unchanged: whether it exists is
 // checked, and reported, after the policy is resolved.
-func canonicalPath(p string) string {
+func FinalPath(p string) string {
 	u, err := windows.UTF16PtrFromString(p)
 	if err != nil {
 		return p
@@ -45,12 +43,5 @@ func canonicalPath(p string) string {
 		}
 		buf = make([]uint16, n+1) // n is the size needed, with the NUL
 	}
-	s := windows.UTF16ToString(buf)
-	switch {
-	case strings.HasPrefix(s, `\\?\UNC\`):
-		return `\\` + s[len(`\\?\UNC\`):]
-	case strings.HasPrefix(s, `\\?\`):
-		return s[len(`\\?\`):]
-	}
-	return s
+	return trimVerbatim(windows.UTF16ToString(buf))
 }

@@ -1,4 +1,4 @@
-package cordon
+package ntfs
 
 import (
 	"os"
@@ -20,13 +20,13 @@ func TestCanonicalPath(t *testing.T) {
 	// (The temp directory may itself be spelt with a short name, as on
 	// CI runners, so the answer is compared with the canonical form of
 	// the plain spelling, not with it.)
-	want := canonicalPath(sub)
-	got := canonicalPath(strings.ToLower(dir) + `\.\sub\`)
+	want := FinalPath(sub)
+	got := FinalPath(strings.ToLower(dir) + `\.\sub\`)
 	if got != want || strings.HasPrefix(got, `\\?\`) || filepath.Base(got) != "Sub" || !filepath.IsAbs(got) {
-		t.Errorf("canonicalPath = %q, want %q ending in the stored name Sub", got, want)
+		t.Errorf("FinalPath = %q, want %q ending in the stored name Sub", got, want)
 	}
 	missing := filepath.Join(dir, "missing")
-	if got := canonicalPath(missing); got != missing {
-		t.Errorf("canonicalPath(missing) = %q", got)
+	if got := FinalPath(missing); got != missing {
+		t.Errorf("FinalPath(missing) = %q", got)
 	}
 }
