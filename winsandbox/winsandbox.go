@@ -36,7 +36,10 @@
 // read-only "guards", it leaves no grant behind to revoke. Every run holds
 // the run lock shared from before it records its edits until its command
 // has ended: `cordon cleanup` takes it exclusive, so it never removes ACEs
-// from under a running command.
+// from under a running command. Steps 2 to 5 run under the setup lock, one
+// run at a time. The lock files are readable by sandboxed commands (reads
+// are not restricted), and reading is all LockFileEx needs, so a command
+// could hold one: waits for them are bounded, and end in a "busy" error.
 //
 // # What this is not
 //
