@@ -67,19 +67,25 @@ type file struct {
 // HoldRun takes the run lock in dir shared, for a sandbox about to record,
 // apply and run; it returns the function that releases it.
 func HoldRun(ctx context.Context, dir string) (release func(), err error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("acelog: creating the state directory: %w", err)
-	}
-	return capsid.Lock(ctx, filepath.Join(dir, RunLockName), false)
+	return lock(ctx, dir, RunLockName, false)
 }
 
 // HoldSetup takes the setup lock in dir exclusive; it returns the function
 // that releases it.
 func HoldSetup(ctx context.Context, dir string) (release func(), err error) {
+	return lock(ctx, dir, SetupLockName, true)
+}
+
+// lock creates the state directory dir if needed and takes the lock file
+// name in it.
+func lock(ctx context.Context, dir, name string, exclusive bool) (func(), error) {
+	if dir == "" {
+		return nil, errors.New("acelog: empty state directory")
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("acelog: creating the state directory: %w", err)
 	}
-	return capsid.Lock(ctx, filepath.Join(dir, SetupLockName), true)
+	return capsid.Lock(ctx, filepath.Join(dir, name), exclusive)
 }
 
 // ErrBusy is returned, wrapped, by Cleanup when ctx ended while sandboxed
@@ -150,10 +156,7 @@ func Load(ctx context.Context, dir string) ([]plan.Edit, error) {
 // removals already made stay made (cleanup's own removals are not rolled
 // back), and removing an ACE that is gone does nothing.
 func Cleanup(ctx context.Context, dir string, apply func(context.Context, []plan.Edit) error) ([]plan.Edit, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("acelog: creating the state directory: %w", err)
-	}
-	release, err := capsid.Lock(ctx, filepath.Join(dir, RunLockName), true)
+	release, err := lock(ctx, dir, RunLockName, true)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("acelog: %w: %w", ErrBusy, err)
@@ -179,32 +182,29 @@ func Cleanup(ctx context.Context, dir string, apply func(context.Context, []plan
 
 // change runs f on the record under its lock and saves what f returns.
 func change(ctx context.Context, dir string, f func([]plan.Edit) ([]plan.Edit, error)) error {
-	if dir == "" {
-		return errors.New("acelog: empty state directory")
+	release, err := lock(ctx, dir, LockName, true)
+	if err != nil {
+		return err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("acelog: creating the state directory: %w", err)
-	}
+	defer release()
 	path := filepath.Join(dir, FileName)
-	return capsid.WithLock(ctx, filepath.Join(dir, LockName), func() error {
-		have, err := read(path)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		before, _ := encode(have)
-		have, err = f(have)
-		if err != nil {
-			return err
-		}
-		after, err := encode(have)
-		if err != nil {
-			return err
-		}
-		if bytes.Equal(before, after) {
-			return nil
-		}
-		return capsid.WriteFile(path, after)
-	})
+	have, err := read(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	before, _ := encode(have)
+	have, err = f(have)
+	if err != nil {
+		return err
+	}
+	after, err := encode(have)
+	if err != nil {
+		return err
+	}
+	if bytes.Equal(before, after) {
+		return nil
+	}
+	return capsid.WriteFile(path, after)
 }
 
 func index(list []plan.Edit, e plan.Edit) int {
