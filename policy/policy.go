@@ -50,6 +50,9 @@ type Policy struct {
 	ProtectedNames []string `json:"protected_names,omitempty"`
 	// Network allows network access.
 	Network bool `json:"network,omitempty"`
+	// Env filters the command's environment: by default the variables
+	// matching DefaultEnvFilter are dropped (see EnvPolicy).
+	Env EnvPolicy `json:"env,omitzero"`
 }
 
 // Preset returns the policy of a preset name: "read-only" or
@@ -90,7 +93,8 @@ func Parse(s string) (Policy, error) {
 // ParseJSON reads a policy object such as
 //
 //	{"mode":"workspace-write","writable_roots":["../shared"],"exclude_tmp":true,
-//	 "protected_names":[".env"],"network":false}
+//	 "protected_names":[".env"],"network":false,
+//	 "env":{"set":{"GOFLAGS":"-mod=mod"},"keep":["NPM_TOKEN"],"clear":false}}
 func ParseJSON(r io.Reader) (Policy, error) {
 	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
 	dec.DisallowUnknownFields()
@@ -134,7 +138,7 @@ func (p Policy) Validate() error {
 			return fmt.Errorf("policy: field \"protected_names\"[%d]: %w", i, err)
 		}
 	}
-	return nil
+	return p.Env.Validate()
 }
 
 func validName(n string) error {
