@@ -31,7 +31,10 @@ type Request struct {
 	// Dir is the working directory; empty means the policy's cwd, then the
 	// caller's working directory. It must exist.
 	Dir string
-	// Env is the command's environment; nil means the caller's.
+	// Env is the command's environment before the policy's filter (see
+	// policy.EnvPolicy: by default the variables matching
+	// policy.DefaultEnvFilter are dropped); nil means the caller's. An
+	// entry that is not NAME=VALUE is an error.
 	Env []string
 	// Timeout ends the command and everything it started; zero means none.
 	Timeout time.Duration
@@ -78,6 +81,10 @@ type Result struct {
 	// Degraded lists layers the policy needed that were missing
 	// (BestEffort only).
 	Degraded []string
+	// EnvDropped names the variables of Request.Env (or the caller's
+	// environment) that the policy kept from the command, sorted: names
+	// only, never values.
+	EnvDropped []string
 }
 
 // Error is returned when the command could not be run at all: bad input or

@@ -12,7 +12,8 @@ import (
 )
 
 // logger writes one concise line per event of a command to cordon.log in
-// the state directory: its start, then its success or failure with exit
+// the state directory: its start (with the names of the environment
+// variables the policy dropped), then its success or failure with exit
 // code and duration. CORDON_DEBUG=1 adds detail (the full command line, the
 // backend's degradations). Logging never fails a run: a state directory that
 // cannot be written just means no log.
@@ -63,11 +64,17 @@ func shortCommand(cmd []string) string {
 	return s
 }
 
-func (lg *logger) start(backend string, cmd []string) {
+// start logs the start of cmd and the names of the variables the policy
+// dropped from its environment (names only: values are never logged).
+func (lg *logger) start(backend string, cmd []string, envDropped []string) {
 	if lg.l == nil {
 		return
 	}
-	lg.l.Info("START", "backend", backend, "cmd", shortCommand(cmd))
+	attrs := []any{"backend", backend, "cmd", shortCommand(cmd)}
+	if len(envDropped) > 0 {
+		attrs = append(attrs, "env_dropped", strings.Join(envDropped, ","))
+	}
+	lg.l.Info("START", attrs...)
 	if lg.debug {
 		lg.l.Debug("command", "argv", fmt.Sprintf("%q", cmd))
 	}

@@ -34,7 +34,12 @@ func Run(ctx context.Context, req Request) (Result, error) {
 // run is Run with the backend chosen by choose.
 func run(ctx context.Context, req Request, choose func(name string) (sandbox.Backend, error)) (Result, error) {
 	res := Result{ExitCode: -1}
-	spec, backend, err := prepare(req, choose)
+	env, err := commandEnv(req)
+	if err != nil {
+		return res, err
+	}
+	res.EnvDropped = env.Dropped
+	spec, backend, err := prepare(req, env.Env, choose)
 	if err != nil {
 		return res, err
 	}
@@ -50,7 +55,7 @@ func run(ctx context.Context, req Request, choose func(name string) (sandbox.Bac
 
 	log := newLogger()
 	defer log.close()
-	log.start(backend.Name(), req.Command)
+	log.start(backend.Name(), req.Command, res.EnvDropped)
 	start := time.Now()
 	runCtx := ctx
 	var cancel context.CancelFunc = func() {}
@@ -125,8 +130,33 @@ func run(ctx context.Context, req Request, choose func(name string) (sandbox.Bac
 // cannot count on.
 func enforcesLimits(b sandbox.Backend) bool { return b.Name() == winsandbox.Name }
 
-// prepare validates req and turns it into a backend and a spec.
-func prepare(req Request, choose func(string) (sandbox.Backend, error)) (sandbox.Spec, sandbox.Backend, error) {
+// commandEnv is the command's environment: req.Env (nil: cordon's own)
+// filtered by the policy's env settings, by the rules of this platform.
+// An explicit req.Env entry that is not NAME=VALUE is the caller's mistake
+// and an error; one inherited from cordon's own environment is left out.
+func commandEnv(req Request) (policy.FilteredEnv, error) {
+	if err := req.Policy.Env.Validate(); err != nil {
+		return policy.FilteredEnv{}, fail("bad_policy", err)
+	}
+	env := req.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	rules := policy.POSIXEnv
+	if runtime.GOOS == "windows" {
+		rules = policy.WindowsEnv
+	}
+	f := req.Policy.Env.Filter(env, rules)
+	if req.Env != nil && len(f.Malformed) > 0 {
+		return policy.FilteredEnv{}, fail("bad_request", fmt.Errorf("Request.Env entry %d is not NAME=VALUE", f.Malformed[0]))
+	}
+	return f, nil
+}
+
+// prepare validates req and turns it into a backend and a spec that runs
+// with env, the filtered environment. The temp roots are read from env, so
+// they are the temp directories the command is told about.
+func prepare(req Request, env []string, choose func(string) (sandbox.Backend, error)) (sandbox.Spec, sandbox.Backend, error) {
 	var spec sandbox.Spec
 	if len(req.Command) == 0 || req.Command[0] == "" {
 		return spec, nil, fail("bad_request", fmt.Errorf("empty command"))
@@ -134,10 +164,6 @@ func prepare(req Request, choose func(string) (sandbox.Backend, error)) (sandbox
 	backend, err := choose(req.Backend)
 	if err != nil {
 		return spec, nil, err
-	}
-	env := req.Env
-	if env == nil {
-		env = os.Environ()
 	}
 	dir := req.Dir
 	if dir == "" {
