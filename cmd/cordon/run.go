@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -20,7 +21,8 @@ import (
 
 const runUsage = `usage: cordon run [--policy read-only|workspace-write|JSON|@FILE] [--cwd DIR] [--writable-root DIR]...
                   [--network] [--timeout DUR] [--json] [--sandbox auto|linux|restricted-token|none] [--best-effort]
-                  [--memory-limit N] [--process-limit N] -- COMMAND [ARGS...]
+                  [--memory-limit N] [--process-limit N]
+                  [--env NAME=VALUE]... [--env-keep NAME]... [--env-clear] -- COMMAND [ARGS...]
 
 Runs COMMAND in a sandbox. It may write only inside the cwd, the temp
 directory and the extra writable roots (none in read-only mode), never the
@@ -32,7 +34,8 @@ with the network off it cannot open network sockets.
   --writable-root D  an extra writable root (repeatable)
   --network          allow network access
   --timeout DUR      kill the command and everything it started after DUR (e.g. 30s)
-  --json             print {"exit_code","stdout","stderr","timed_out","duration_ms","sandbox"}
+  --json             print {"exit_code","stdout","stderr","timed_out","duration_ms",
+                     "sandbox","truncated","env_dropped"}
   --sandbox B        auto (the platform's sandbox; never unsandboxed), linux,
                      restricted-token (Windows; auto picks it only with
                      CORDON_EXPERIMENTAL_WINDOWS_SANDBOX=1), or none
@@ -41,6 +44,17 @@ with the network off it cannot open network sockets.
   --process-limit N  cap how many processes of the tree may live at once
                      (both limits: the Windows backend only; elsewhere refused
                      unless --best-effort)
+  --env NAME=VALUE   give the command this variable, whatever the filter says (repeatable)
+  --env-keep NAME    exempt this variable from the filter; '*' matches any run of
+                     characters, e.g. AWS_* (repeatable)
+  --env-clear        keep only a baseline (PATH, HOME, USER, LANG, LC_*, TERM, TZ, the
+                     temp variables; on Windows also SystemRoot, USERPROFILE, ...)
+                     and the --env-keep names
+
+The command's environment is cordon's own, filtered: variables whose names
+match *KEY*, *SECRET*, *TOKEN*, *PASSWORD* or *CREDENTIAL* (in any case),
+SSH_AUTH_SOCK and GPG_AGENT_INFO are dropped. The flags add to the policy's
+"env" settings. --json and cordon.log name the dropped variables, never a value.
 
 Exit status: the command's; 124 when the timeout killed it; 125 when the
 sandbox could not be set up or the input is bad (one line "cordon: CODE: ...").
@@ -67,6 +81,10 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	bestEffort := fs.Bool("best-effort", false, "")
 	memLimit := fs.String("memory-limit", "", "")
 	procLimit := fs.Uint("process-limit", 0, "")
+	var envSet, envKeep multiFlag
+	fs.Var(&envSet, "env", "")
+	fs.Var(&envKeep, "env-keep", "")
+	envClear := fs.Bool("env-clear", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, runUsage)
@@ -94,6 +112,10 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if *network {
 		p.Network = true
+	}
+	if err := addEnvFlags(&p.Env, envSet, envKeep, *envClear); err != nil {
+		fail(stderr, "bad_request", err)
+		return exitSetup
 	}
 	if *timeout < 0 {
 		fail(stderr, "bad_request", fmt.Errorf("--timeout %s is negative", *timeout))
@@ -155,8 +177,12 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			DurationMS int64    `json:"duration_ms"`
 			Sandbox    string   `json:"sandbox"`
 			Truncated  bool     `json:"truncated"`
+			EnvDropped []string `json:"env_dropped"`
 			Degraded   []string `json:"degraded,omitempty"`
-		}{res.ExitCode, string(res.Stdout), string(res.Stderr), res.TimedOut, res.Duration.Milliseconds(), res.Backend, res.Truncated, res.Degraded}
+		}{res.ExitCode, string(res.Stdout), string(res.Stderr), res.TimedOut, res.Duration.Milliseconds(), res.Backend, res.Truncated, res.EnvDropped, res.Degraded}
+		if out.EnvDropped == nil {
+			out.EnvDropped = []string{}
+		}
 		enc := json.NewEncoder(stdout)
 		enc.Encode(out)
 	}
@@ -167,6 +193,34 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitTimeout
 	}
 	return res.ExitCode
+}
+
+// addEnvFlags adds --env, --env-keep and --env-clear to the policy's env
+// settings: the flags add to what the policy says, and an --env replaces
+// the policy's value for its name. Errors name the flag, never a value.
+func addEnvFlags(e *policy.EnvPolicy, set, keep []string, clear bool) error {
+	for _, kv := range set {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok {
+			// Not echoed: it may be a value given without its name.
+			return fmt.Errorf("--env: want NAME=VALUE, got an argument without '='")
+		}
+		if err := policy.CheckEnvName(name); err != nil {
+			return fmt.Errorf("--env: %w", err)
+		}
+		if e.Set == nil {
+			e.Set = map[string]string{}
+		}
+		e.Set[name] = value
+	}
+	for _, k := range keep {
+		if err := policy.CheckEnvName(k); err != nil {
+			return fmt.Errorf("--env-keep: %w", err)
+		}
+		e.Keep = append(e.Keep, k)
+	}
+	e.Clear = e.Clear || clear
+	return nil
 }
 
 const probeUsage = `usage: cordon probe [--json]
