@@ -196,6 +196,15 @@ func procRows() []tc {
 			checks: []check{jsonIs(map[string]any{"exit_code": 3, "stdout": "out\n", "stderr": "err\n", "timed_out": false, "sandbox": "linux", "truncated": false})}},
 		{name: "json/sandbox-none", on: onLinux, flags: []string{"--json", "--sandbox", "none"}, cmd: sh(`echo x > "$OUT/new.txt"`), want: ok,
 			stderr: `UNSANDBOXED`, checks: []check{hasFile("out/new.txt", "x\n"), jsonIs(map[string]any{"exit_code": 0, "sandbox": "none"})}},
+		// The environment filter, through the Linux backend: secrets are
+		// dropped, --env-keep and --env bring variables through.
+		{name: "env/secrets-dropped", on: onLinux, env: map[string]string{"GITHUB_TOKEN": "s3cret", "SMOKE_API_KEY": "s3cret"},
+			cmd: sh(`echo "${GITHUB_TOKEN-unset} ${SMOKE_API_KEY-unset}"`), want: ok, stdout: `\Aunset unset\n\z`},
+		{name: "env/keep-and-set", on: onLinux, env: map[string]string{"GITHUB_TOKEN": "s3cret", "NPM_TOKEN": "n"},
+			flags: []string{"--env-keep", "NPM_*", "--env", "CI=1"},
+			cmd:   sh(`echo "${GITHUB_TOKEN-unset} $NPM_TOKEN $CI"`), want: ok, stdout: `\Aunset n 1\n\z`},
+		{name: "env/clear", on: onLinux, env: map[string]string{"SMOKE_EDITOR": "vi"}, flags: []string{"--env-clear"},
+			cmd: sh(`echo "${SMOKE_EDITOR-unset} ${PATH:+path}"`), want: ok, stdout: `\Aunset path\n\z`},
 	}
 }
 
@@ -216,7 +225,7 @@ func jsonIs(want map[string]any) check {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		if wantKeys := []string{"duration_ms", "exit_code", "sandbox", "stderr", "stdout", "timed_out", "truncated"}; !reflect.DeepEqual(keys, wantKeys) {
+		if wantKeys := []string{"duration_ms", "env_dropped", "exit_code", "sandbox", "stderr", "stdout", "timed_out", "truncated"}; !reflect.DeepEqual(keys, wantKeys) {
 			return fmt.Errorf("keys %v, want %v", keys, wantKeys)
 		}
 		if d, ok := got["duration_ms"].(float64); !ok || d < 0 || d != float64(int64(d)) {

@@ -448,6 +448,10 @@ func commonCases() []tc {
 		bad("bad-input/memory-limit-zero", "bad_request", "--memory-limit", "0"),
 		bad("bad-input/memory-limit-unit", "bad_request", "--memory-limit", "10X"),
 		bad("bad-input/process-limit-negative", "bad_request", "--process-limit", "-1"),
+		bad("bad-input/env-without-equals", "bad_request", "--env", "NOEQUALS"),
+		bad("bad-input/env-empty-name", "bad_request", "--env", "=x"),
+		bad("bad-input/env-keep-empty", "bad_request", "--env-keep", ""),
+		bad("bad-input/unknown-env-field", "bad_policy", "--policy", `{"mode":"workspace-write","env":{"bogus":1}}`),
 		empty, emptyName,
 	}
 }
