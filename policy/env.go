@@ -128,7 +128,8 @@ func CheckEnvName(name string) error {
 }
 
 // EnvRules are a platform's rules for environment variables: how names
-// compare, where a name ends, and which names Clear keeps.
+// compare, where a name ends, and which names Clear keeps. The zero value
+// is POSIXEnv.
 type EnvRules struct{ windows bool }
 
 var (
