@@ -3,6 +3,7 @@ package linuxsandbox
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -169,8 +170,22 @@ func (lm *limiter) has(controller string) bool {
 	return false
 }
 
+// initHeadroom is how many tasks beyond its own the sandbox's init may add
+// (its Go runtime starts a thread when one blocks in a system call): the
+// process limit is the command's, and an init that cannot make a thread
+// dies, taking the command with it.
+const initHeadroom = 4
+
+// initAllowance is what pids.max adds to the process limit for the init:
+// the parent attaches it right after execve(2), before its Go runtime has
+// started the threads it will have (eight with GOMAXPROCS=1, as measured),
+// so it cannot count them then; this is that and initHeadroom, rounded up.
+const initAllowance = 16
+
 // attach moves pid, the sandbox's init blocked before it runs anything,
-// into the run's cgroups, with all its threads.
+// into the run's cgroups, with all its threads, and raises pids.max by
+// initAllowance, so that the limit caps the command's tree (which may use
+// what the init leaves of its allowance).
 func (lm *limiter) attach(pid int) error {
 	if lm == nil {
 		return nil
@@ -178,6 +193,13 @@ func (lm *limiter) attach(pid int) error {
 	for _, cg := range lm.cgroups {
 		if err := cg.ops.write(filepath.Join(cg.dir, "cgroup.procs"), strconv.Itoa(pid)); err != nil {
 			return fmt.Errorf("limits: attach pid %d: %w", pid, err)
+		}
+		if !slices.Contains(cg.controllers, "pids") {
+			continue
+		}
+		max := uint64(lm.limits.Processes) + initAllowance
+		if err := cg.ops.write(filepath.Join(cg.dir, "pids.max"), strconv.FormatUint(max, 10)); err != nil {
+			return fmt.Errorf("limits: pids.max: %w", err)
 		}
 	}
 	return nil
@@ -302,4 +324,34 @@ func kernelAtLeast(major, minor int) bool {
 		return false
 	}
 	return ma > major || ma == major && mi >= minor
+}
+
+// withInitAllowance raises RLIMIT_NPROC in rs by the calling init's own
+// threads and initHeadroom, as attach raises pids.max: the limit counts the
+// init's threads too, and is meant for the command's tree.
+func withInitAllowance(rs []rlimit) []rlimit {
+	out := append([]rlimit(nil), rs...)
+	for i := range out {
+		if out[i].Resource == unix.RLIMIT_NPROC {
+			n := ownThreads() + initHeadroom
+			out[i].Cur += n
+			out[i].Max += n
+		}
+	}
+	return out
+}
+
+// ownThreads is the number of threads of the calling process.
+func ownThreads() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
+			n, _ := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
