@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cordon-sandbox/cordon/linuxsandbox"
 	"github.com/cordon-sandbox/cordon/ntfs"
 	"github.com/cordon-sandbox/cordon/policy"
 	"github.com/cordon-sandbox/cordon/sandbox"
@@ -124,11 +125,13 @@ func run(ctx context.Context, req Request, choose func(name string) (sandbox.Bac
 	return res, nil
 }
 
-// enforcesLimits says whether b enforces sandbox.Limits: only the Windows
-// backend, whose job object caps the tree's memory and process count.
-// Linux would need a cgroup of its own, which an unprivileged cordon
-// cannot count on.
-func enforcesLimits(b sandbox.Backend) bool { return b.Name() == winsandbox.Name }
+// enforcesLimits says whether b enforces sandbox.Limits: the Windows
+// backend with its job object, and the Linux backend with a cgroup or
+// rlimits (it refuses, itself, a limit it cannot enforce here unless
+// BestEffort). The unsandboxed backend enforces none.
+func enforcesLimits(b sandbox.Backend) bool {
+	return b.Name() == winsandbox.Name || b.Name() == linuxsandbox.Name
+}
 
 // commandEnv is the command's environment: req.Env (nil: cordon's own)
 // filtered by the policy's env settings, by the rules of this platform.
@@ -207,13 +210,15 @@ func prepare(req Request, env []string, choose func(string) (sandbox.Backend, er
 	}
 	spec = sandbox.Spec{Policy: res, Args: req.Command, Dir: abs, Env: env, BestEffort: req.BestEffort, Limits: req.Limits}
 	if !req.Limits.IsZero() && !enforcesLimits(backend) && !req.BestEffort {
-		return spec, nil, fail("unavailable", fmt.Errorf("resource limits are enforced only by the %s backend's job object; the %s backend has none (--best-effort runs without them)", winsandbox.Name, backend.Name()))
+		return spec, nil, fail("unavailable", fmt.Errorf("the %s backend enforces no resource limits (--best-effort runs without them)", backend.Name()))
 	}
 	return spec, backend, nil
 }
 
-// tempDirs are the temp directories named by env: TMPDIR (or /tmp) on
-// Unix, TEMP and TMP on Windows.
+// tempDirs are the temp directories that become writable roots: TEMP and
+// TMP on Windows; on Linux none, since the Linux backend gives the command
+// a private temp directory of its own and points TMPDIR at it (the host's
+// /tmp holds other programs' sockets); elsewhere TMPDIR, or /tmp.
 func tempDirs(env []string) []string {
 	get := func(k string) string {
 		for i := len(env) - 1; i >= 0; i-- {
@@ -223,8 +228,11 @@ func tempDirs(env []string) []string {
 		}
 		return ""
 	}
-	if runtime.GOOS == "windows" {
+	switch runtime.GOOS {
+	case "windows":
 		return []string{get("TEMP"), get("TMP")}
+	case "linux":
+		return nil
 	}
 	if t := get("TMPDIR"); t != "" {
 		return []string{t}

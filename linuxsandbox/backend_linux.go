@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -86,7 +87,7 @@ func (backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process, e
 // startWith prepares the host side and starts the stages with the layers of
 // lp, undoing the preparation if the start fails.
 func startWith(ctx context.Context, spec *sandbox.Spec, lp plan) (*process, error) {
-	prep, err := prepare(spec.Policy, spec.Dir, lp.namespaces)
+	prep, err := prepare(ctx, spec, lp.namespaces)
 	if err != nil {
 		return nil, err
 	}
@@ -168,26 +169,27 @@ func layerPlan(pol *policy.Resolved, pr *probeResult, bestEffort bool) (plan, er
 
 func start(ctx context.Context, spec *sandbox.Spec, lp plan, prep *prepared) (*process, error) {
 	pol := spec.Policy
-	ex := execSpec{Args: spec.Args, Dir: spec.Dir, Seccomp: lp.seccomp}
-	// A read-only run's only scratch space is its private /tmp: a TMPDIR
-	// elsewhere would be read-only, and mktemp would fail.
-	privateTmp := lp.namespaces && pol.Mode == policy.ReadOnly
+	ex := execSpec{Args: spec.Args, Dir: spec.Dir, Seccomp: lp.seccomp, NetworkOff: !pol.Network}
 	for _, kv := range spec.Env {
-		if strings.HasPrefix(kv, stageEnv+"=") || privateTmp && strings.HasPrefix(kv, "TMPDIR=") {
+		if strings.HasPrefix(kv, stageEnv+"=") || lp.namespaces && isTempVar(kv) {
 			continue
 		}
 		ex.Env = append(ex.Env, kv)
 	}
-	if privateTmp {
-		ex.Env = append(ex.Env, "TMPDIR="+tmpDir)
+	if lp.namespaces {
+		// The private /tmp is the command's only temp directory: the
+		// caller's TMPDIR names a host directory it may not write.
+		ex.Env = append(ex.Env, "TMPDIR="+tmpDir, "TMP="+tmpDir, "TEMP="+tmpDir)
 	}
 	if lp.landlock {
 		ll := &landlockSpec{RWDirs: prep.roots, RWFiles: devFiles, NetworkOff: !pol.Network}
 		if lp.namespaces {
 			// The sandbox's own tmpfs mounts, private to it.
 			ll.RWDirs = append(append([]string{}, ll.RWDirs...), "/dev/shm")
-			if _, err := os.Stat(tmpDir); err == nil && pol.Mode == policy.ReadOnly {
-				ll.RWDirs = append(ll.RWDirs, tmpDir)
+			for _, d := range privateTmpDirs {
+				if _, err := os.Stat(d); err == nil && !slices.Contains(prep.hostTmp, d) {
+					ll.RWDirs = append(ll.RWDirs, d)
+				}
 			}
 		}
 		ex.Landlock = ll
@@ -217,25 +219,24 @@ func start(ctx context.Context, spec *sandbox.Spec, lp plan, prep *prepared) (*p
 	var payload any
 	if lp.namespaces {
 		cmd.Args = []string{"cordon-sandbox: init"}
-		cmd.Env = []string{stageEnv + "=" + stageInit}
-		flags := uintptr(syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID)
-		if lp.newNet {
-			flags |= syscall.CLONE_NEWNET
-		}
-		cmd.SysProcAttr.Cloneflags = flags
-		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
-		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
+		// One P is all the init needs (it waits and forwards signals):
+		// fewer runtime threads, a faster start, and fewer tasks counted
+		// against the process limit.
+		cmd.Env = []string{stageEnv + "=" + stageInit, "GOMAXPROCS=1"}
+		setInitAttrs(cmd.SysProcAttr, lp.newNet)
 		payload = initSpec{
 			UID: os.Getuid(), GID: os.Getgid(),
-			PrivateTmp: pol.Mode == policy.ReadOnly, TmpKeep: prep.tmpKeep,
+			TmpKeep: prep.tmpKeep, HostTmp: prep.hostTmp, TmpSize: tmpSize(spec.Limits),
 			MaskRun: !pol.Network && !anyUnder(append([]string{spec.Dir}, prep.roots...), runDirs),
-			Roots:   prep.roots, Protected: prep.protected, Exec: ex,
+			Roots:   prep.roots, Pins: prep.pins, Protected: prep.protected, ReadOnly: prep.readOnly,
+			Rlimits: prep.limits.rlimits(), Exec: ex,
 		}
 	} else {
 		cmd.Args = []string{"cordon-sandbox: exec"}
 		cmd.Env = []string{stageEnv + "=" + stageExec}
 		payload = ex
 	}
+	term := saveTerminal(spec.Stdin)
 	err = cmd.Start()
 	specR.Close()
 	statusW.Close()
@@ -244,7 +245,16 @@ func start(ctx context.Context, spec *sandbox.Spec, lp plan, prep *prepared) (*p
 		statusR.Close()
 		return nil, fmt.Errorf("linux sandbox: start: %w", err)
 	}
-	p := &process{cmd: cmd, group: !lp.namespaces, degraded: lp.degraded, prep: prep}
+	p := &process{cmd: cmd, group: !lp.namespaces, degraded: append(lp.degraded, prep.warnings...), prep: prep, term: term}
+	// The init is blocked reading its spec: placing it in the run's
+	// cgroup now is race-free, nothing of the command runs yet.
+	if err := prep.limits.attach(cmd.Process.Pid); err != nil {
+		specW.Close()
+		statusR.Close()
+		_ = p.Kill()
+		_, _ = p.Wait()
+		return nil, fmt.Errorf("linux sandbox: %w", err)
+	}
 	werr := writeSpec(specW, payload)
 
 	status := make(chan error, 1)
@@ -274,6 +284,7 @@ type process struct {
 	group    bool // no PID namespace: kill the process group instead
 	degraded []string
 	prep     *prepared
+	term     *termState // stdin's terminal settings, restored after the run
 
 	mu     sync.Mutex
 	exited bool // the group leader has been reaped: its pid may be reused
@@ -328,7 +339,45 @@ func (p *process) Wait() (int, error) {
 		default:
 			p.code, p.err = -1, fmt.Errorf("linux sandbox: wait: %w", err)
 		}
+		p.term.restore()
 		p.prep.cleanup()
 	})
 	return p.code, p.err
+}
+
+// setInitAttrs sets the namespaces and identity of the init stage: new
+// user, mount, PID and IPC namespaces (System V IPC and POSIX message
+// queues of its own, ipc_namespaces(7)), a network namespace when newNet,
+// the caller's uid and gid mapped to themselves (the command sees its own
+// ids), and CAP_SYS_ADMIN and CAP_SETPCAP kept across execve(2) as ambient
+// capabilities of the new namespace: the init needs the first to mount and
+// the second to empty its bounding set, and drops both before the command
+// starts. A caller that is root keeps them as uid 0 anyway.
+func setInitAttrs(sys *syscall.SysProcAttr, newNet bool) {
+	flags := uintptr(syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC)
+	if newNet {
+		flags |= syscall.CLONE_NEWNET
+	}
+	sys.Cloneflags = flags
+	uid, gid := os.Getuid(), os.Getgid()
+	sys.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
+	sys.GidMappings = []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
+	if uid != 0 {
+		sys.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP}
+	}
+}
+
+// isTempVar reports whether kv sets one of the temp directory variables.
+func isTempVar(kv string) bool {
+	k, _, _ := strings.Cut(kv, "=")
+	return k == "TMPDIR" || k == "TMP" || k == "TEMP"
+}
+
+// tmpSize is the size of each private temp tmpfs: DefaultTmpSize, or the
+// memory limit when it is smaller.
+func tmpSize(l sandbox.Limits) uint64 {
+	if l.Memory != 0 && l.Memory < DefaultTmpSize {
+		return l.Memory
+	}
+	return DefaultTmpSize
 }

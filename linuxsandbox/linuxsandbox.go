@@ -95,6 +95,8 @@ const (
 	LayerMountNS   = "mount-namespace"
 	LayerPIDNS     = "pid-namespace"
 	LayerNetNS     = "network-namespace"
+	LayerIPCNS     = "ipc-namespace"
+	LayerKeyring   = "keyring"
 	LayerLandlock  = "landlock"
 	LayerSeccomp   = "seccomp"
 	LayerNoNewPriv = "no-new-privs"

@@ -344,7 +344,9 @@ func TestGitfile(t *testing.T) {
 
 func TestProtectedSymlink(t *testing.T) {
 	w := newWS(t)
-	target := t.TempDir()
+	// A host directory the sandbox sees (read-only): not below the
+	// private temp directories, which hide the host's.
+	target := "/usr/share"
 	if err := os.Symlink(target, filepath.Join(w.cwd, ".codex")); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -24,13 +25,18 @@ import (
 //     made read-only in one call on the whole detached tree
 //     (mount_setattr(2), AT_RECURSIVE, MOUNT_ATTR_RDONLY), and attached at
 //     /newroot (move_mount(2)).
-//  4. Each writable root, outermost first (a temp root may hold the
+//  4. Each writable root, outermost first (an extra root may hold the
 //     workspace), is cloned from that read-only copy, recursively,
-//     its top mount made read-write (mount_setattr(2) clearing
+//     its top mount made read-write and nosuid (mount_setattr(2) clearing
 //     MOUNT_ATTR_RDONLY, not recursive: file systems mounted below a root
 //     stay read-only, the conservative reading of a policy that names the
-//     directory), and attached over itself.
-//  5. Each protected name inside a writable root is cloned the same way,
+//     directory), and attached over itself. Each pin (a directory between a
+//     root and a git directory below it) is then cloned read-write and
+//     attached over itself: a mount point cannot be renamed or removed
+//     (EBUSY), so the path that names the git directory cannot be made to
+//     name another one.
+//  5. Each protected name inside a writable root, and each read-only path
+//     (cordon's state directory inside a root), is cloned the same way,
 //     made read-only recursively and attached over itself. The clone and
 //     the attachment do not follow a final symbolic link
 //     (AT_SYMLINK_NOFOLLOW, no MOVE_MOUNT_T_SYMLINKS): a .git that is a
@@ -38,19 +44,21 @@ import (
 //     it can be neither rewritten nor removed nor replaced (a mount point
 //     cannot be unlinked or renamed over: EBUSY), and a symlink still
 //     resolves as before. Missing names were created empty by the parent.
-//  6. Read-only policies get a private tmpfs on /tmp (the command's
-//     scratch space, gone with it); a cwd below /tmp is bound into it
-//     read-only so that it stays visible.
+//  6. /tmp and /var/tmp each get a private, size-bounded tmpfs (the
+//     command's scratch space, gone with it): the host's Unix sockets there
+//     (tmux, ssh-agent, X11, language servers) are out of reach, and
+//     nothing the command leaves there is seen by anyone. Writable roots
+//     below them are bound back in read-write, a read-only run's cwd
+//     read-only, from the host's tree. A temp directory the policy names
+//     as a writable root itself stays the host's.
 //  7. A fresh /proc for the new PID namespace, and a minimal /dev: a tmpfs
 //     with the host's null, zero, full, random, urandom and tty bound in,
-//     the usual fd/stdin/stdout/stderr symlinks, a private /dev/shm, then
-//     the tmpfs itself made read-only.
+//     the usual fd/stdin/stdout/stderr symlinks, a private size-bounded
+//     /dev/shm, /dev/mqueue for the new IPC namespace, then the tmpfs
+//     itself made read-only.
 //  8. pivot_root(".", ".") from /newroot and a lazy unmount of the old root
 //     (the staging tmpfs with the host tree under it): nothing outside the
 //     new tree is reachable any more.
-//
-// Stage 2 then enters a mount namespace of its own owned by a nested user
-// namespace, which locks all of this (mount_namespaces(7)).
 //
 // Requires Linux 5.12 (mount_setattr).
 
@@ -58,7 +66,17 @@ const (
 	tmpDir  = "/tmp"
 	newRoot = "/newroot"
 	oldRoot = "/oldroot"
+
+	// DefaultTmpSize bounds each private temp tmpfs (/tmp, /var/tmp):
+	// enough for a large build's scratch files, and a ceiling on what the
+	// command can pin in memory there (a memory limit charges it too).
+	DefaultTmpSize = 2 << 30
+	// shmSize bounds the private /dev/shm, as container runtimes do.
+	shmSize = 64 << 20
 )
+
+// privateTmpDirs are the host temp directories the sandbox never sees.
+var privateTmpDirs = []string{"/tmp", "/var/tmp"}
 
 // stagingDirs are the host directories the staging tmpfs may be mounted on
 // (in stage 1's namespace only), first existing one wins. Which one does not
@@ -95,19 +113,27 @@ func setupMounts(s *initSpec) error {
 	if err := attachClone(oldRoot, newRoot, true, true); err != nil {
 		return fmt.Errorf("bind / read-only: %w", err)
 	}
+	for _, d := range privateTmpDirs {
+		if slices.Contains(s.HostTmp, d) {
+			continue
+		}
+		if err := privateTmp(d, s.TmpSize, s.TmpKeep); err != nil {
+			return err
+		}
+	}
 	for _, r := range s.Roots {
 		if err := attachClone(newRoot+r, newRoot+r, false, false); err != nil {
 			return fmt.Errorf("bind writable root %s read-write: %w", r, err)
 		}
 	}
-	for _, p := range s.Protected {
-		if err := attachClone(newRoot+p, newRoot+p, true, true); err != nil {
-			return fmt.Errorf("bind protected %s read-only: %w", p, err)
+	for _, p := range s.Pins {
+		if err := attachClone(newRoot+p, newRoot+p, false, false); err != nil {
+			return fmt.Errorf("pin %s: %w", p, err)
 		}
 	}
-	if s.PrivateTmp {
-		if err := privateTmp(s.TmpKeep); err != nil {
-			return err
+	for _, p := range append(append([]string{}, s.Protected...), s.ReadOnly...) {
+		if err := attachClone(newRoot+p, newRoot+p, true, true); err != nil {
+			return fmt.Errorf("bind protected %s read-only: %w", p, err)
 		}
 	}
 	if s.MaskRun {
@@ -198,7 +224,7 @@ func attachClone(src, dst string, readOnly, recursive bool) error {
 		return fmt.Errorf("open_tree %s: %w", src, err)
 	}
 	defer unix.Close(fd)
-	attr := unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY}
+	attr := unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY, Attr_set: unix.MOUNT_ATTR_NOSUID}
 	if readOnly {
 		attr = unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
 	}
@@ -215,24 +241,27 @@ func attachClone(src, dst string, readOnly, recursive bool) error {
 	return nil
 }
 
-// privateTmp mounts a tmpfs on the new root's /tmp and binds each of keep
-// (directories below /tmp: the cwd) into it read-only, from the host's tree.
-func privateTmp(keep []string) error {
-	if _, err := os.Stat(newRoot + tmpDir); err != nil {
-		return nil // no /tmp on the host: nothing to make private
+// privateTmp mounts a tmpfs of size bytes on the new root's dir and binds
+// each of keep below dir into it from the host's tree, read-only, outermost
+// first. Writable roots among them are made read-write afterwards, like
+// every other root, and their protected names read-only on top.
+func privateTmp(dir string, size uint64, keep []string) error {
+	if fi, err := os.Lstat(newRoot + dir); err != nil || !fi.IsDir() {
+		return nil // none on the host, or a symlink into another: nothing to make private
 	}
-	if err := unix.Mount("cordon-tmp", newRoot+tmpDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
-		return fmt.Errorf("mount private /tmp: %w", err)
+	opts := fmt.Sprintf("mode=1777,size=%d", size)
+	if err := unix.Mount("cordon-tmp", newRoot+dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
+		return fmt.Errorf("mount private %s: %w", dir, err)
 	}
 	for _, k := range keep {
-		if !strings.HasPrefix(k, tmpDir+"/") {
+		if !strings.HasPrefix(k, dir+"/") {
 			continue
 		}
 		if err := os.MkdirAll(newRoot+k, 0o755); err != nil {
-			return fmt.Errorf("private /tmp: keep %s: %w", k, err)
+			return fmt.Errorf("private %s: keep %s: %w", dir, k, err)
 		}
 		if err := attachClone(oldRoot+k, newRoot+k, true, true); err != nil {
-			return fmt.Errorf("private /tmp: bind %s read-only: %w", k, err)
+			return fmt.Errorf("private %s: bind %s: %w", dir, k, err)
 		}
 	}
 	return nil
@@ -268,8 +297,17 @@ func setupDev(dir string) error {
 	if err := os.Mkdir(shm, 0o755); err != nil {
 		return fmt.Errorf("/dev/shm: %w", err)
 	}
-	if err := unix.Mount("cordon-shm", shm, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
+	if err := unix.Mount("cordon-shm", shm, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, fmt.Sprintf("mode=1777,size=%d", shmSize)); err != nil {
 		return fmt.Errorf("mount /dev/shm: %w", err)
+	}
+	// The mqueue file system of the sandbox's own IPC namespace
+	// (mq_overview(7)): the host's queues are not in it.
+	mq := filepath.Join(dir, "mqueue")
+	if err := os.Mkdir(mq, 0o755); err != nil {
+		return fmt.Errorf("/dev/mqueue: %w", err)
+	}
+	if err := unix.Mount("mqueue", mq, "mqueue", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mount /dev/mqueue: %w", err)
 	}
 	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
 	if err := unix.MountSetattr(unix.AT_FDCWD, dir, 0, &attr); err != nil {

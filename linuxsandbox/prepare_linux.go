@@ -1,24 +1,35 @@
 package linuxsandbox
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/cordon-sandbox/cordon/capsid"
 	"github.com/cordon-sandbox/cordon/policy"
+	"github.com/cordon-sandbox/cordon/sandbox"
 	"golang.org/x/sys/unix"
 )
 
-// prepared is the host-side state of a run: canonical paths, and the
-// protected directories it holds a lock on (placeholders among them).
+// prepared is the host-side state of a run: canonical paths, the
+// protected directories it holds a lock on (placeholders among them), and
+// what enforces its limits.
 type prepared struct {
 	roots     []string // outermost first
+	pins      []string
 	protected []string
-	tmpKeep   []string
+	readOnly  []string
+	tmpKeep   []string // directories below a private temp directory to bind back in
+	hostTmp   []string // temp directories the policy makes writable roots: left the host's
+	warnings  []string // for Process.Degraded
 	locks     []dirLock
+	limits    *limiter
 }
 
 // dirLock is a shared flock(2) on a protected directory, held for the whole
@@ -33,18 +44,29 @@ type dirLock struct {
 // that finds it can tell it from a directory of the user's.
 const placeholderXattr = "user.cordon.placeholder"
 
+// lockPoll is how often a lock wait tries again.
+const lockPoll = 20 * time.Millisecond
+
+// ErrBusy is wrapped by the error of a run that gave up waiting for a lock
+// another process holds on one of its protected directories.
+var ErrBusy = errors.New("busy")
+
 // prepare checks the writable roots and resolves them to canonical paths
 // (the new root is a copy of the host's tree, so a canonical host path names
 // the same directory in it, whereas an absolute symlink would resolve
 // against the staging root). A root that is itself a symbolic link is
 // refused, as the Windows planner refuses a junction: it would make the
-// link's target writable, which the policy never named. Roots may nest (a
-// temp root holding the workspace); they are bound outermost first.
+// link's target writable, which the policy never named. Roots may nest (an
+// extra root holding the workspace); they are bound outermost first.
 //
-// With namespaces it also creates a placeholder for each protected name
-// missing from a root: an empty directory, mode 0555, that stage 1 binds
-// read-only like any other protected name. A bind mount needs an existing
-// mount point, and a name that exists as a read-only mount point cannot be
+// With namespaces it also works out what to protect inside the roots: the
+// policy's protected names, the git directories the roots' .git links name
+// (gitDirs) with the directories leading to them pinned, a HEAD guard in
+// each root that is not a repository, and cordon's state directory when a
+// root holds it. It creates a placeholder for each protected name missing
+// from a root: an empty directory, mode 0555, that the init binds read-only
+// like any other protected name. A bind mount needs an existing mount
+// point, and a name that exists as a read-only mount point cannot be
 // created, removed or renamed over by the command (EEXIST, EROFS, EBUSY),
 // which is what keeps a fresh .git with a planted hook from appearing. This
 // mirrors the Windows planner's placeholders. Wait removes each placeholder
@@ -52,75 +74,146 @@ const placeholderXattr = "user.cordon.placeholder"
 // name (EACCES, EPERM, EROFS), no placeholder is needed: the command, the
 // same user with fewer rights, cannot create it either.
 //
-// Concurrent runs share placeholders (with TMPDIR=/tmp every run has /tmp
-// as a root). Removing a placeholder another run has bound would detach
-// that run's mount (rmdir(2) of a mount point in another mount namespace
-// unmounts it there), so every run holds a shared flock(2) on each protected
-// directory, and a placeholder is removed only by a run that can upgrade to
-// an exclusive lock without waiting, i.e. by the last one using it; runs
-// that find a directory gone between lookup and lock start over.
-func prepare(pol *policy.Resolved, dir string, namespaces bool) (*prepared, error) {
-	prep := &prepared{}
+// Concurrent runs share placeholders (an extra root may be shared).
+// Removing a placeholder another run has bound would detach that run's
+// mount (rmdir(2) of a mount point in another mount namespace unmounts it
+// there), so every run holds a shared flock(2) on each protected directory,
+// and a placeholder is removed only by a run that can upgrade to an
+// exclusive lock without waiting, i.e. by the last one using it; runs that
+// find a directory gone between lookup and lock start over. Waiting for a
+// lock ends with ctx (the run's timeout, or cordon's SIGINT/SIGTERM): an
+// exclusive lock held by anyone else is an ErrBusy error, never a hang.
+func prepare(ctx context.Context, spec *sandbox.Spec, namespaces bool) (prep *prepared, err error) {
+	pol := spec.Policy
+	prep = &prepared{}
+	defer func() {
+		if err != nil {
+			prep.cleanup()
+			prep = nil
+		}
+	}()
 	for _, r := range pol.Roots {
-		fi, err := os.Lstat(r.Path)
+		real, err := canonicalRoot(r)
 		if err != nil {
-			return nil, fmt.Errorf("linux sandbox: %s root %s: %w", r.Kind, r.Path, err)
-		}
-		if fi.Mode()&os.ModeSymlink != 0 {
-			t, _ := os.Readlink(r.Path)
-			return nil, fmt.Errorf("linux sandbox: %s root %s is a symbolic link to %s: cordon does not follow it; use the target's own path", r.Kind, r.Path, t)
-		}
-		if !fi.IsDir() {
-			return nil, fmt.Errorf("linux sandbox: %s root %s is not a directory", r.Kind, r.Path)
-		}
-		real, err := filepath.EvalSymlinks(r.Path)
-		if err != nil {
-			return nil, fmt.Errorf("linux sandbox: %s root %s: %w", r.Kind, r.Path, err)
+			return nil, err
 		}
 		prep.roots = append(prep.roots, real)
 	}
 	sort.SliceStable(prep.roots, func(i, j int) bool {
 		return strings.Count(prep.roots[i], "/") < strings.Count(prep.roots[j], "/")
 	})
+	if prep.limits, err = newLimiter(spec.Limits, spec.BestEffort); err != nil {
+		return nil, err
+	}
+	prep.warnings = append(prep.warnings, prep.limits.degraded()...)
 	if !namespaces {
 		return prep, nil
 	}
-	seen := map[string]bool{}
-	for _, root := range prep.roots {
-		for _, name := range pol.Protected {
-			p := filepath.Join(root, name)
-			if seen[p] {
-				continue
-			}
-			seen[p] = true
-			use, err := prep.protect(p)
-			if err != nil {
-				prep.cleanup()
-				return nil, fmt.Errorf("linux sandbox: protected name %s: %w", p, err)
-			}
-			if use {
-				prep.protected = append(prep.protected, p)
-			}
+	for _, d := range privateTmpDirs {
+		if slices.Contains(prep.roots, d) {
+			prep.hostTmp = append(prep.hostTmp, d)
+			prep.warnings = append(prep.warnings, fmt.Sprintf("private temp directory: the host's %s is a writable root, so the Unix sockets of other programs there (tmux, ssh-agent, X11) are reachable from the sandbox", d))
 		}
 	}
-	if pol.Mode == policy.ReadOnly {
-		for _, d := range []string{pol.Cwd, dir} {
-			if real, err := filepath.EvalSymlinks(d); err == nil && strings.HasPrefix(real, tmpDir+"/") {
-				prep.tmpKeep = append(prep.tmpKeep, real)
-			}
+	for _, d := range append(append([]string{}, prep.roots...), pol.Cwd, spec.Dir) {
+		if real, err := filepath.EvalSymlinks(d); err == nil && anyUnder([]string{real}, privateTmpDirs) && !slices.Contains(privateTmpDirs, real) && !slices.Contains(prep.tmpKeep, real) {
+			prep.tmpKeep = append(prep.tmpKeep, real)
 		}
+	}
+	sort.SliceStable(prep.tmpKeep, func(i, j int) bool {
+		return strings.Count(prep.tmpKeep[i], "/") < strings.Count(prep.tmpKeep[j], "/")
+	})
+
+	var names []string
+	for _, root := range prep.roots {
+		for _, name := range pol.Protected {
+			names = append(names, filepath.Join(root, name))
+		}
+	}
+	git := gitDirs(prep.roots)
+	prep.pins = git.pins
+	prep.warnings = append(prep.warnings, git.notes...)
+	names = append(names, git.guards...)
+	seen := map[string]bool{}
+	for _, p := range append(names, git.protect...) {
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		use, err := prep.protect(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("linux sandbox: protected name %s: %w", p, err)
+		}
+		if use {
+			prep.protected = append(prep.protected, p)
+		}
+	}
+	if err := prep.protectState(); err != nil {
+		return nil, err
 	}
 	return prep, nil
 }
 
+// canonicalRoot checks that r is a directory and not a symbolic link, and
+// returns its canonical path.
+func canonicalRoot(r policy.Root) (string, error) {
+	fi, err := os.Lstat(r.Path)
+	if err != nil {
+		return "", fmt.Errorf("linux sandbox: %s root %s: %w", r.Kind, r.Path, err)
+	}
+	if fi.Mode()&os.ModeSymlink != 0 {
+		t, _ := os.Readlink(r.Path)
+		return "", fmt.Errorf("linux sandbox: %s root %s is a symbolic link to %s: cordon does not follow it; use the target's own path", r.Kind, r.Path, t)
+	}
+	if !fi.IsDir() {
+		return "", fmt.Errorf("linux sandbox: %s root %s is not a directory", r.Kind, r.Path)
+	}
+	real, err := filepath.EvalSymlinks(r.Path)
+	if err != nil {
+		return "", fmt.Errorf("linux sandbox: %s root %s: %w", r.Kind, r.Path, err)
+	}
+	return real, nil
+}
+
+// protectState binds cordon's state directory read-only when a writable
+// root holds it (cordon run in $HOME, say): the sandbox must not forge the
+// log or rewrite anything cordon trusts there. The directory is created
+// first, so that the sandbox cannot create it either.
+func (prep *prepared) protectState() error {
+	dir, err := capsid.StateDir()
+	if err != nil {
+		return nil // no state directory, nothing to protect
+	}
+	if !filepath.IsAbs(dir) {
+		return fmt.Errorf("linux sandbox: cordon's state directory %q is not absolute", dir)
+	}
+	if !anyUnder([]string{dir}, prep.roots) {
+		if real, err := filepath.EvalSymlinks(dir); err != nil || !anyUnder([]string{real}, prep.roots) {
+			return nil
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("linux sandbox: cordon's state directory %s lies in a writable root and cannot be created to protect it: %w", dir, err)
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return fmt.Errorf("linux sandbox: cordon's state directory %s: %w", dir, err)
+	}
+	prep.readOnly = append(prep.readOnly, real)
+	return nil
+}
+
 // protect makes sure p exists (creating a placeholder if needed) and, if it
 // is a directory, locks it. It reports whether p is to be bound read-only.
-func (prep *prepared) protect(p string) (bool, error) {
+func (prep *prepared) protect(ctx context.Context, p string) (bool, error) {
 	for range 10 {
 		created := false
 		fi, err := os.Lstat(p)
 		if errors.Is(err, os.ErrNotExist) {
-			switch err := unix.Mkdir(p, 0o555); {
+			// 0700 first: a user xattr needs write access to the
+			// directory, and the mark must be there before anything
+			// can kill us, or the placeholder would never be removed.
+			switch err := unix.Mkdir(p, 0o700); {
 			case err == nil:
 				created = true
 			case errors.Is(err, unix.EEXIST):
@@ -145,21 +238,48 @@ func (prep *prepared) protect(p string) (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("open: %w", err)
 		}
-		if err := unix.Flock(fd, unix.LOCK_SH); err != nil {
+		if created {
+			_ = unix.Fsetxattr(fd, placeholderXattr, []byte("1"), 0) // best effort: not every file system has user xattrs
+			if err := unix.Fchmod(fd, 0o555); err != nil {
+				unix.Close(fd)
+				return false, fmt.Errorf("placeholder: chmod: %w", err)
+			}
+		}
+		if err := lockShared(ctx, fd, p); err != nil {
 			unix.Close(fd)
-			return false, fmt.Errorf("flock: %w", err)
+			if created {
+				_ = unix.Rmdir(p)
+			}
+			return false, err
 		}
 		if !samePath(fd, p) {
 			unix.Close(fd) // removed by a run that finished meanwhile
 			continue
 		}
-		if created {
-			_ = unix.Fsetxattr(fd, placeholderXattr, []byte("1"), 0) // best effort: not every file system has user xattrs
-		}
 		prep.locks = append(prep.locks, dirLock{path: p, fd: fd, placeholder: created || hasXattr(fd)})
 		return true, nil
 	}
 	return false, errors.New("keeps changing under us")
+}
+
+// lockShared takes a shared flock(2) on fd, trying again every lockPoll
+// until ctx ends: flock has no timeout of its own, and a blocking call would
+// not hear the context.
+func lockShared(ctx context.Context, fd int, p string) error {
+	for {
+		err := unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
+			return fmt.Errorf("flock: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: another process holds an exclusive lock on %s (%v)", ErrBusy, p, context.Cause(ctx))
+		case <-time.After(lockPoll):
+		}
+	}
 }
 
 // samePath reports whether fd is still the directory at p.
@@ -178,6 +298,9 @@ func hasXattr(fd int) bool {
 // placeholder that no other run holds and that is still an empty directory
 // (rmdir(2) removes nothing else).
 func (prep *prepared) cleanup() {
+	if prep == nil {
+		return
+	}
 	for i := len(prep.locks) - 1; i >= 0; i-- {
 		l := prep.locks[i]
 		if l.placeholder && unix.Flock(l.fd, unix.LOCK_EX|unix.LOCK_NB) == nil && samePath(l.fd, l.path) {
@@ -186,4 +309,5 @@ func (prep *prepared) cleanup() {
 		unix.Close(l.fd)
 	}
 	prep.locks = nil
+	_ = prep.limits.close()
 }

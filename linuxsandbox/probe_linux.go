@@ -41,6 +41,8 @@ type probeReport struct {
 	LandlockABI int    `json:"landlock_abi,omitempty"`
 	LandlockErr string `json:"landlock_err,omitempty"`
 	SeccompErr  string `json:"seccomp_err,omitempty"`
+	IPCErr      string `json:"ipc_err,omitempty"`
+	KeyringErr  string `json:"keyring_err,omitempty"`
 }
 
 // probeResult is the outcome of the probe, as layers.
@@ -61,7 +63,9 @@ func (r *probeResult) probe() sandbox.Probe {
 	p := sandbox.Probe{Backend: Name, Available: true, Layers: append([]sandbox.Layer(nil), r.layers...)}
 	var missing []string
 	for _, l := range r.layers {
-		if !l.Available {
+		// Limits are asked for per run, and a run that needs a missing
+		// one is refused then: the backend is no less available.
+		if !l.Available && l.Name != LayerLimits {
 			missing = append(missing, l.Name+" ("+l.Detail+")")
 		}
 	}
@@ -78,7 +82,9 @@ var enforces = map[string]string{
 	LayerPIDNS:     "The command sees only its own processes, and killing the sandbox kills every one of them, daemons included.",
 	LayerNetNS:     "Without network the command has only a loopback interface, down: no route to any host.",
 	LayerLandlock:  "Writes outside the writable roots and a few device files fail with EACCES, whatever the path; from ABI 6 no signal or abstract Unix socket reaches a process outside the sandbox.",
-	LayerSeccomp:   "Without network, socket(2) of any family but AF_UNIX, io_uring, ptrace and process_vm_* fail with EPERM.",
+	LayerSeccomp:   "io_uring, ptrace, process_vm_*, the key system calls, user namespaces, TIOCSTI and set-user-ID or set-group-ID modes fail; without network, socket(2) of any family but AF_UNIX fails with EPERM.",
+	LayerIPCNS:     "System V IPC objects and POSIX message queues are the sandbox's own: the host's cannot be read, written or removed, and nothing planted outlives the run.",
+	LayerKeyring:   "The command's session keyring is a fresh empty one, and the key system calls are refused: the caller's keys cannot be read, changed or added to.",
 	LayerNoNewPriv: "No execve(2) grants privileges: set-user-ID bits and file capabilities are ignored.",
 }
 
@@ -116,11 +122,11 @@ func runProbeStages(ctx context.Context) (*probeResult, error) {
 		ctx, cancel = context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
 	}
-	base := uintptr(syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID)
-	attempts := []uintptr{base | syscall.CLONE_NEWNET, base, 0}
+	attempts := []bool{true, true, false} // namespaces, with a network namespace first
+	nets := []bool{true, false, false}
 	var nsErr, netErr error
-	for i, flags := range attempts {
-		rep, err := probeOnce(ctx, flags)
+	for i, ns := range attempts {
+		rep, err := probeOnce(ctx, ns, nets[i])
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -128,33 +134,37 @@ func runProbeStages(ctx context.Context) (*probeResult, error) {
 			if i == 0 {
 				netErr = err
 			}
-			if flags != 0 {
+			if ns {
 				nsErr = err
 				continue
 			}
 			return nil, err // even a plain re-exec fails
 		}
-		return layersFrom(rep, flags, nsErr, netErr), nil
+		r := layersFrom(rep, ns, nets[i], nsErr, netErr)
+		r.layers = append(r.layers, probeLimits())
+		return r, nil
 	}
 	panic("unreachable")
 }
 
-// probeOnce starts the probe stage with the given clone flags.
-func probeOnce(ctx context.Context, flags uintptr) (*probeReport, error) {
+// probeOnce starts the probe stage, in the init's namespaces (ns) with or
+// without a network namespace, or in none.
+func probeOnce(ctx context.Context, ns, newNet bool) (*probeReport, error) {
 	dir, err := os.MkdirTemp("", "cordon-probe-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	cmd := exec.CommandContext(ctx, selfExe)
-	cmd.Args = []string{"cordon-sandbox: probe", dir, fmt.Sprint(flags&syscall.CLONE_NEWNET != 0)}
+	ipc, _ := os.Readlink("/proc/self/ns/ipc")
+	keyring, _ := unix.KeyctlGetKeyringID(unix.KEY_SPEC_SESSION_KEYRING, false)
+	cmd.Args = []string{"cordon-sandbox: probe", dir, fmt.Sprint(newNet), ipc, fmt.Sprint(keyring)}
 	cmd.Env = []string{stageEnv + "=" + stageProbe}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL, Cloneflags: flags}
-	if flags&syscall.CLONE_NEWUSER != 0 {
-		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
-		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
+	if ns {
+		setInitAttrs(cmd.SysProcAttr, newNet)
 	}
 	if err := cmd.Run(); err != nil {
 		msg := strings.TrimSpace(errb.String())
@@ -170,8 +180,7 @@ func probeOnce(ctx context.Context, flags uintptr) (*probeReport, error) {
 	return &rep, nil
 }
 
-func layersFrom(rep *probeReport, flags uintptr, nsErr, netErr error) *probeResult {
-	ns := flags&syscall.CLONE_NEWUSER != 0
+func layersFrom(rep *probeReport, ns, newNet bool, nsErr, netErr error) *probeResult {
 	mk := func(name string, ok bool, detail string) sandbox.Layer {
 		return sandbox.Layer{Name: name, Available: ok, Detail: detail, Enforces: enforces[name]}
 	}
@@ -184,11 +193,11 @@ func layersFrom(rep *probeReport, flags uintptr, nsErr, netErr error) *probeResu
 	var ls []sandbox.Layer
 	if !ns {
 		d := "clone(CLONE_NEWUSER): " + errString(nsErr)
-		for _, n := range []string{LayerUserNS, LayerMountNS, LayerPIDNS, LayerNetNS} {
+		for _, n := range []string{LayerUserNS, LayerMountNS, LayerPIDNS, LayerIPCNS, LayerNetNS} {
 			ls = append(ls, mk(n, false, d))
 		}
 	} else {
-		ok, d := orErr(rep.UID == 0, fmt.Sprintf("uid %d mapped to 0, nested namespace created", os.Getuid()), fmt.Sprintf("uid is %d inside, not 0", rep.UID))
+		ok, d := orErr(rep.UID == os.Getuid(), fmt.Sprintf("uid %d mapped to itself, nested namespace created", os.Getuid()), fmt.Sprintf("uid is %d inside, not %d", rep.UID, os.Getuid()))
 		if rep.LockErr != "" && ok {
 			ok, d = false, "nested user namespace: "+rep.LockErr
 		}
@@ -199,13 +208,17 @@ func layersFrom(rep *probeReport, flags uintptr, nsErr, netErr error) *probeResu
 		}
 		ok, d = orErr(bad == "", "read-only binds via mount_setattr; locked in a nested namespace", bad)
 		ls = append(ls, mk(LayerMountNS, ok, d))
+		ok, d = orErr(rep.IPCErr == "", "a new IPC namespace with its own mqueue", rep.IPCErr)
+		ls = append(ls, mk(LayerIPCNS, ok, d))
+		ok, d = orErr(rep.KeyringErr == "", "a fresh anonymous session keyring", rep.KeyringErr)
+		ls = append(ls, mk(LayerKeyring, ok, d))
 		bad = rep.ProcErr
 		if bad == "" && rep.PID != 1 {
 			bad = fmt.Sprintf("pid is %d inside, not 1", rep.PID)
 		}
 		ok, d = orErr(bad == "", "PID 1 with a fresh /proc", bad)
 		ls = append(ls, mk(LayerPIDNS, ok, d))
-		if flags&syscall.CLONE_NEWNET != 0 {
+		if newNet {
 			ok, d = orErr(rep.NetErr == "", "only a loopback interface", rep.NetErr)
 		} else {
 			ok, d = false, "clone(CLONE_NEWNET): "+errString(netErr)
@@ -214,7 +227,7 @@ func layersFrom(rep *probeReport, flags uintptr, nsErr, netErr error) *probeResu
 	}
 	ok, d := orErr(rep.LandlockErr == "", fmt.Sprintf("ABI %d", rep.LandlockABI), rep.LandlockErr)
 	ls = append(ls, mk(LayerLandlock, ok, d))
-	ok, d = orErr(rep.SeccompErr == "", "BPF filter with TSYNC; AF_INET socket refused", rep.SeccompErr)
+	ok, d = orErr(rep.SeccompErr == "", "BPF filter with TSYNC; AF_INET socket, keyctl, chmod u+s and unshare(CLONE_NEWUSER) refused", rep.SeccompErr)
 	ls = append(ls, mk(LayerSeccomp, ok, d))
 	ok, d = orErr(rep.NNPErr == "", "PR_SET_NO_NEW_PRIVS", rep.NNPErr)
 	ls = append(ls, mk(LayerNoNewPriv, ok, d))
@@ -238,8 +251,10 @@ func runProbe() {
 		os.Exit(exitSetup)
 	}
 	dir, wantNet := os.Args[1], os.Args[2] == "true"
-	if rep.UID == 0 && rep.PID == 1 {
+	if rep.PID == 1 {
 		probeNamespaces(&rep, dir, wantNet)
+		probeIPC(&rep, os.Args[3])
+		probeKeyring(&rep, os.Args[4])
 	}
 	// In the probe's tmpfs when namespaces worked, else in the scratch
 	// directory, which the parent removes.
@@ -264,7 +279,9 @@ func runProbe() {
 			rep.LandlockErr = "a write outside the ruleset failed with " + err.Error() + ", not EACCES"
 		}
 	}
-	if err := applySeccomp(); err != nil {
+	if err := applySeccomp(true); err != nil {
+		rep.SeccompErr = err.Error()
+	} else if err := probeSeccompBase(dir); err != nil {
 		rep.SeccompErr = err.Error()
 	} else if fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0); err == nil {
 		unix.Close(fd)
@@ -325,13 +342,68 @@ func probeNamespaces(rep *probeReport, dir string, wantNet bool) {
 	cmd.Env = []string{stageEnv + "=" + stageProbeNested}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
-		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},
-		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
 		Pdeathsig:   syscall.SIGKILL,
 	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		rep.LockErr = fmt.Sprintf("%v: %s", err, bytes.TrimSpace(out))
 	}
+}
+
+// probeIPC checks that the probe's IPC namespace is not the parent's
+// (hostIPC is the parent's /proc/self/ns/ipc link) and that a message queue
+// file system of its own can be mounted.
+func probeIPC(rep *probeReport, hostIPC string) {
+	own, err := os.Readlink("/proc/self/ns/ipc")
+	switch {
+	case err != nil:
+		rep.IPCErr = err.Error()
+	case own == hostIPC:
+		rep.IPCErr = "the IPC namespace is the caller's (" + own + ")"
+	default:
+		mq, err := os.MkdirTemp("", "mq")
+		if err == nil {
+			err = unix.Mount("mqueue", mq, "mqueue", 0, "")
+		}
+		if err != nil {
+			rep.IPCErr = "mount mqueue: " + err.Error()
+		}
+	}
+}
+
+// probeKeyring joins a fresh session keyring as the init does and checks
+// that it is not the parent's (hostRing, its session keyring's id).
+func probeKeyring(rep *probeReport, hostRing string) {
+	if err := joinFreshKeyring(); err != nil {
+		rep.KeyringErr = err.Error()
+		return
+	}
+	id, err := unix.KeyctlGetKeyringID(unix.KEY_SPEC_SESSION_KEYRING, false)
+	switch {
+	case errors.Is(err, unix.ENOSYS):
+		// No keyrings in this kernel: nothing to inherit.
+	case err != nil:
+		rep.KeyringErr = "read the session keyring: " + err.Error()
+	case fmt.Sprint(id) == hostRing:
+		rep.KeyringErr = "the session keyring is still the caller's"
+	}
+}
+
+// probeSeccompBase checks, under the loaded filter, a few of the base
+// rules: keyctl, a set-user-ID chmod and a user namespace are refused.
+func probeSeccompBase(dir string) error {
+	if _, err := unix.KeyctlGetKeyringID(unix.KEY_SPEC_SESSION_KEYRING, false); !errors.Is(err, unix.EPERM) {
+		return fmt.Errorf("keyctl answered %v, not EPERM", err)
+	}
+	f := dir + "/suid-probe"
+	if err := unix.Chmod(f, 0o4755); !errors.Is(err, unix.EPERM) {
+		return fmt.Errorf("chmod 04755 answered %v, not EPERM", err)
+	}
+	if err := unix.Unshare(unix.CLONE_NEWUSER); !errors.Is(err, unix.EPERM) {
+		return fmt.Errorf("unshare(CLONE_NEWUSER) answered %v, not EPERM", err)
+	}
+	return nil
 }
 
 // interfaces lists the interface names of /proc/net/dev.

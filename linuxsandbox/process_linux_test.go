@@ -260,8 +260,8 @@ func TestSetupErrorLeavesNothing(t *testing.T) {
 		Policy: pol, Dir: filepath.Join(w.cwd, "missing"), Env: []string{testPath}, Args: []string{"true"},
 	})
 	var se *SetupError
-	if !errors.As(err, &se) || se.Stage != stageExec || !strings.Contains(se.Msg, "chdir") {
-		t.Fatalf("Start with a missing dir: %v, want a setup error from stage 2", err)
+	if !errors.As(err, &se) || se.Stage != stageInit || !strings.Contains(se.Msg, "chdir") {
+		t.Fatalf("Start with a missing dir: %v, want a setup error from the init", err)
 	}
 	for _, n := range []string{".git", ".codex", ".agents"} {
 		mustNotExist(t, filepath.Join(w.cwd, n))

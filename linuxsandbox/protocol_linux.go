@@ -3,19 +3,19 @@ package linuxsandbox
 // The stage protocol. A stage learns what to do only from a pipe, never from
 // its argv or environment, which the command could read through /proc:
 //
-//	parent ──fd 3 (spec, JSON initSpec)──▶ stage 1 ──fd 3 (spec, JSON execSpec)──▶ stage 2
-//	parent ◀─fd 4 (status)──────────────── stage 1
-//	parent ◀─fd 4 (status, same pipe)───────────────────────────────────────────── stage 2
+//	parent ──fd 3 (spec, JSON initSpec)──▶ init ──fork+exec──▶ command
+//	parent ◀─fd 4 (status)──────────────── init
 //
 // The spec pipe is written once and closed; the reader reads it to EOF and
 // closes its end before doing anything else.
 //
 // The status pipe carries JSON lines (statusMsg). A stage that fails to set
-// up writes {"stage":…,"error":…} and exits; stage 2, once every
-// restriction is in force, writes {"stage":"exec","ready":true} just before
-// execve(2). Stage 1 closes its copy once stage 2 is started; stage 2's copy
-// is close-on-exec. The parent (Start) reads to EOF, which comes when the
-// command has been exec'd or the stages are gone:
+// up writes {"stage":…,"error":…} and exits; once every restriction is in
+// force and the command has been started, the init writes
+// {"stage":"init","ready":true} and closes the pipe (the command never
+// holds it: it is close-on-exec, and a failed execve(2) is reported by
+// the fork itself). The parent (Start) reads to EOF, which comes when the
+// command has been started or the init is gone:
 //
 //   - a ready line and no error: the command runs; Start returns the
 //     Process. (If execve itself then fails, the command's status is 126 or
@@ -26,8 +26,9 @@ package linuxsandbox
 //
 // Callers map setup errors to exit 125.
 //
-// Without user namespaces (best effort) the parent starts stage 2 directly,
-// with the same two descriptors.
+// Without user namespaces (best effort) the parent starts the exec stage
+// instead, which restricts itself and execve(2)s the command, with the same
+// two descriptors; it writes its ready line just before execve(2).
 
 import (
 	"bytes"
@@ -50,39 +51,54 @@ const (
 	maxSpec = 16 << 20
 )
 
-// initSpec is what stage 1 reads on fd 3. Paths are canonical host paths
-// (symbolic links resolved by the parent), so they name the same directory
-// inside the new root, which is a copy of the host's tree.
+// initSpec is what the init stage reads on fd 3. Paths are canonical host
+// paths (symbolic links resolved by the parent), so they name the same
+// directory inside the new root, which is a copy of the host's tree.
 type initSpec struct {
-	UID int `json:"uid"` // the caller's uid and gid: mapped to 0 in stage 1's namespace
+	UID int `json:"uid"` // the caller's uid and gid, mapped to themselves
 	GID int `json:"gid"`
-	// PrivateTmp mounts a tmpfs on /tmp (read-only policies); TmpKeep are
-	// directories below /tmp that stay visible, read-only, in it (the cwd).
-	PrivateTmp bool     `json:"private_tmp,omitempty"`
-	TmpKeep    []string `json:"tmp_keep,omitempty"`
+	// TmpKeep are directories below /tmp or /var/tmp that stay visible in
+	// the private temp directories: the writable roots and the cwd.
+	TmpKeep []string `json:"tmp_keep,omitempty"`
+	// HostTmp lists the private temp directories NOT to make: those the
+	// policy names as writable roots itself (--writable-root /tmp).
+	HostTmp []string `json:"host_tmp,omitempty"`
+	// TmpSize bounds each private tmpfs, in bytes.
+	TmpSize uint64 `json:"tmp_size"`
 	// MaskRun hides /run (and a /var/run that is a directory) under an
 	// empty read-only tmpfs: set when the network is off.
 	MaskRun bool `json:"mask_run,omitempty"`
-	// Roots are bound read-write; Protected (each inside a root, each
-	// existing) are bound read-only on top.
+	// Roots are bound read-write (nosuid). Pins, each inside a root, are
+	// bound read-write over themselves so that they cannot be renamed or
+	// removed (a git directory lies below them). Protected (each inside a
+	// root, each existing) and ReadOnly (cordon's state directory when a
+	// root holds it) are bound read-only on top.
 	Roots     []string `json:"roots,omitempty"`
+	Pins      []string `json:"pins,omitempty"`
 	Protected []string `json:"protected,omitempty"`
-	Exec      execSpec `json:"exec"`
+	ReadOnly  []string `json:"read_only,omitempty"`
+	// Rlimits are set on the init itself before it starts the command.
+	Rlimits []rlimit `json:"rlimits,omitempty"`
+	Exec    execSpec `json:"exec"`
 }
 
-// execSpec is what stage 2 reads on fd 3.
+// execSpec is what the last code before the command applies: the init
+// stage's own restrictions, or the exec stage's where there are no
+// namespaces.
 type execSpec struct {
 	Args []string `json:"args"`
 	Dir  string   `json:"dir"`
 	Env  []string `json:"env"`
 	// Landlock is nil when Landlock is not applied (best effort only).
 	Landlock *landlockSpec `json:"landlock,omitempty"`
-	// Seccomp applies the network-off filter.
-	Seccomp bool `json:"seccomp,omitempty"`
+	// Seccomp applies the base filter; NetworkOff adds the network-off
+	// rules to it.
+	Seccomp    bool `json:"seccomp,omitempty"`
+	NetworkOff bool `json:"network_off,omitempty"`
 }
 
-// statusMsg is one line of the status pipe: a setup failure, or stage 2's
-// word that the command is about to be exec'd.
+// statusMsg is one line of the status pipe: a setup failure, or the
+// word that the command has been started (or is about to be exec'd).
 type statusMsg struct {
 	Stage string `json:"stage"`
 	Error string `json:"error,omitempty"`

@@ -11,54 +11,105 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// networkOffFilter is the seccomp(2) policy of a command without network,
-// on top of its network namespace (and in place of it where there is none):
+// The seccomp(2) policy of every sandboxed command. It is a deny list: the
+// default action is to allow, and what it refuses is aimed at ways out that
+// the other layers do not close.
 //
-//   - socket(2) and socketpair(2) of any family but AF_UNIX fail with
-//     EPERM: no TCP, UDP, raw, netlink or packet socket, while Unix sockets
-//     (local IPC that most tools need) keep working. The argument is
-//     compared as 64 bits, so high garbage bits fail closed.
-//   - io_uring_setup/enter/register fail: io_uring can open sockets and do
-//     I/O without passing through the syscalls the filter sees.
+// Always:
+//
+//   - io_uring_setup/enter/register fail: io_uring does I/O (and opens
+//     sockets) without passing through the system calls the filter sees.
 //   - ptrace, process_vm_readv and process_vm_writev fail: no reading or
-//     rewriting another process's memory, which could otherwise step around
-//     a filter (seccomp(2), "Caveats").
+//     rewriting another process's memory, which could step around a filter
+//     (seccomp(2), "Caveats").
+//   - add_key, request_key and keyctl fail: the command has a fresh session
+//     keyring it has no use for, and no way to reach keys by their ids.
+//   - chmod, fchmod, fchmodat, fchmodat2 with S_ISUID or S_ISGID in the
+//     mode, open/openat/creat that create a file (O_CREAT, O_TMPFILE) with
+//     those bits, and mknod/mknodat with them, fail: no set-user-ID or
+//     set-group-ID file is left in a writable root for a host user (root,
+//     when cordon runs as root) to run later. The writable roots are also
+//     mounted nosuid, which only matters inside the sandbox.
+//   - unshare and clone with CLONE_NEWUSER fail, and clone3, whose flags
+//     sit in memory the filter cannot read, fails with ENOSYS (glibc then
+//     falls back to clone): a user namespace of its own would give the
+//     command every capability there, enough to write file capabilities
+//     that count on the host when the caller is root.
+//   - openat2, whose mode sits in memory too, fails with ENOSYS (callers
+//     fall back to openat).
+//   - ioctl TIOCSTI and TIOCLINUX fail: no typing into a terminal.
 //
-// Everything else is allowed (the default action): the filter is a deny
-// list aimed at the network, not a general system call allow list. On
-// x86-64 the library answers x32 system calls with ENOSYS.
-func networkOffFilter() seccomp.Filter {
-	notUnix := []seccomp.Condition{{Argument: 0, Operation: seccomp.NotEqual, Value: unix.AF_UNIX}}
+// Without network, on top: socket(2) and socketpair(2) of any family but
+// AF_UNIX fail with EPERM: no TCP, UDP, raw, netlink or packet socket,
+// while Unix sockets (local IPC most tools need) keep working.
+//
+// Arguments are compared as 64 bits, so high garbage bits fail closed. On
+// x86-64 the library answers x32 system calls with ENOSYS, and a second
+// filter refuses every other foreign ABI (see applySeccomp).
+func sandboxFilter(networkOff bool) seccomp.Filter {
+	var conds []seccomp.NameWithConditions
+	bits := func(name string, arg uint32, value uint64, also ...seccomp.Condition) {
+		c := append([]seccomp.Condition{{Argument: arg, Operation: seccomp.BitsSet, Value: value}}, also...)
+		conds = append(conds, seccomp.NameWithConditions{Name: name, Conditions: c})
+	}
+	for _, b := range []uint64{unix.S_ISUID, unix.S_ISGID} {
+		bits("chmod", 1, b)
+		bits("fchmod", 1, b)
+		bits("fchmodat", 2, b)
+		bits("fchmodat2", 2, b)
+		bits("creat", 1, b)
+		bits("mknod", 1, b)
+		bits("mknodat", 2, b)
+		for _, create := range []uint64{unix.O_CREAT, unix.O_TMPFILE &^ unix.O_DIRECTORY} {
+			bits("open", 2, b, seccomp.Condition{Argument: 1, Operation: seccomp.BitsSet, Value: create})
+			bits("openat", 3, b, seccomp.Condition{Argument: 2, Operation: seccomp.BitsSet, Value: create})
+		}
+	}
+	bits("unshare", 0, unix.CLONE_NEWUSER)
+	bits("clone", 0, unix.CLONE_NEWUSER)
+	for _, req := range []uint64{unix.TIOCSTI, unix.TIOCLINUX} {
+		conds = append(conds, seccomp.NameWithConditions{Name: "ioctl", Conditions: []seccomp.Condition{{Argument: 1, Operation: seccomp.Equal, Value: req}}})
+	}
+	if networkOff {
+		notUnix := []seccomp.Condition{{Argument: 0, Operation: seccomp.NotEqual, Value: unix.AF_UNIX}}
+		conds = append(conds,
+			seccomp.NameWithConditions{Name: "socket", Conditions: notUnix},
+			seccomp.NameWithConditions{Name: "socketpair", Conditions: notUnix})
+	}
 	return seccomp.Filter{
 		NoNewPrivs: true,
 		// TSYNC: every thread of the process gets the filter, not just
-		// the caller (the command is exec'd from the caller's thread, so
-		// this is defence in depth against a Go runtime thread).
+		// the caller.
 		Flag: seccomp.FilterFlagTSync,
 		Policy: seccomp.Policy{
 			DefaultAction: seccomp.ActionAllow,
-			Syscalls: []seccomp.SyscallGroup{{
-				Action: seccomp.ActionErrno, // EPERM
-				Names: []string{
-					"io_uring_setup", "io_uring_enter", "io_uring_register",
-					"ptrace", "process_vm_readv", "process_vm_writev",
+			Syscalls: []seccomp.SyscallGroup{
+				{
+					Action: seccomp.ActionErrno, // EPERM
+					Names: []string{
+						"io_uring_setup", "io_uring_enter", "io_uring_register",
+						"ptrace", "process_vm_readv", "process_vm_writev",
+						"add_key", "request_key", "keyctl",
+					},
+					NamesWithCondtions: conds,
 				},
-				NamesWithCondtions: []seccomp.NameWithConditions{
-					{Name: "socket", Conditions: notUnix},
-					{Name: "socketpair", Conditions: notUnix},
+				{
+					Action: seccomp.ActionErrno | seccomp.Action(unix.ENOSYS),
+					Names:  []string{"clone3", "openat2"},
 				},
-			}},
+			},
 		},
 	}
 }
 
-// applySeccomp loads the network-off filter, and a second filter that
-// refuses every system call made through another architecture's ABI (on
-// x86-64: the i386 int 0x80 entry, whose socketcall(2) multiplexer the
-// first filter cannot inspect). 32-bit programs therefore cannot run
-// without network; seccomp filters stack, the strictest answer wins.
-func applySeccomp() error {
-	if err := seccomp.LoadFilter(networkOffFilter()); err != nil {
+// applySeccomp loads the sandbox filter, and a second filter that refuses
+// every system call made through another architecture's ABI (on x86-64:
+// the i386 int 0x80 entry, whose numbers the first filter does not know and
+// whose socketcall(2) multiplexer it could not inspect). 32-bit programs
+// therefore do not run in the sandbox; seccomp filters stack, the strictest
+// answer wins.
+func applySeccomp(networkOff bool) error {
+	if err := seccomp.LoadFilter(sandboxFilter(networkOff)); err != nil {
 		return err
 	}
 	return loadArchFilter()

@@ -15,10 +15,10 @@ import (
 
 // Stage names, the values of stageEnv.
 const (
-	stageInit        = "init"         // stage 1: PID 1 of the sandbox, builds the mounts
-	stageExec        = "exec"         // stage 2: drops privileges and execs the command
+	stageInit        = "init"         // PID 1 of the sandbox: mounts, restrictions, starts and reaps the command
+	stageExec        = "exec"         // without namespaces: restricts itself and execs the command
 	stageProbe       = "probe"        // Probe's test subject
-	stageProbeNested = "probe-nested" // Probe's check that stage 2's mounts are locked
+	stageProbeNested = "probe-nested" // Probe's check that the init's mounts are locked
 )
 
 // selfExe is the running binary. /proc/self/exe is a "magic link" that opens
@@ -31,9 +31,10 @@ func initStage() {
 	if !ok {
 		return
 	}
-	// Credentials (capabilities, Landlock domains, no_new_privs) are per
-	// thread: everything a stage changes must happen on the thread that
-	// finally calls execve(2), so the main goroutine keeps its thread.
+	// Credentials (capabilities, Landlock domains) are per thread, and a
+	// forked child inherits the forking thread's: everything a stage
+	// changes must happen on the thread that finally forks or execs the
+	// command, so the main goroutine keeps its thread.
 	runtime.LockOSThread()
 	os.Unsetenv(stageEnv)
 	switch stage {
@@ -50,8 +51,32 @@ func initStage() {
 	os.Exit(exitSetup)
 }
 
-// runInit is stage 1. It runs as uid 0 of a fresh user namespace (mapped
-// to the caller's uid), in new mount and PID namespaces, as PID 1.
+// runInit is the sandbox's only stage when namespaces are there. It starts
+// in new user, mount, PID and IPC namespaces (and a network namespace when
+// the network is off) as the caller's own uid, mapped to itself, with
+// CAP_SYS_ADMIN and CAP_SETPCAP as ambient capabilities of its namespace.
+// In order it
+//
+//  1. builds the command's view of the file system and pivots into it
+//     (setupMounts);
+//  2. joins a fresh anonymous session keyring, so the caller's keys are
+//     not reachable through the inherited one (keyrings(7));
+//  3. sets the resource limits the parent could not enforce with a cgroup;
+//  4. makes itself non-dumpable, so that the command cannot open its memory
+//     through /proc/1/mem;
+//  5. restricts itself exactly as the command will be (restrict: no
+//     capabilities, no_new_privs, Landlock, seccomp);
+//  6. starts the command as its child, in the spec's directory, with only
+//     stdin, stdout and stderr, and tells the parent it runs;
+//  7. forwards the parent's signals to the command and, as PID 1, reaps
+//     every orphan until the command exits, then exits with its status.
+//     When it exits, the kernel kills whatever is left of the namespace.
+//
+// The mounts cannot be undone by the command: it holds no capability in
+// this user namespace (bounding set emptied, no_new_privs), seccomp keeps
+// it from creating a user namespace of its own, Landlock forbids every
+// mount operation to a restricted thread, and a nested namespace would
+// see them locked anyway (mount_namespaces(7)).
 func runInit() {
 	status := os.NewFile(statusFD, "status")
 	fail := func(err error) {
@@ -62,53 +87,56 @@ func runInit() {
 	if err := readSpec(specFD, &spec); err != nil {
 		fail(err)
 	}
+	ex := &spec.Exec
+	if len(ex.Args) == 0 {
+		fail(errors.New("no command"))
+	}
 	// Whatever the caller leaked to us without close-on-exec stops here:
-	// stage 2 gets exactly 0, 1, 2 and its own two pipes.
+	// the command gets exactly 0, 1 and 2.
 	if err := cloexecFrom(3); err != nil {
 		fail(err)
 	}
 	if err := setupMounts(&spec); err != nil {
 		fail(err)
 	}
-
-	// Catch the forwarded signals before stage 2 exists: one arriving
+	if err := joinFreshKeyring(); err != nil {
+		fail(err)
+	}
+	if err := applyRlimits(withInitAllowance(spec.Rlimits)); err != nil {
+		fail(err)
+	}
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		fail(fmt.Errorf("PR_SET_DUMPABLE: %w", err))
+	}
+	// Catch the forwarded signals before the command exists: one arriving
 	// meanwhile waits in the channel and is passed on once it does.
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, forwarded...)
 
-	specR, specW, err := os.Pipe()
-	if err != nil {
-		fail(fmt.Errorf("spec pipe for stage 2: %w", err))
+	if err := os.Chdir(ex.Dir); err != nil {
+		fail(fmt.Errorf("chdir: %w", err))
 	}
-	sys := &syscall.SysProcAttr{
-		// A nested user namespace with its own mount namespace: its mounts
-		// are copies from a more privileged mount namespace, hence locked.
-		Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
-		// The command sees the caller's own uid and gid; they map to our
-		// uid 0, which maps to the caller's on the host.
-		UidMappings: []syscall.SysProcIDMap{{ContainerID: spec.UID, HostID: 0, Size: 1}},
-		GidMappings: []syscall.SysProcIDMap{{ContainerID: spec.GID, HostID: 0, Size: 1}},
-		Pdeathsig:   syscall.SIGKILL,
+	path, lookErr := lookPath(ex.Args[0], envValue(ex.Env, "PATH"))
+	if err := restrict(ex); err != nil {
+		fail(err)
 	}
-	if spec.UID != 0 {
-		// A non-zero uid loses every capability at execve(2); keep
-		// CAP_SETPCAP (ambient) so that stage 2 can empty its bounding set.
-		sys.AmbientCaps = []uintptr{unix.CAP_SETPCAP}
+	// From here on a failure is the command's, reported as its exit status
+	// (126/127) like a shell would.
+	if lookErr != nil {
+		writeStatus(status, statusMsg{Stage: stageInit, Ready: true})
+		execFailed(ex.Args[0], lookErr)
 	}
-	proc, err := os.StartProcess(selfExe, []string{"cordon-sandbox: exec"}, &os.ProcAttr{
-		Env:   []string{stageEnv + "=" + stageExec},
-		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr, specR, status},
-		Sys:   sys,
+	proc, err := os.StartProcess(path, ex.Args, &os.ProcAttr{
+		Dir:   ex.Dir,
+		Env:   ex.Env,
+		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
+		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
 	})
-	specR.Close()
-	if err != nil {
-		specW.Close()
-		fail(fmt.Errorf("start stage 2: %w", err))
-	}
-	// Stage 2 reports its own failures; ours are over.
-	_ = writeSpec(specW, spec.Exec)
+	writeStatus(status, statusMsg{Stage: stageInit, Ready: true})
 	status.Close()
-
+	if err != nil {
+		execFailed(ex.Args[0], err)
+	}
 	go func() {
 		for s := range sigs {
 			_ = unix.Kill(proc.Pid, s.(syscall.Signal))
@@ -117,11 +145,24 @@ func runInit() {
 	os.Exit(reap(proc.Pid))
 }
 
-// forwarded are the signals stage 1 passes on to the command.
+// joinFreshKeyring replaces the session keyring inherited from the caller
+// with a new anonymous one (KEYCTL_JOIN_SESSION_KEYRING with a NULL name,
+// keyctl(2)). The user keyrings are already per user namespace (Linux 5.3);
+// the session keyring is the one thing fork(2) would carry over. seccomp
+// then refuses every key system call to the command.
+func joinFreshKeyring() error {
+	_, _, errno := unix.Syscall(unix.SYS_KEYCTL, unix.KEYCTL_JOIN_SESSION_KEYRING, 0, 0)
+	if errno != 0 && errno != unix.ENOSYS {
+		return fmt.Errorf("join a fresh session keyring: %w", errno)
+	}
+	return nil
+}
+
+// forwarded are the signals the init passes on to the command.
 var forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH}
 
 // reap waits for every child (orphans re-parent to PID 1) until pid ends,
-// and returns pid's status as an exit code. When stage 1 then exits, the
+// and returns pid's status as an exit code. When the init then exits, the
 // kernel kills what is left of the PID namespace (pid_namespaces(7)).
 func reap(pid int) int {
 	for {
@@ -149,7 +190,8 @@ func exitCode(ws unix.WaitStatus) int {
 	return ws.ExitStatus()
 }
 
-// runExec is stage 2: the last code that runs before the command.
+// runExec is the exec stage, used only without namespaces (best effort):
+// it restricts itself and execve(2)s the command in its own place.
 func runExec() {
 	status := os.NewFile(statusFD, "status")
 	fail := func(err error) {
@@ -173,6 +215,9 @@ func runExec() {
 		fail(fmt.Errorf("chdir: %w", err))
 	}
 	path, lookErr := lookPath(spec.Args[0], envValue(spec.Env, "PATH"))
+	if err := joinFreshKeyring(); err != nil {
+		fail(err)
+	}
 	if err := restrict(&spec); err != nil {
 		fail(err)
 	}
@@ -199,7 +244,7 @@ func execFailed(name string, err error) {
 }
 
 // restrict applies, on the calling (locked) thread, everything that stands
-// between stage 2 and the command: no_new_privs, the capability drop,
+// between the stage and the command: no_new_privs, the capability drop,
 // Landlock and seccomp. no_new_privs comes first: Landlock and seccomp need
 // it (or CAP_SYS_ADMIN, which we are about to drop).
 func restrict(spec *execSpec) error {
@@ -215,7 +260,7 @@ func restrict(spec *execSpec) error {
 		}
 	}
 	if spec.Seccomp {
-		if err := applySeccomp(); err != nil {
+		if err := applySeccomp(spec.NetworkOff); err != nil {
 			return fmt.Errorf("seccomp: %w", err)
 		}
 	}

@@ -85,16 +85,20 @@ func newWS(t *testing.T, c tc) *ws {
 	return w
 }
 
-// baseParent is where a row's world is created: /var/tmp where it exists,
-// like a workspace in a home directory, since read-only policies replace
-// /tmp with a private tmpfs (keeping only a cwd below /tmp visible), which
-// would hide out/ and extra/. Rows with underTmp get /tmp.
+// baseParent is where a row's world is created: on Linux a directory in the
+// user's cache directory, like a workspace in a home directory, since the
+// sandbox replaces /tmp and /var/tmp with private tmpfs mounts (keeping
+// only the roots and the cwd below them visible), which would hide out/.
+// Rows with underTmp get /tmp.
 func baseParent(c tc) string {
 	if c.underTmp || runtime.GOOS != "linux" {
 		return os.TempDir()
 	}
-	if fi, err := os.Stat("/var/tmp"); err == nil && fi.IsDir() {
-		return "/var/tmp"
+	if cache, err := os.UserCacheDir(); err == nil {
+		dir := filepath.Join(cache, "cordon-smoke")
+		if err := os.MkdirAll(dir, 0o755); err == nil {
+			return dir
+		}
 	}
 	return os.TempDir()
 }
