@@ -80,6 +80,17 @@ func (lg *logger) start(backend string, cmd []string, envDropped []string) {
 	}
 }
 
+// notes logs what the backend found while setting the sandbox up and left
+// alone, one line each.
+func (lg *logger) notes(notes []string) {
+	if lg.l == nil {
+		return
+	}
+	for _, n := range notes {
+		lg.l.Info("NOTE", "note", n)
+	}
+}
+
 func (lg *logger) finish(cmd []string, r Result) {
 	if lg.l == nil {
 		return

@@ -74,6 +74,9 @@ func run(ctx context.Context, req Request, choose func(name string) (sandbox.Bac
 		log.failure(req.Command, -1, time.Since(start), err)
 		return res, err
 	}
+	if n, ok := proc.(sandbox.Noter); ok {
+		log.notes(n.Notes())
+	}
 	type waited struct {
 		code int
 		err  error

@@ -296,6 +296,10 @@ type process struct {
 
 func (p *process) Degraded() []string { return append([]string(nil), p.degraded...) }
 
+// Notes are what the run found and left alone (git directories outside
+// every root, gitfiles naming nothing), for the log.
+func (p *process) Notes() []string { return append([]string(nil), p.prep.notes...) }
+
 // Kill kills stage 1, the PID namespace's init, with SIGKILL: the kernel
 // then kills every process of the namespace. Without namespaces it kills
 // the process group (a descendant that left it survives: that is one of the

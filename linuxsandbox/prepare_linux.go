@@ -28,6 +28,7 @@ type prepared struct {
 	tmpKeep   []string // directories below a private temp directory to bind back in
 	hostTmp   []string // temp directories the policy makes writable roots: left the host's
 	warnings  []string // for Process.Degraded
+	notes     []string // what the run found and left alone, for the log
 	locks     []dirLock
 	limits    *limiter
 }
@@ -132,7 +133,7 @@ func prepare(ctx context.Context, spec *sandbox.Spec, namespaces bool) (prep *pr
 	}
 	git := gitDirs(prep.roots)
 	prep.pins = git.pins
-	prep.warnings = append(prep.warnings, git.notes...)
+	prep.notes = append(prep.notes, git.notes...)
 	names = append(names, git.guards...)
 	seen := map[string]bool{}
 	for _, p := range append(names, git.protect...) {

@@ -65,6 +65,12 @@ type Process interface {
 	Degraded() []string
 }
 
+// Noter is implemented by a Process that has findings for the log: what
+// the backend noticed while setting the sandbox up and left alone.
+type Noter interface {
+	Notes() []string
+}
+
 // Backend runs commands in one kind of sandbox.
 type Backend interface {
 	// Name is the backend's name for --sandbox and for results ("linux",
