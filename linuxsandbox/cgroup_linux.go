@@ -8,7 +8,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,8 +23,22 @@ const cgroupParent = "cordon"
 // closeTimeout bounds how long close waits for a cgroup to empty.
 const closeTimeout = 5 * time.Second
 
-// runName matches the cgroups of runs: run-PID-RANDOM, PID the creator's.
-var runName = regexp.MustCompile(`^run-([0-9]+)-[0-9a-f]+$`)
+// runPID returns the creator's pid from the name of a run's cgroup,
+// run-PID-RANDOM (RANDOM in hex). A regexp would do, but compiling one at
+// package init costs every sandbox's start, as the init stage is this
+// same program.
+func runPID(name string) (int, bool) {
+	rest, ok := strings.CutPrefix(name, "run-")
+	if !ok {
+		return 0, false
+	}
+	pid, random, ok := strings.Cut(rest, "-")
+	if !ok || pid == "" || random == "" || strings.Trim(pid, "0123456789") != "" || strings.Trim(random, "0123456789abcdef") != "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(pid)
+	return n, err == nil
+}
 
 // cgroupHost is what newLimiter knows of the machine's cgroups. Tests
 // point it at a tree that imitates cgroupfs.
@@ -313,12 +326,11 @@ func (h *cgroupHost) enable(parent string, want []string) error {
 func (h *cgroupHost) sweep(parent string) {
 	ents, _ := os.ReadDir(parent)
 	for _, e := range ents {
-		m := runName.FindStringSubmatch(e.Name())
-		if m == nil || !e.IsDir() {
+		pid, ok := runPID(e.Name())
+		if !ok || !e.IsDir() {
 			continue
 		}
-		pid, err := strconv.Atoi(m[1])
-		if err != nil || pid == os.Getpid() || !errors.Is(unix.Kill(pid, 0), unix.ESRCH) {
+		if pid == os.Getpid() || !errors.Is(unix.Kill(pid, 0), unix.ESRCH) {
 			continue
 		}
 		dir := filepath.Join(parent, e.Name())

@@ -157,7 +157,7 @@ func TestCgroupV2Delegated(t *testing.T) {
 		t.Fatal(err)
 	}
 	cg := cgroupOf(t, lm, "memory")
-	if want := filepath.Join(root, svc, "cordon"); filepath.Dir(cg.dir) != want || !runName.MatchString(filepath.Base(cg.dir)) {
+	if want := filepath.Join(root, svc, "cordon"); filepath.Dir(cg.dir) != want || !isRunName(filepath.Base(cg.dir)) {
 		t.Fatalf("cgroup %s, want one in %s", cg.dir, want)
 	}
 	if cg.version != 2 || len(lm.cgroups) != 1 || lm.rlimits() != nil || len(lm.degraded()) != 0 {
@@ -345,5 +345,20 @@ func TestCgroupSweep(t *testing.T) {
 	}
 	if want := []string{"other", fmt.Sprintf("run-%d-00cd", os.Getppid())}; !slices.Equal(left, want) {
 		t.Errorf("left %v, want %v", left, want)
+	}
+}
+
+func isRunName(s string) bool { _, ok := runPID(s); return ok }
+
+func TestRunPID(t *testing.T) {
+	for name, want := range map[string]int{"run-12-ab09": 12, "run-1-0": 1} {
+		if got, ok := runPID(name); !ok || got != want {
+			t.Errorf("runPID(%q) = %d, %v; want %d", name, got, ok, want)
+		}
+	}
+	for _, name := range []string{"run-", "run-12", "run-12-", "run--ab", "run-1x-ab", "run-12-AB", "run-12-ab-c", "cordon", "xrun-1-a"} {
+		if _, ok := runPID(name); ok {
+			t.Errorf("runPID(%q) accepted", name)
+		}
 	}
 }
