@@ -260,3 +260,9 @@ func gaveUp() check {
 		return nil
 	}}
 }
+
+// pySpawn runs its arguments on a new pseudo-terminal, copying what they
+// write there to stdout, and exits with their status: a user's terminal.
+const pySpawn = `import os, pty, sys
+sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))
+`
