@@ -109,7 +109,7 @@ func (w *ws) countProcs() (stop func()) {
 			select {
 			case <-quit:
 				return
-			case <-time.After(100 * time.Millisecond):
+			case <-time.After(250 * time.Millisecond):
 			}
 		}
 	}()
