@@ -51,10 +51,10 @@ func (w *ws) giveToUser(t *testing.T) {
 }
 
 // hostRun runs a command on the host, as the row's user and with cordon's
-// environment plus extra (NAME=VALUE), and returns its combined output.
-func (w *ws) hostRun(t *testing.T, extra []string, args ...string) string {
+// environment, and returns its combined output.
+func (w *ws) hostRun(t *testing.T, args ...string) string {
 	t.Helper()
-	out, err := w.hostOut(extra, args...)
+	out, err := w.hostOut(args...)
 	if err != nil {
 		t.Fatalf("on the host: %q: %v\n%s", args, err, out)
 	}
@@ -62,9 +62,9 @@ func (w *ws) hostRun(t *testing.T, extra []string, args ...string) string {
 }
 
 // hostOut is hostRun for checks: it returns the error.
-func (w *ws) hostOut(extra []string, args ...string) (string, error) {
+func (w *ws) hostOut(args ...string) (string, error) {
 	cmd := exec.Command(w.program(args[0]), args[1:]...)
-	cmd.Dir, cmd.Env, cmd.SysProcAttr = w.base, append(w.environ(nil), extra...), w.procAttr()
+	cmd.Dir, cmd.Env, cmd.SysProcAttr = w.base, w.environ(nil), w.procAttr()
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

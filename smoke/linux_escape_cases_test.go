@@ -102,7 +102,7 @@ func ipcRows() []tc {
 // and SEMID; they are removed after the row.
 func hostIPC(t *testing.T, w *ws) {
 	mk := func(v, kind string, args ...string) {
-		out := w.hostRun(t, nil, append([]string{"ipcmk", "-p", "0600"}, args...)...)
+		out := w.hostRun(t, append([]string{"ipcmk", "-p", "0600"}, args...)...)
 		m := regexp.MustCompile(`id: (\d+)`).FindStringSubmatch(out)
 		if m == nil {
 			t.Fatalf("ipcmk %q: %q", args, out)
@@ -189,7 +189,7 @@ func noIPCKey() check {
 // hostMQ creates, as the row's user, the queue /cordon-smoke-host-MARK.
 func hostMQ(t *testing.T, w *ws) {
 	mqCleanup(t, w)
-	if out := w.hostRun(t, nil, "python3", "-c", pyMQ, "create", "host"); out != "create allowed\n" {
+	if out := w.hostRun(t, "python3", "-c", pyMQ, "create", "host"); out != "create allowed\n" {
 		t.Fatalf("creating the host queue: %q", out)
 	}
 }
@@ -198,7 +198,7 @@ func hostMQ(t *testing.T, w *ws) {
 func mqCleanup(t *testing.T, w *ws) {
 	t.Cleanup(func() {
 		for _, which := range []string{"host", "planted"} {
-			w.hostOut(nil, "python3", "-c", pyMQ, "unlink", which)
+			w.hostOut("python3", "-c", pyMQ, "unlink", which)
 		}
 	})
 }
@@ -207,7 +207,7 @@ func mqCleanup(t *testing.T, w *ws) {
 func mqState(which string, exists bool) check {
 	want := map[bool]string{true: "open allowed\n", false: "open denied 2\n"}[exists]
 	return check{what: fmt.Sprintf("host queue /cordon-smoke-%s-${MARK}: %q", which, want), fn: func(w *ws, _ *result) error {
-		if out, _ := w.hostOut(nil, "python3", "-c", pyMQ, "open", which); out != want {
+		if out, _ := w.hostOut("python3", "-c", pyMQ, "open", which); out != want {
 			return fmt.Errorf("on the host: %q", out)
 		}
 		return nil

@@ -119,15 +119,22 @@ func setuidRows() []tc {
 		return tc{name: "setuid/" + name, on: onLinux, needs: needs, cmd: sh(script),
 			want: anyExit, checks: []check{ranCommand(), noSetIDFiles()}, control: true}
 	}
-	// Only root keeps a copy's owner, so only root's cp -p keeps the
-	// set-uid bit of a set-uid-root program of the host.
+	// cp -p of a set-uid-root program of the host (passwd, su): only
+	// root keeps a copy's owner, so only root's copy keeps the bit.
 	cp := s("cp-p-host-setuid-binary", `cp -p "$SUID" x`)
 	cp.setup = hostSetuidBinary
+	// Each row leaves in the workspace a program that runs, for any
+	// user of the host, as the caller (root: as root).
 	return append(asUserToo(
+		// chmod u+s on a copy of a program.
 		s("chmod-u+s", "cp /bin/true x && chmod u+s x"),
+		// chmod g+s: the caller's group.
 		s("chmod-g+s", "cp /bin/true x && chmod g+s x"),
+		// install(1) creates it set-uid in one go.
 		s("install-4755", "install -m 4755 /bin/true x"),
+		// open(2) with O_CREAT and a set-uid mode.
 		s("python-create-4755", `python3 -c 'import os; os.close(os.open("x", os.O_CREAT | os.O_WRONLY, 0o4755))'`, "python3"),
+		// chmod(2) to set-uid and set-gid.
 		s("python-chmod-6755", `python3 -c 'import os; open("x", "w").close(); os.chmod("x", 0o6755)'`, "python3"),
 		// The nested user namespace route: file capabilities set as
 		// root of a namespace the command makes.

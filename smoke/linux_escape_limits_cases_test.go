@@ -69,7 +69,8 @@ func limitRows() []tc {
 			want: denied, stdout: `\Astart\n\z`, stderr: `(?i)memoryerror|\A\z`},
 	),
 		// The private tmpfs mounts have no size: the sandbox fills the
-		// host's memory through /tmp and /dev/shm.
+		// host's memory through /tmp and /dev/shm (read-only's mounts,
+		// then workspace-write's).
 		tc{name: "limits/tmpfs-sized-read-only", on: onLinux, policy: "read-only", cmd: sh(tmpfsFill),
 			want: ok, stdout: `\A/tmp full\n/dev/shm full\n\z`, timeout: 120 * time.Second},
 		tc{name: "limits/tmpfs-sized-workspace-write", on: onLinux, cmd: sh(tmpfsFill),
@@ -142,9 +143,14 @@ func lockRows() []tc {
 		return gaveUp().fn(w, r)
 	})}
 	return []tc{
+		// Another user locks the workspace's own .agents, .codex or
+		// .git (a checkout shared with a group): cordon --timeout 3s
+		// must give up, with a clear error, within a few seconds.
 		held("workspace-agents-held", "ws/.agents"),
 		held("workspace-codex-held", "ws/.codex"),
 		held("workspace-git-held", "ws/.git"),
+		// Another user locks /tmp/.agents, which every run with TMPDIR
+		// unset uses today.
 		tmp,
 		// SIGTERM to cordon while it waits ends it promptly.
 		{name: "lock/sigterm-while-waiting", on: onLinux, setup: lockedDir("ws/.agents"), signal: syscall.SIGTERM, signalAfter: time.Second,
