@@ -24,9 +24,11 @@ import (
 // Debian packages the escape rows (all linux_escape_*_test.go) need, each
 // skipped with its reason where the program is missing:
 //
-//	util-linux (ipcmk, ipcs, ipcrm, setpriv, unshare), keyutils (keyctl),
-//	tmux, openssh-client (ssh-agent, ssh-add, ssh-keygen), libcap2-bin
-//	(setcap), git, python3, procps, passwd and login (/usr/bin/passwd)
+//	util-linux (ipcmk, ipcs, ipcrm, unshare), keyutils (keyctl), tmux,
+//	openssh-client (ssh-agent, ssh-add, ssh-keygen), libcap2-bin (setcap),
+//	git, python3, passwd and login (set-uid /usr/bin/passwd, su)
+//
+// Rows with asUser run as uid 65534 (nobody), which Debian always has.
 
 // pyIPC attacks the host's System V objects named by SHMID, MSGID and
 // IPCKEY, printing "allowed" or "denied ERRNO" for each call.
