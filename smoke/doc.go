@@ -4,8 +4,9 @@
 // what the sandboxed command did and did not manage to change.
 //
 // Each case is a row in a table (linux_cases_test.go, windows_cases_test.go,
-// smoke_test.go): the platforms it applies to, the policy and flags, the
-// command, the expected exit status and the host-side checks. Every row must
+// smoke_test.go, and the attacks on the Linux backend in
+// linux_escape_*_test.go): the platforms it applies to, the policy and
+// flags, the command, the expected exit status and the host-side checks. Every row must
 // be able to fail; rows that expect a denial can run their command once more
 // unsandboxed (--sandbox none) as a control, proving the command itself
 // works.

@@ -26,6 +26,10 @@ func TestMain(m *testing.M) {
 	}
 	dir, err := os.MkdirTemp("", "cordon-smoke-bin-")
 	if err == nil {
+		// Rows with asUser run the binary as an unprivileged uid.
+		err = os.Chmod(dir, 0o755)
+	}
+	if err == nil {
 		cordonBin, err = buildCordon(dir)
 	}
 	if err != nil {
@@ -192,6 +196,18 @@ type tc struct {
 	listen   bool          // start the host TCP and UDP listeners (PORT, UDP_PORT)
 	extraFDs bool          // give cordon two extra open descriptors (3, 4)
 	timeout  time.Duration // the harness's limit for one cordon run (default 30s)
+	// asUser runs cordon (and the run alongside, the run after, the
+	// control run and the row's host helpers, ws.hostRun) as the
+	// unprivileged uid and gid 65534, in a world that uid owns (Linux).
+	asUser bool
+	// wrap is a host program that cordon's command line is appended to;
+	// it must run cordon ("$@") and exit with its status: a keyring
+	// session, a pseudo-terminal. It runs as the row's user, with
+	// cordon's environment.
+	wrap []string
+	// countProcs samples, while cordon runs, how many host processes
+	// carry the MARK argument; checks read the peak (ws.peakProcs).
+	countProcs bool
 }
 
 // result is one run of cordon.
@@ -300,6 +316,7 @@ func runRow(t *testing.T, c tc) {
 	if c.alongside != nil {
 		other = exec.Command(cordonBin, w.args(tc{cmd: c.alongside}, nil)...)
 		other.Dir, other.Env = w.dir, w.environ(nil)
+		other.SysProcAttr = w.procAttr()
 		if err := other.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -383,9 +400,12 @@ func (w *ws) run(t *testing.T, c tc, more []string) result {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, cordonBin, w.args(c, more)...)
+	argv := append(append([]string{}, c.wrap...), cordonBin)
+	argv = append(argv, w.args(c, more)...)
+	cmd := exec.CommandContext(ctx, w.program(argv[0]), argv[1:]...)
 	cmd.Dir = w.dir
 	cmd.Env = w.environ(c.env)
+	cmd.SysProcAttr = w.procAttr()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.WaitDelay = 5 * time.Second
@@ -401,6 +421,9 @@ func (w *ws) run(t *testing.T, c tc, more []string) result {
 	}
 	start := time.Now()
 	err := cmd.Start()
+	if err == nil && c.countProcs {
+		defer w.countProcs()()
+	}
 	if err == nil {
 		if c.signal != nil {
 			timer := time.AfterFunc(c.signalAfter, func() { cmd.Process.Signal(c.signal) })

@@ -37,8 +37,10 @@ type ws struct {
 	mark                       string
 	vars                       map[string]string
 	before                     map[string]string
+	user                       bool // every run and host helper as the unprivileged uid (tc.asUser)
 
 	tcpAccepts, udpPackets atomic.Int64
+	peakProcs              atomic.Int64 // tc.countProcs
 }
 
 func newWS(t *testing.T, c tc) *ws {
@@ -50,7 +52,7 @@ func newWS(t *testing.T, c tc) *ws {
 	if base, err = filepath.EvalSymlinks(base); err != nil {
 		t.Fatal(err)
 	}
-	w := &ws{base: base, before: map[string]string{}}
+	w := &ws{base: base, before: map[string]string{}, user: c.asUser}
 	w.dir, w.out, w.tmp, w.extra = w.path("ws"), w.path("out"), w.path("tmp"), w.path("extra")
 	w.mark = fmt.Sprintf("300.%06d", rand.IntN(1000000))
 	w.vars = map[string]string{"BASE": base, "WS": w.dir, "OUT": w.out, "EXTRA": w.extra, "MARK": w.mark}
@@ -79,8 +81,14 @@ func newWS(t *testing.T, c tc) *ws {
 	if c.listen {
 		w.listen(t)
 	}
+	if w.user {
+		w.giveToUser(t)
+	}
 	if c.setup != nil {
 		c.setup(t, w)
+	}
+	if w.user {
+		w.giveToUser(t)
 	}
 	return w
 }
@@ -185,6 +193,11 @@ func (w *ws) environ(extra map[string]string) []string {
 		env = append(env, "TMPDIR="+w.tmp)
 	}
 	env = append(env, "CORDON_STATE_DIR="+w.path("state"))
+	if w.user {
+		// The test's own PATH may run through root's home, which the
+		// unprivileged uid cannot read.
+		env = append(env, "PATH="+userPath, "HOME="+w.base)
+	}
 	for k, v := range w.vars {
 		env = append(env, k+"="+v)
 	}
