@@ -92,7 +92,8 @@ type Result struct {
 // nothing was left mounted or changed. The exception is "teardown_failed".
 type Error struct {
 	// Code is stable, for scripts: "bad_request", "bad_policy",
-	// "unavailable" (a backend or layer is missing here), "setup_failed";
+	// "unavailable" (a backend or layer is missing here), "busy" (another
+	// process held a lock the sandbox needed until the deadline), "setup_failed";
 	// and "teardown_failed", the one case where the command did run: its
 	// Result is valid, and releasing the sandbox afterwards failed.
 	Code string

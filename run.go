@@ -67,8 +67,11 @@ func run(ctx context.Context, req Request, choose func(name string) (sandbox.Bac
 	proc, err := backend.Start(runCtx, spec)
 	if err != nil {
 		code := "setup_failed"
-		if errors.Is(err, sandbox.ErrUnavailable) {
+		switch {
+		case errors.Is(err, sandbox.ErrUnavailable):
 			code = "unavailable"
+		case errors.Is(err, sandbox.ErrBusy):
+			code = "busy"
 		}
 		err = fail(code, err)
 		log.failure(req.Command, -1, time.Since(start), err)

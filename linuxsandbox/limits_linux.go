@@ -61,13 +61,14 @@ import (
 // DefaultProcessLimit caps the tasks (threads count, as for pids.max and
 // RLIMIT_NPROC) alive at once in every sandbox whose limits set none, so
 // that a fork bomb fails with EAGAIN instead of exhausting the host's pids.
-// 4096 is an eighth of the kernel's default pid_max (32768; systemd
-// raises it to 4194304) and below systemd's default TasksMax for a unit
-// (15% of 32768, 4915), so a runaway sandbox leaves the host most of its
-// pids; yet it is far above what a parallel
-// build needs (make -j or go build on a many-core machine, a JVM's thread
-// pools). sandbox.Limits.Processes overrides it.
-const DefaultProcessLimit = 4096
+// 2048 is a sixteenth of the kernel's default pid_max (32768; systemd
+// raises it to 4194304), so even a few runaway sandboxes at once leave the
+// host most of its pids; yet it is well above what a parallel build on a
+// workstation uses (go build or make -j16: a few hundred tasks, threads
+// included; a JVM's thread pools: a few hundred). A very large machine's
+// builds may need more: sandbox.Limits.Processes (--process-limit)
+// overrides it. cordon's init has an allowance of its own on top.
+const DefaultProcessLimit = 2048
 
 // LayerLimits is the probe layer of resource limits.
 const LayerLimits = "limits"

@@ -50,7 +50,7 @@ const lockPoll = 20 * time.Millisecond
 
 // ErrBusy is wrapped by the error of a run that gave up waiting for a lock
 // another process holds on one of its protected directories.
-var ErrBusy = errors.New("busy")
+var ErrBusy = sandbox.ErrBusy
 
 // prepare checks the writable roots and resolves them to canonical paths
 // (the new root is a copy of the host's tree, so a canonical host path names
@@ -84,13 +84,12 @@ var ErrBusy = errors.New("busy")
 // find a directory gone between lookup and lock start over. Waiting for a
 // lock ends with ctx (the run's timeout, or cordon's SIGINT/SIGTERM): an
 // exclusive lock held by anyone else is an ErrBusy error, never a hang.
-func prepare(ctx context.Context, spec *sandbox.Spec, namespaces bool) (prep *prepared, err error) {
+func prepare(ctx context.Context, spec *sandbox.Spec, namespaces bool) (_ *prepared, err error) {
 	pol := spec.Policy
-	prep = &prepared{}
+	prep := &prepared{}
 	defer func() {
 		if err != nil {
-			prep.cleanup()
-			prep = nil
+			prep.cleanup() // what was created or locked before the failure
 		}
 	}()
 	for _, r := range pol.Roots {

@@ -116,6 +116,10 @@ func (p Probe) Layer(name string) (Layer, bool) {
 // policy needs is missing on this machine.
 var ErrUnavailable = errors.New("sandbox unavailable")
 
+// ErrBusy is wrapped by errors that say the sandbox could not be set up in
+// time because another process holds something it needs (a lock).
+var ErrBusy = errors.New("busy")
+
 // ErrTeardown is wrapped by a Process.Wait error that came after the
 // command had run, while releasing what the sandbox held: the exit code
 // Wait returns alongside it is the command's own.

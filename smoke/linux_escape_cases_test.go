@@ -31,7 +31,7 @@ import (
 // Rows with asUser run as uid 65534 (nobody), which Debian always has.
 
 // pyIPC attacks the host's System V objects named by SHMID, MSGID and
-// IPCKEY, printing "allowed" or "denied ERRNO" for each call.
+// IPC_ID_BASE, printing "allowed" or "denied ERRNO" for each call.
 const pyIPC = `import ctypes, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
 libc.shmat.restype = ctypes.c_void_p
@@ -49,7 +49,7 @@ elif op == "msg-send":
         _fields_ = [("mtype", ctypes.c_long), ("mtext", ctypes.c_char * 16)]
     report(op, libc.msgsnd(int(os.environ["MSGID"]), ctypes.byref(Msg(1, b"planted")), 7, 0o4000) == 0)  # IPC_NOWAIT
 elif op == "plant":
-    key = int(os.environ["IPCKEY"])
+    key = int(os.environ["IPC_ID_BASE"])
     report("shmget", libc.shmget(key, 4096, 0o1666) != -1)  # IPC_CREAT|0666
     report("msgget", libc.msgget(key, 0o1666) != -1)
     report("semget", libc.semget(key, 1, 0o1666) != -1)
@@ -117,12 +117,12 @@ func hostIPC(t *testing.T, w *ws) {
 	mk("SEMID", "-s", "-S", "1")
 }
 
-// ipcKey names IPCKEY a System V key of this row's own, and removes
+// ipcKey names IPC_ID_BASE a System V key of this row's own, and removes
 // whatever has that key on the host after the row.
 func ipcKey(t *testing.T, w *ws) {
 	n, _ := strconv.Atoi(w.mark[strings.IndexByte(w.mark, '.')+1:])
 	key := fmt.Sprintf("0x%08x", 0x5c000000+n)
-	w.vars["IPCKEY"] = fmt.Sprint(0x5c000000 + n)
+	w.vars["IPC_ID_BASE"] = fmt.Sprint(0x5c000000 + n)
 	t.Cleanup(func() {
 		for _, f := range []string{"-M", "-Q", "-S"} {
 			exec.Command("ipcrm", f, key).Run()
@@ -170,10 +170,10 @@ func ipcAlive(kind, v string) check {
 	}}
 }
 
-// noIPCKey: no System V object on the host has the key IPCKEY.
+// noIPCKey: no System V object on the host has the key IPC_ID_BASE.
 func noIPCKey() check {
-	return check{what: "no host IPC object has the key ${IPCKEY}", fn: func(w *ws, _ *result) error {
-		n, _ := strconv.Atoi(w.vars["IPCKEY"])
+	return check{what: "no host IPC object has the key ${IPC_ID_BASE}", fn: func(w *ws, _ *result) error {
+		n, _ := strconv.Atoi(w.vars["IPC_ID_BASE"])
 		key := fmt.Sprintf("0x%08x", n)
 		for _, kind := range []string{"-m", "-q", "-s"} {
 			out, err := exec.Command("ipcs", kind).CombinedOutput()

@@ -93,22 +93,29 @@ func newWS(t *testing.T, c tc) *ws {
 	return w
 }
 
-// baseParent is where a row's world is created: on Linux a directory in the
-// user's cache directory, like a workspace in a home directory, since the
-// sandbox replaces /tmp and /var/tmp with private tmpfs mounts (keeping
-// only the roots and the cwd below them visible), which would hide out/.
-// Rows with underTmp get /tmp.
+// baseParent is where a row's world is created: on Linux not below /tmp or
+// /var/tmp, since the sandbox replaces both with private tmpfs mounts
+// (keeping only the roots and the cwd below them visible), which would hide
+// out/. As root, /var/lib/cordon-smoke, which rows run as an unprivileged
+// uid (asUser) can reach; otherwise a directory in the user's cache
+// directory, like a workspace in a home directory. Rows with underTmp get
+// /tmp.
 func baseParent(c tc) string {
 	if c.underTmp || runtime.GOOS != "linux" {
 		return os.TempDir()
 	}
-	if cache, err := os.UserCacheDir(); err == nil {
-		dir := filepath.Join(cache, "cordon-smoke")
-		if err := os.MkdirAll(dir, 0o755); err == nil {
-			return dir
+	dir := "/var/lib/cordon-smoke"
+	if os.Geteuid() != 0 {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return os.TempDir()
 		}
+		dir = filepath.Join(cache, "cordon-smoke")
 	}
-	return os.TempDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return os.TempDir()
+	}
+	return dir
 }
 
 // path maps a slash-separated path relative to base (or an absolute one),
