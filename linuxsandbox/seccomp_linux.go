@@ -2,141 +2,53 @@ package linuxsandbox
 
 import (
 	"fmt"
-	"syscall"
 	"unsafe"
 
-	seccomp "github.com/elastic/go-seccomp-bpf"
-	"github.com/elastic/go-seccomp-bpf/arch"
-	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
-// The seccomp(2) policy of every sandboxed command. It is a deny list: the
-// default action is to allow, and what it refuses is aimed at ways out that
-// the other layers do not close.
-//
-// Always:
-//
-//   - io_uring_setup/enter/register fail: io_uring does I/O (and opens
-//     sockets) without passing through the system calls the filter sees.
-//   - ptrace, process_vm_readv and process_vm_writev fail: no reading or
-//     rewriting another process's memory, which could step around a filter
-//     (seccomp(2), "Caveats").
-//   - add_key, request_key and keyctl fail: the command has a fresh session
-//     keyring it has no use for, and no way to reach keys by their ids.
-//   - chmod, fchmod, fchmodat, fchmodat2 with S_ISUID or S_ISGID in the
-//     mode, open/openat/creat that create a file (O_CREAT, O_TMPFILE) with
-//     those bits, and mknod/mknodat with them, fail: no set-user-ID or
-//     set-group-ID file is left in a writable root for a host user (root,
-//     when cordon runs as root) to run later. The writable roots are also
-//     mounted nosuid, which only matters inside the sandbox.
-//   - unshare and clone with CLONE_NEWUSER fail, and clone3, whose flags
-//     sit in memory the filter cannot read, fails with ENOSYS (glibc then
-//     falls back to clone): a user namespace of its own would give the
-//     command every capability there, enough to write file capabilities
-//     that count on the host when the caller is root.
-//   - openat2, whose mode sits in memory too, fails with ENOSYS (callers
-//     fall back to openat).
-//   - ioctl TIOCSTI and TIOCLINUX fail: no typing into a terminal.
-//
-// Without network, on top: socket(2) and socketpair(2) of any family but
-// AF_UNIX fail with EPERM: no TCP, UDP, raw, netlink or packet socket,
-// while Unix sockets (local IPC most tools need) keep working.
-//
-// Arguments are compared as 64 bits, so high garbage bits fail closed. On
-// x86-64 the library answers x32 system calls with ENOSYS, and a second
-// filter refuses every other foreign ABI (see applySeccomp).
-func sandboxFilter(networkOff bool) seccomp.Filter {
-	var conds []seccomp.NameWithConditions
-	bits := func(name string, arg uint32, value uint64, also ...seccomp.Condition) {
-		c := append([]seccomp.Condition{{Argument: arg, Operation: seccomp.BitsSet, Value: value}}, also...)
-		conds = append(conds, seccomp.NameWithConditions{Name: name, Conditions: c})
-	}
-	for _, b := range []uint64{unix.S_ISUID, unix.S_ISGID} {
-		bits("chmod", 1, b)
-		bits("fchmod", 1, b)
-		bits("fchmodat", 2, b)
-		bits("fchmodat2", 2, b)
-		bits("creat", 1, b)
-		bits("mknod", 1, b)
-		bits("mknodat", 2, b)
-		for _, create := range []uint64{unix.O_CREAT, unix.O_TMPFILE &^ unix.O_DIRECTORY} {
-			bits("open", 2, b, seccomp.Condition{Argument: 1, Operation: seccomp.BitsSet, Value: create})
-			bits("openat", 3, b, seccomp.Condition{Argument: 2, Operation: seccomp.BitsSet, Value: create})
-		}
-	}
-	bits("unshare", 0, unix.CLONE_NEWUSER)
-	bits("clone", 0, unix.CLONE_NEWUSER)
-	for _, req := range []uint64{unix.TIOCSTI, unix.TIOCLINUX} {
-		conds = append(conds, seccomp.NameWithConditions{Name: "ioctl", Conditions: []seccomp.Condition{{Argument: 1, Operation: seccomp.Equal, Value: req}}})
-	}
-	if networkOff {
-		notUnix := []seccomp.Condition{{Argument: 0, Operation: seccomp.NotEqual, Value: unix.AF_UNIX}}
-		conds = append(conds,
-			seccomp.NameWithConditions{Name: "socket", Conditions: notUnix},
-			seccomp.NameWithConditions{Name: "socketpair", Conditions: notUnix})
-	}
-	return seccomp.Filter{
-		NoNewPrivs: true,
-		// TSYNC: every thread of the process gets the filter, not just
-		// the caller.
-		Flag: seccomp.FilterFlagTSync,
-		Policy: seccomp.Policy{
-			DefaultAction: seccomp.ActionAllow,
-			Syscalls: []seccomp.SyscallGroup{
-				{
-					Action: seccomp.ActionErrno, // EPERM
-					Names: []string{
-						"io_uring_setup", "io_uring_enter", "io_uring_register",
-						"ptrace", "process_vm_readv", "process_vm_writev",
-						"add_key", "request_key", "keyctl",
-					},
-					NamesWithCondtions: conds,
-				},
-				{
-					Action: seccomp.ActionErrno | seccomp.Action(unix.ENOSYS),
-					Names:  []string{"clone3", "openat2"},
-				},
-			},
-		},
-	}
-}
+// The sandbox's seccomp(2) policy is linuxsandbox/internal/seccompfilter:
+// what it refuses, always and without network, and why. seccompProgram
+// (per architecture) returns it assembled.
 
 // applySeccomp loads the sandbox filter, and a second filter that refuses
 // every system call made through another architecture's ABI (on x86-64:
 // the i386 int 0x80 entry, whose numbers the first filter does not know and
 // whose socketcall(2) multiplexer it could not inspect). 32-bit programs
 // therefore do not run in the sandbox; seccomp filters stack, the strictest
-// answer wins.
+// answer wins. Both are loaded with TSYNC, so every thread of the process
+// gets them. The caller has set no_new_privs.
 func applySeccomp(networkOff bool) error {
-	if err := seccomp.LoadFilter(sandboxFilter(networkOff)); err != nil {
+	prog, err := seccompProgram(networkOff)
+	if err != nil {
+		return fmt.Errorf("assemble: %w", err)
+	}
+	if err := loadFilter(prog); err != nil {
 		return err
 	}
 	return loadArchFilter()
 }
 
+// loadArchFilter refuses, with EPERM, system calls whose seccomp_data.arch
+// is not the native one (nativeAuditArch).
 func loadArchFilter() error {
-	info, err := arch.GetInfo("")
+	arch, err := nativeAuditArch()
 	if err != nil {
-		return fmt.Errorf("native architecture: %w", err)
+		return err
 	}
-	insts, err := bpf.Assemble([]bpf.Instruction{
-		bpf.LoadAbsolute{Off: 4, Size: 4}, // seccomp_data.arch
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(info.ID), SkipTrue: 1},
-		bpf.RetConstant{Val: unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)},
-		bpf.RetConstant{Val: unix.SECCOMP_RET_ALLOW},
+	return loadFilter([]unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 4}, // seccomp_data.arch
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 1, K: arch},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
 	})
-	if err != nil {
-		return fmt.Errorf("assemble architecture filter: %w", err)
-	}
-	prog := make([]syscall.SockFilter, len(insts))
-	for i, in := range insts {
-		prog[i] = syscall.SockFilter{Code: in.Op, Jt: in.Jt, Jf: in.Jf, K: in.K}
-	}
-	fprog := syscall.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
-	_, _, errno := syscall.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&fprog)))
+}
+
+func loadFilter(prog []unix.SockFilter) error {
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	_, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&fprog)))
 	if errno != 0 {
-		return fmt.Errorf("load architecture filter: %w", errno)
+		return fmt.Errorf("load filter: %w", errno)
 	}
 	return nil
 }
