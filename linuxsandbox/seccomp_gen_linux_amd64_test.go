@@ -52,4 +52,3 @@ func TestSeccompProgramsCurrent(t *testing.T) {
 		}
 	}
 }
-
