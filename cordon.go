@@ -54,8 +54,9 @@ type Request struct {
 	// Result lists the missing layers in Degraded.
 	BestEffort bool
 	// Limits cap the memory and the process count of the command's whole
-	// tree. Only the Windows backend's job object enforces them; elsewhere
-	// a request with limits is refused unless BestEffort.
+	// tree: the Windows backend's job object, the Linux backend's cgroup
+	// (or RLIMIT_NPROC) enforce them. A limit the backend cannot enforce
+	// here is refused ("unavailable") unless BestEffort.
 	Limits sandbox.Limits
 }
 

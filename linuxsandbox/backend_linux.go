@@ -38,7 +38,7 @@ var forceNoNamespaces bool
 
 // waitDelay bounds how long Wait waits, after the sandbox has exited, for
 // the goroutine copying Spec.Stdin (which may block in Read forever). The
-// command's output cannot be cut short by it: when stage 1 exits, every
+// command's output cannot be cut short by it: when the init exits, every
 // process holding the output pipes is dead, so they drain at once.
 const waitDelay = 2 * time.Second
 
@@ -113,7 +113,7 @@ func checkSpec(spec *sandbox.Spec) error {
 
 // plan is which layers a run uses.
 type plan struct {
-	namespaces bool // stage 1 with user, mount and PID namespaces; else stage 2 alone
+	namespaces bool // the init with user, mount, PID and IPC namespaces; else the exec stage alone
 	newNet     bool // and a network namespace
 	landlock   bool
 	seccomp    bool
@@ -300,7 +300,7 @@ func (p *process) Degraded() []string { return append([]string(nil), p.degraded.
 // every root, gitfiles naming nothing), for the log.
 func (p *process) Notes() []string { return append([]string(nil), p.prep.notes...) }
 
-// Kill kills stage 1, the PID namespace's init, with SIGKILL: the kernel
+// Kill kills the init, PID 1 of the namespace, with SIGKILL: the kernel
 // then kills every process of the namespace. Without namespaces it kills
 // the process group (a descendant that left it survives: that is one of the
 // things Degraded reports).
@@ -322,7 +322,7 @@ func (p *process) Kill() error {
 	return nil
 }
 
-// Wait waits for stage 1 (or, without namespaces, the command) and returns
+// Wait waits for the init (or, without namespaces, the command) and returns
 // its exit code, then removes the placeholders.
 func (p *process) Wait() (int, error) {
 	p.once.Do(func() {

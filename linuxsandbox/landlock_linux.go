@@ -9,7 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// landlockSpec is the Landlock ruleset stage 2 applies.
+// landlockSpec is the Landlock ruleset the init (or the exec stage) applies to itself.
 type landlockSpec struct {
 	// RWDirs are writable, with everything below them: the writable roots,
 	// and the sandbox's private /tmp and /dev/shm.
@@ -61,7 +61,7 @@ func landlockABI() (int, error) {
 //
 // Landlock only adds rights under a directory; it cannot take them away
 // below it, so it cannot keep .git read-only inside a writable root. The
-// read-only bind mounts of stage 1 do that; Landlock is the second wall
+// read-only bind mounts of the init do that; Landlock is the second wall
 // around everything outside the roots.
 func applyLandlock(s *landlockSpec) (abi int, err error) {
 	abi, err = landlockABI()

@@ -4,44 +4,42 @@
 //
 // # Layers
 //
-// Every restriction is applied in re-exec'd copies of the running binary
-// ("stages"), never in the caller, which stays unrestricted:
+// Every restriction is applied in a re-exec'd copy of the running binary
+// (the init), never in the caller, which stays unrestricted. The init is
+// started by Start in new user, mount, PID and IPC namespaces (and a new
+// network namespace when the policy has no network; see
+// user_namespaces(7), mount_namespaces(7), pid_namespaces(7),
+// ipc_namespaces(7), network_namespaces(7)), as the caller's uid mapped to
+// itself. It builds the command's view of the file system: the host's tree
+// bound read-only, each writable root bound back read-write (nosuid), the
+// protected names and git directories inside them bound read-only on top
+// (gitDirs), cordon's state directory read-only, private size-bounded /tmp
+// and /var/tmp, a fresh /proc and a minimal /dev. It pivots into that tree,
+// joins a fresh session keyring, sets the rlimits its limits need, drops
+// every capability (PR_CAPBSET_DROP of the whole bounding set, the ambient
+// set cleared, capset(2) to zero), sets PR_SET_NO_NEW_PRIVS, applies
+// Landlock (landlock(7): read everywhere, write only in the writable roots,
+// the private temp directories and a few device files) and the seccomp
+// filter (internal/seccompfilter) to itself, then starts the command as its
+// child with only stdin, stdout and stderr. As PID 1 of the namespace it
+// forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT to it, reaps orphans and exits with
+// its status. When the init dies, the kernel kills every process of the
+// PID namespace: that is how Kill reaches the command's grandchildren.
 //
-//   - Stage 1 ("init") is started by Start in a new user, mount and PID
-//     namespace (and a new network namespace when the policy has no network;
-//     see user_namespaces(7), mount_namespaces(7), pid_namespaces(7),
-//     network_namespaces(7)). It builds the command's view of the file system:
-//     the host's tree bound read-only, each writable root bound back
-//     read-write, each protected name inside a writable root (.git, .codex,
-//     .agents and the policy's own) bound read-only on top, a fresh /proc, a
-//     minimal /dev and, in read-only mode, a private /tmp. It then pivots into
-//     that tree, starts stage 2 and, as PID 1 of the namespace, forwards
-//     SIGINT/SIGTERM/SIGHUP/SIGQUIT to it, reaps orphans and exits with stage
-//     2's status. When stage 1 dies, the kernel kills every process of the
-//     PID namespace: that is how Kill reaches the command's grandchildren.
-//   - Stage 2 ("exec") is started by stage 1 in a second, nested user
-//     namespace with its own mount namespace. Its mounts were copied from a
-//     more privileged mount namespace, so the kernel locks them
-//     (mount_namespaces(7), "locked mounts"): even with every capability of
-//     its namespace, it could not unmount or remount them read-write. Stage
-//     2 drops every capability (PR_CAPBSET_DROP of the whole bounding set,
-//     the ambient set cleared, capset(2) to zero), sets PR_SET_NO_NEW_PRIVS,
-//     applies Landlock (landlock(7): read everywhere, write only in the
-//     writable roots and a few device files), applies a seccomp filter when
-//     the policy has no network (seccomp(2): socket(2) of any family but
-//     AF_UNIX, io_uring, ptrace and process_vm_* fail with EPERM), marks
-//     every descriptor above 2 close-on-exec, changes to Spec.Dir and
-//     execve(2)s the command.
+// The command cannot undo the mounts: it has no capability in the
+// namespace, seccomp keeps it from making a user namespace of its own,
+// Landlock forbids every mount operation to it, and a nested namespace
+// would see them locked (mount_namespaces(7), "locked mounts").
 //
-// Where user namespaces are unavailable only stage 2 runs (no_new_privs,
-// Landlock, seccomp). That cannot keep protected names unwritable, give a
+// Where user namespaces are unavailable only the exec stage runs
+// (no_new_privs, Landlock, seccomp, then execve of the command). That cannot keep protected names unwritable, give a
 // read-only command a private /tmp, or kill a command's daemonized
 // descendants, so Start then refuses unless Spec.BestEffort, and
 // Process.Degraded names what is missing. Nothing is ever reported as
 // enforced without having been tried: Probe starts a real stage with the
 // same namespaces and restrictions and checks each one.
 //
-// Stages get their instructions over a pipe on fd 3 and report setup
+// The stages get their instructions over a pipe on fd 3 and report setup
 // failures over a pipe on fd 4 (see protocol_linux.go); nothing of the spec
 // is in a stage's argv or environment, and the stage variable never reaches
 // the command.
@@ -51,23 +49,22 @@
 // What this backend does not do, said plainly:
 //
 //   - Connecting to pathname Unix sockets of processes outside the sandbox
-//     is not restricted below Landlock ABI 9: a socket file on a read-only
-//     mount can still be connected to, subject only to its permissions.
-//     Without network, /run (D-Bus, systemd, docker.sock) is hidden under
-//     an empty tmpfs, but sockets elsewhere — an ssh-agent socket in a
-//     writable /tmp, an X11 socket — stay reachable; on ABI 9 kernels the
-//     ruleset denies them all. With network, all are reachable.
-//   - Reading is not restricted: the whole host tree is visible, read-only.
-//   - Without network, 32-bit (compat) system calls are refused outright,
-//     so 32-bit programs do not run; the loopback interface stays down.
+//     is not restricted below Landlock ABI 9 outside the private temp
+//     directories and, without network, /run: a socket under $HOME or in a
+//     writable root can still be connected to, subject only to its
+//     permissions. With network, all are reachable.
+//   - Reading is not restricted: the whole host tree is visible, read-only,
+//     but for the host's /tmp and /var/tmp.
+//   - 32-bit (compat) system calls are refused outright, so 32-bit
+//     programs do not run; nor do programs that need a user namespace.
 //   - /dev has no pts or ptmx: the command gets no new terminals, and has
 //     no controlling terminal (its session is new).
 //   - Mounts below a writable root (another file system mounted inside it)
 //     stay read-only.
-//   - Stage 1 is tied to the caller with PR_SET_PDEATHSIG, which the kernel
-//     fires when the caller's thread that started it exits: a caller that
-//     calls Start from a goroutine locked to a thread that then exits kills
-//     its sandboxes.
+//   - The init is tied to the caller with PR_SET_PDEATHSIG, which the
+//     kernel fires when the caller's thread that started it exits: a caller
+//     that calls Start from a goroutine locked to a thread that then exits
+//     kills its sandboxes.
 //
 // # Use
 //
@@ -117,7 +114,7 @@ func New() sandbox.Backend { return newBackend() }
 // left mounted) and callers map it to cordon's exit status 125, never
 // mistaking it for the command's own status.
 type SetupError struct {
-	Stage string // "init" (stage 1, namespaces and mounts) or "exec" (stage 2, privileges, Landlock, seccomp)
+	Stage string // "init" (namespaces, mounts, privileges, Landlock, seccomp) or "exec" (the same without namespaces)
 	Msg   string
 }
 

@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The mount layout, built by stage 1 in its own mount namespace (nothing of
+// The mount layout, built by the init in its own mount namespace (nothing of
 // it is visible on the host; mount_namespaces(7)):
 //
 //  1. "/" is made recursively private, so that no mount or unmount below
@@ -79,7 +79,7 @@ const (
 var privateTmpDirs = []string{"/tmp", "/var/tmp"}
 
 // stagingDirs are the host directories the staging tmpfs may be mounted on
-// (in stage 1's namespace only), first existing one wins. Which one does not
+// (in the init's namespace only), first existing one wins. Which one does not
 // matter: once pivoted away from, its own contents are visible again under
 // /oldroot.
 var stagingDirs = []string{"/tmp", "/mnt", "/run", "/var/tmp", "/srv", "/opt", "/home"}

@@ -20,7 +20,7 @@ import (
 //     survives execve(2) as a non-root user;
 //   - the effective, permitted and inheritable sets are set to zero.
 //
-// PR_CAPBSET_DROP needs CAP_SETPCAP, which stage 2 has (uid 0 in its
+// PR_CAPBSET_DROP needs CAP_SETPCAP, which the init has (uid 0 in its
 // namespace, or CAP_SETPCAP kept as an ambient capability). Where it does
 // not (best effort without user namespaces, run by an ordinary user), its
 // permitted set is empty and no_new_privs, set before, already stops

@@ -297,7 +297,7 @@ func runProbe() {
 	os.Exit(0)
 }
 
-// probeNamespaces checks, in the probe's namespaces, what stage 1 relies on.
+// probeNamespaces checks, in the probe's namespaces, what the init relies on.
 // The mounts are made on the scratch directory in the probe's own mount
 // namespace: the host never sees them.
 func probeNamespaces(rep *probeReport, dir string, wantNet bool) {
@@ -335,7 +335,7 @@ func probeNamespaces(rep *probeReport, dir string, wantNet bool) {
 			rep.NetErr = fmt.Sprintf("interfaces %v, want only lo", ifs)
 		}
 	}
-	// Stage 2's guarantee: from a nested user and mount namespace, the
+	// The locked-mount guarantee: from a nested user and mount namespace, the
 	// read-only bind can be neither remounted read-write nor unmounted.
 	cmd := exec.Command(selfExe)
 	cmd.Args = []string{"cordon-sandbox: probe-nested", ro}

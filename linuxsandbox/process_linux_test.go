@@ -92,8 +92,8 @@ func TestPIDNamespace(t *testing.T) {
 	if r.code != 0 || len(f) != 2 {
 		t.Fatalf("%+v", r)
 	}
-	// Stage 1 is PID 1; its Go runtime threads take a few pids before
-	// stage 2 (which becomes the shell) is created. On the host the pid
+	// The init is PID 1; its Go runtime threads take a few pids before
+	// the command (the shell) is created. On the host the pid
 	// would be in the thousands.
 	if pid, _ := strconv.Atoi(f[0]); pid < 2 || pid > 64 {
 		t.Errorf("$$ = %s, want a small pid", f[0])
@@ -164,7 +164,7 @@ func TestOnlyStdioInherited(t *testing.T) {
 	defer r.Close()
 	defer wp.Close()
 	// dup2 clears close-on-exec: fd 9 is inherited by every child of the
-	// test process, the sandbox's stage 1 included. When the pipe already
+	// test process, the sandbox's init included. When the pipe already
 	// is fd 9, dup3 (which Dup2 is on amd64) refuses with EINVAL, so the
 	// flag is cleared directly.
 	if int(wp.Fd()) == 9 {
@@ -351,9 +351,9 @@ func TestStartLatency(t *testing.T) {
 
 // TestUnprivilegedCaller runs the backend as an ordinary user (nobody), the
 // usual case on a developer's machine, by re-running this test binary with
-// another uid. Unlike the root runs above, stage 2 then maps the caller's
-// uid (not 0) and keeps CAP_SETPCAP as an ambient capability only to empty
-// its bounding set.
+// another uid. Unlike the root runs above, the init is then not uid 0 in
+// its namespace: it keeps CAP_SYS_ADMIN and CAP_SETPCAP as ambient
+// capabilities to mount and to empty its bounding set.
 func TestUnprivilegedCaller(t *testing.T) {
 	if ws := os.Getenv("CORDON_TEST_UNPRIV_WS"); ws != "" {
 		unprivilegedChecks(t, ws, os.Getenv("CORDON_TEST_UNPRIV_TMP"))
@@ -451,7 +451,7 @@ func TestReadStatus(t *testing.T) {
 	}
 }
 
-// TestSignalForwarding: SIGTERM sent to the sandbox (stage 1, PID 1 of its
+// TestSignalForwarding: SIGTERM sent to the sandbox (the init, PID 1 of its
 // namespace) reaches the command, which can handle it.
 func TestSignalForwarding(t *testing.T) {
 	w := newWS(t)

@@ -126,10 +126,13 @@ func runInit() {
 		writeStatus(status, statusMsg{Stage: stageInit, Ready: true})
 		execFailed(ex.Args[0], lookErr)
 	}
-	proc, err := os.StartProcess(path, ex.Args, &os.ProcAttr{
+	// syscall.ForkExec rather than os.StartProcess: the os package forks
+	// a throwaway child first, once per process, to learn whether pidfds
+	// work, which the init (it reaps with wait4) has no use for.
+	pid, err := syscall.ForkExec(path, ex.Args, &syscall.ProcAttr{
 		Dir:   ex.Dir,
 		Env:   ex.Env,
-		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
+		Files: []uintptr{0, 1, 2},
 		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
 	})
 	writeStatus(status, statusMsg{Stage: stageInit, Ready: true})
@@ -139,10 +142,10 @@ func runInit() {
 	}
 	go func() {
 		for s := range sigs {
-			_ = unix.Kill(proc.Pid, s.(syscall.Signal))
+			_ = unix.Kill(pid, s.(syscall.Signal))
 		}
 	}()
-	os.Exit(reap(proc.Pid))
+	os.Exit(reap(pid))
 }
 
 // joinFreshKeyring replaces the session keyring inherited from the caller

@@ -42,8 +42,10 @@ with the network off it cannot open network sockets.
   --best-effort      run even if a layer the policy needs is missing here (see cordon probe)
   --memory-limit N   cap the committed memory of the whole tree: bytes, or with K, M or G
   --process-limit N  cap how many processes of the tree may live at once
-                     (both limits: the Windows backend only; elsewhere refused
-                     unless --best-effort)
+                     (Windows: the job object; Linux: a cgroup, or RLIMIT_NPROC
+                     for processes; a limit that cannot be enforced here is
+                     refused unless --best-effort. Linux caps every run at
+                     2048 tasks by default)
   --env NAME=VALUE   give the command this variable, whatever the filter says (repeatable)
   --env-keep NAME    exempt this variable from the filter; '*' matches any run of
                      characters, e.g. AWS_* (repeatable)
