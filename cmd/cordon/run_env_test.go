@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -21,6 +22,10 @@ func TestRunEnvFlags(t *testing.T) {
 	t.Setenv("GITHUB_TOKEN", "s3cret-gh")
 	t.Setenv("NPM_TOKEN", "s3cret-npm")
 	t.Setenv("CORDON_TEST_EDITOR", "vi")
+	// CI is set in CI (CI=true): the cases below expect it unset unless a
+	// flag sets it. t.Setenv restores it afterwards.
+	t.Setenv("CI", "")
+	os.Unsetenv("CI")
 	ws := testutil.TempDir(t)
 	script := `echo "gh=${GITHUB_TOKEN-unset} npm=${NPM_TOKEN-unset} editor=${CORDON_TEST_EDITOR-unset} ci=${CI-unset}"`
 	run := func(flags ...string) (out struct {
