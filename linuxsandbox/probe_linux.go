@@ -381,8 +381,9 @@ func probeKeyring(rep *probeReport, hostRing string) {
 	}
 	id, err := unix.KeyctlGetKeyringID(unix.KEY_SPEC_SESSION_KEYRING, false)
 	switch {
-	case errors.Is(err, unix.ENOSYS):
-		// No keyrings in this kernel: nothing to inherit.
+	case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EPERM):
+		// No keyrings in this kernel, or refused around us: the command
+		// cannot reach a key either.
 	case err != nil:
 		rep.KeyringErr = "read the session keyring: " + err.Error()
 	case fmt.Sprint(id) == hostRing:

@@ -152,10 +152,13 @@ func runInit() {
 // with a new anonymous one (KEYCTL_JOIN_SESSION_KEYRING with a NULL name,
 // keyctl(2)). The user keyrings are already per user namespace (Linux 5.3);
 // the session keyring is the one thing fork(2) would carry over. seccomp
-// then refuses every key system call to the command.
+// then refuses every key system call to the command. A kernel without
+// keyrings (ENOSYS), or a seccomp filter around cordon that refuses them
+// already (EPERM, as Docker's default profile does), leaves the command no
+// way to reach a key either: that is not an error.
 func joinFreshKeyring() error {
 	_, _, errno := unix.Syscall(unix.SYS_KEYCTL, unix.KEYCTL_JOIN_SESSION_KEYRING, 0, 0)
-	if errno != 0 && errno != unix.ENOSYS {
+	if errno != 0 && errno != unix.ENOSYS && errno != unix.EPERM {
 		return fmt.Errorf("join a fresh session keyring: %w", errno)
 	}
 	return nil
