@@ -84,16 +84,69 @@ func (backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process, e
 	return startWith(ctx, &spec, lp)
 }
 
-// startWith prepares the host side and starts the stages with the layers of
-// lp, undoing the preparation if the start fails.
+// startWith starts the stage with the layers of lp, prepares the host side
+// while the stage's Go runtime boots (the stage waits for its spec on a
+// pipe, so nothing of the sandbox exists yet), places it in the run's
+// cgroup, and sends it the spec. Whatever fails kills the stage and undoes
+// the preparation.
 func startWith(ctx context.Context, spec *sandbox.Spec, lp plan) (*process, error) {
-	prep, err := prepare(ctx, spec, lp.namespaces)
+	specR, specW, err := os.Pipe()
 	if err != nil {
+		return nil, fmt.Errorf("linux sandbox: spec pipe: %w", err)
+	}
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		specR.Close()
+		specW.Close()
+		return nil, fmt.Errorf("linux sandbox: status pipe: %w", err)
+	}
+	cmd := stageCmd(spec, lp, specR, statusW)
+	term := saveTerminal(spec.Stdin)
+	err = cmd.Start()
+	specR.Close()
+	statusW.Close()
+	if err != nil {
+		specW.Close()
+		statusR.Close()
+		return nil, fmt.Errorf("linux sandbox: start: %w", err)
+	}
+	p := &process{cmd: cmd, group: !lp.namespaces, degraded: lp.degraded, term: term}
+	abort := func(err error) (*process, error) {
+		specW.Close()
+		statusR.Close()
+		_ = p.Kill()
+		_, _ = p.Wait() // and p.prep.cleanup()
 		return nil, err
 	}
-	p, err := start(ctx, spec, lp, prep)
+	prep, err := prepare(ctx, spec, lp.namespaces)
 	if err != nil {
-		prep.cleanup()
+		return abort(err)
+	}
+	p.prep = prep
+	p.degraded = append(p.degraded, prep.warnings...)
+	// The stage is blocked reading its spec: placing it in the run's
+	// cgroup now is race-free, nothing of the command runs yet.
+	if err := prep.limits.attach(cmd.Process.Pid); err != nil {
+		return abort(fmt.Errorf("linux sandbox: %w", err))
+	}
+	werr := writeSpec(specW, stagePayload(spec, lp, prep))
+
+	status := make(chan error, 1)
+	go func() {
+		status <- readStatus(statusR)
+		statusR.Close()
+	}()
+	select {
+	case err = <-status:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err == nil && werr != nil {
+		err = fmt.Errorf("linux sandbox: %w", werr)
+	}
+	if err != nil {
+		_ = p.Kill()
+		_, _ = p.Wait()
 		return nil, err
 	}
 	return p, nil
@@ -167,7 +220,37 @@ func layerPlan(pol *policy.Resolved, pr *probeResult, bestEffort bool) (plan, er
 	return lp, nil
 }
 
-func start(ctx context.Context, spec *sandbox.Spec, lp plan, prep *prepared) (*process, error) {
+// stageCmd is the re-executed stage for lp: the init in its namespaces, or
+// the exec stage alone. Its spec arrives on fd 3, and it reports on fd 4.
+func stageCmd(spec *sandbox.Spec, lp plan, specR, statusW *os.File) *exec.Cmd {
+	cmd := &exec.Cmd{
+		Path:       selfExe,
+		Stdin:      spec.Stdin,
+		Stdout:     spec.Stdout,
+		Stderr:     spec.Stderr,
+		ExtraFiles: []*os.File{specR, statusW}, // fds 3 and 4
+		WaitDelay:  waitDelay,
+		// Setsid: the command gets no controlling terminal, so it cannot
+		// push input into the caller's terminal with TIOCSTI.
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL},
+	}
+	if lp.namespaces {
+		cmd.Args = []string{"cordon-sandbox: init"}
+		// One P is all the init needs (it waits and forwards signals):
+		// fewer runtime threads, a faster start, and fewer tasks counted
+		// against the process limit.
+		cmd.Env = []string{stageEnv + "=" + stageInit, "GOMAXPROCS=1"}
+		setInitAttrs(cmd.SysProcAttr, lp.newNet)
+	} else {
+		cmd.Args = []string{"cordon-sandbox: exec"}
+		cmd.Env = []string{stageEnv + "=" + stageExec}
+	}
+	return cmd
+}
+
+// stagePayload is the spec the stage reads: an initSpec, or an execSpec for
+// the exec stage.
+func stagePayload(spec *sandbox.Spec, lp plan, prep *prepared) any {
 	pol := spec.Policy
 	ex := execSpec{Args: spec.Args, Dir: spec.Dir, Seccomp: lp.seccomp, NetworkOff: !pol.Network}
 	for _, kv := range spec.Env {
@@ -194,88 +277,16 @@ func start(ctx context.Context, spec *sandbox.Spec, lp plan, prep *prepared) (*p
 		}
 		ex.Landlock = ll
 	}
-
-	specR, specW, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("linux sandbox: spec pipe: %w", err)
+	if !lp.namespaces {
+		return ex
 	}
-	statusR, statusW, err := os.Pipe()
-	if err != nil {
-		specR.Close()
-		specW.Close()
-		return nil, fmt.Errorf("linux sandbox: status pipe: %w", err)
+	return initSpec{
+		UID: os.Getuid(), GID: os.Getgid(),
+		TmpKeep: prep.tmpKeep, HostTmp: prep.hostTmp, TmpSize: tmpSize(spec.Limits),
+		MaskRun: !pol.Network && !anyUnder(append([]string{spec.Dir}, prep.roots...), runDirs),
+		Roots:   prep.roots, Pins: prep.pins, Protected: prep.protected, ReadOnly: prep.readOnly,
+		Rlimits: prep.limits.rlimits(), Exec: ex,
 	}
-	cmd := &exec.Cmd{
-		Path:       selfExe,
-		Stdin:      spec.Stdin,
-		Stdout:     spec.Stdout,
-		Stderr:     spec.Stderr,
-		ExtraFiles: []*os.File{specR, statusW}, // fds 3 and 4
-		WaitDelay:  waitDelay,
-		// Setsid: the command gets no controlling terminal, so it cannot
-		// push input into the caller's terminal with TIOCSTI.
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL},
-	}
-	var payload any
-	if lp.namespaces {
-		cmd.Args = []string{"cordon-sandbox: init"}
-		// One P is all the init needs (it waits and forwards signals):
-		// fewer runtime threads, a faster start, and fewer tasks counted
-		// against the process limit.
-		cmd.Env = []string{stageEnv + "=" + stageInit, "GOMAXPROCS=1"}
-		setInitAttrs(cmd.SysProcAttr, lp.newNet)
-		payload = initSpec{
-			UID: os.Getuid(), GID: os.Getgid(),
-			TmpKeep: prep.tmpKeep, HostTmp: prep.hostTmp, TmpSize: tmpSize(spec.Limits),
-			MaskRun: !pol.Network && !anyUnder(append([]string{spec.Dir}, prep.roots...), runDirs),
-			Roots:   prep.roots, Pins: prep.pins, Protected: prep.protected, ReadOnly: prep.readOnly,
-			Rlimits: prep.limits.rlimits(), Exec: ex,
-		}
-	} else {
-		cmd.Args = []string{"cordon-sandbox: exec"}
-		cmd.Env = []string{stageEnv + "=" + stageExec}
-		payload = ex
-	}
-	term := saveTerminal(spec.Stdin)
-	err = cmd.Start()
-	specR.Close()
-	statusW.Close()
-	if err != nil {
-		specW.Close()
-		statusR.Close()
-		return nil, fmt.Errorf("linux sandbox: start: %w", err)
-	}
-	p := &process{cmd: cmd, group: !lp.namespaces, degraded: append(lp.degraded, prep.warnings...), prep: prep, term: term}
-	// The init is blocked reading its spec: placing it in the run's
-	// cgroup now is race-free, nothing of the command runs yet.
-	if err := prep.limits.attach(cmd.Process.Pid); err != nil {
-		specW.Close()
-		statusR.Close()
-		_ = p.Kill()
-		_, _ = p.Wait()
-		return nil, fmt.Errorf("linux sandbox: %w", err)
-	}
-	werr := writeSpec(specW, payload)
-
-	status := make(chan error, 1)
-	go func() {
-		status <- readStatus(statusR)
-		statusR.Close()
-	}()
-	select {
-	case err = <-status:
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	if err == nil && werr != nil {
-		err = fmt.Errorf("linux sandbox: %w", werr)
-	}
-	if err != nil {
-		_ = p.Kill()
-		_, _ = p.Wait()
-		return nil, err
-	}
-	return p, nil
 }
 
 // process is a started sandbox.
@@ -298,7 +309,12 @@ func (p *process) Degraded() []string { return append([]string(nil), p.degraded.
 
 // Notes are what the run found and left alone (git directories outside
 // every root, gitfiles naming nothing), for the log.
-func (p *process) Notes() []string { return append([]string(nil), p.prep.notes...) }
+func (p *process) Notes() []string {
+	if p.prep == nil {
+		return nil
+	}
+	return append([]string(nil), p.prep.notes...)
+}
 
 // Kill kills the init, PID 1 of the namespace, with SIGKILL: the kernel
 // then kills every process of the namespace. Without namespaces it kills
