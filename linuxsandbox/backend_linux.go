@@ -124,12 +124,18 @@ func startWith(ctx context.Context, spec *sandbox.Spec, lp plan) (*process, erro
 	}
 	p.prep = prep
 	p.degraded = append(p.degraded, prep.warnings...)
-	// The stage is blocked reading its spec: placing it in the run's
-	// cgroup now is race-free, nothing of the command runs yet.
+	werr := writeSpec(specW, stagePayload(spec, lp, prep))
+	// The stage sets the sandbox up meanwhile, and starts nothing of the
+	// command before the go-ahead: placing it in the run's cgroup now is
+	// race-free.
 	if err := prep.limits.attach(cmd.Process.Pid); err != nil {
 		return abort(fmt.Errorf("linux sandbox: %w", err))
 	}
-	werr := writeSpec(specW, stagePayload(spec, lp, prep))
+	if werr == nil {
+		werr = sendGo(specW)
+	} else {
+		specW.Close()
+	}
 
 	status := make(chan error, 1)
 	go func() {

@@ -6,8 +6,12 @@ package linuxsandbox
 //	parent ──fd 3 (spec, JSON initSpec)──▶ init ──fork+exec──▶ command
 //	parent ◀─fd 4 (status)──────────────── init
 //
-// The spec pipe is written once and closed; the reader reads it to EOF and
-// closes its end before doing anything else.
+// The spec pipe carries the JSON spec on one line, then, once the parent
+// has placed the stage in the run's cgroup, the byte 'g' (go), and is
+// closed. The stage sets the sandbox up meanwhile, and waits for the byte
+// just before the command starts: the cgroup's slow migration overlaps the
+// mounts, and the command never runs outside its limits. EOF without it
+// means the parent gave up.
 //
 // The status pipe carries JSON lines (statusMsg). A stage that fails to set
 // up writes {"stage":…,"error":…} and exits; once every restriction is in
@@ -31,6 +35,7 @@ package linuxsandbox
 // two descriptors; it writes its ready line just before execve(2).
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -105,36 +110,62 @@ type statusMsg struct {
 	Ready bool   `json:"ready,omitempty"`
 }
 
-// readSpec reads and decodes the spec pipe on fd, then closes it.
-func readSpec(fd uintptr, v any) error {
+// specPipe is the stage's end of the spec pipe.
+type specPipe struct {
+	f *os.File
+	r *bufio.Reader
+}
+
+// readSpec reads and decodes the spec line of the spec pipe on fd; the pipe
+// stays open for awaitGo.
+func readSpec(fd uintptr, v any) (*specPipe, error) {
 	f := os.NewFile(fd, "spec")
 	if f == nil {
-		return fmt.Errorf("spec pipe: fd %d is not open", fd)
+		return nil, fmt.Errorf("spec pipe: fd %d is not open", fd)
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxSpec))
+	sp := &specPipe{f: f, r: bufio.NewReader(io.LimitReader(f, maxSpec))}
+	b, err := sp.r.ReadBytes('\n')
 	if err != nil {
-		return fmt.Errorf("read spec: %w", err)
+		f.Close()
+		return nil, fmt.Errorf("read spec: %w", err)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("decode spec: %w", err)
+		f.Close()
+		return nil, fmt.Errorf("decode spec: %w", err)
+	}
+	return sp, nil
+}
+
+// awaitGo waits for the parent's go-ahead and closes the pipe.
+func (sp *specPipe) awaitGo() error {
+	defer sp.f.Close()
+	c, err := sp.r.ReadByte()
+	if err != nil || c != 'g' {
+		return fmt.Errorf("the parent gave no go-ahead (%q, %v)", c, err)
 	}
 	return nil
 }
 
-// writeSpec writes v to w as JSON and closes w.
-func writeSpec(w io.WriteCloser, v any) error {
+// writeSpec writes v to w as one JSON line, leaving w open for sendGo.
+func writeSpec(w io.Writer, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
-		w.Close()
 		return fmt.Errorf("encode spec: %w", err)
 	}
-	_, err = w.Write(b)
+	if _, err := w.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("write spec: %w", err)
+	}
+	return nil
+}
+
+// sendGo tells the stage to start the command, and closes w.
+func sendGo(w io.WriteCloser) error {
+	_, err := w.Write([]byte{'g'})
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("write spec: %w", err)
+		return fmt.Errorf("send go-ahead: %w", err)
 	}
 	return nil
 }

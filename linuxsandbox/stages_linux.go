@@ -84,7 +84,8 @@ func runInit() {
 		os.Exit(exitSetup)
 	}
 	var spec initSpec
-	if err := readSpec(specFD, &spec); err != nil {
+	pipe, err := readSpec(specFD, &spec)
+	if err != nil {
 		fail(err)
 	}
 	ex := &spec.Exec
@@ -118,6 +119,9 @@ func runInit() {
 	}
 	path, lookErr := lookPath(ex.Args[0], envValue(ex.Env, "PATH"))
 	if err := restrict(ex); err != nil {
+		fail(err)
+	}
+	if err := pipe.awaitGo(); err != nil {
 		fail(err)
 	}
 	// From here on a failure is the command's, reported as its exit status
@@ -205,7 +209,8 @@ func runExec() {
 		os.Exit(exitSetup)
 	}
 	var spec execSpec
-	if err := readSpec(specFD, &spec); err != nil {
+	pipe, err := readSpec(specFD, &spec)
+	if err != nil {
 		fail(err)
 	}
 	if len(spec.Args) == 0 {
@@ -227,13 +232,16 @@ func runExec() {
 	if err := restrict(&spec); err != nil {
 		fail(err)
 	}
+	if err := pipe.awaitGo(); err != nil {
+		fail(err)
+	}
 	// From here on a failure is the command's, reported as its exit status
 	// (126/127) like a shell would.
 	writeStatus(status, statusMsg{Stage: stageExec, Ready: true})
 	if lookErr != nil {
 		execFailed(spec.Args[0], lookErr)
 	}
-	err := syscall.Exec(path, spec.Args, spec.Env)
+	err = syscall.Exec(path, spec.Args, spec.Env)
 	execFailed(spec.Args[0], err)
 }
 
