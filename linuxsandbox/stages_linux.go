@@ -66,7 +66,8 @@ func initStage() {
 //     through /proc/1/mem;
 //  5. restricts itself exactly as the command will be (restrict: no
 //     capabilities, no_new_privs, Landlock, seccomp);
-//  6. starts the command as its child, in the spec's directory, with only
+//  6. waits for the parent's go-ahead (the run's cgroup is in place), then
+//     starts the command as its child, in the spec's directory, with only
 //     stdin, stdout and stderr, and tells the parent it runs;
 //  7. forwards the parent's signals to the command and, as PID 1, reaps
 //     every orphan until the command exits, then exits with its status.
@@ -109,11 +110,6 @@ func runInit() {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		fail(fmt.Errorf("PR_SET_DUMPABLE: %w", err))
 	}
-	// Catch the forwarded signals before the command exists: one arriving
-	// meanwhile waits in the channel and is passed on once it does.
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, forwarded...)
-
 	if err := os.Chdir(ex.Dir); err != nil {
 		fail(fmt.Errorf("chdir: %w", err))
 	}
@@ -144,6 +140,12 @@ func runInit() {
 	if err != nil {
 		execFailed(ex.Args[0], err)
 	}
+	// Forwarding is set up once the command runs, off the path to it:
+	// signal.Notify starts the runtime's signal goroutine, which costs a
+	// thread. A signal that arrives before has its default action on the
+	// init, which ends the sandbox, the command with it.
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, forwarded...)
 	go func() {
 		for s := range sigs {
 			_ = unix.Kill(pid, s.(syscall.Signal))
