@@ -34,15 +34,16 @@ const baseAccess = windows.TOKEN_DUPLICATE | windows.TOKEN_QUERY | windows.TOKEN
 //
 //  1. CreateRestrictedToken with DISABLE_MAX_PRIVILEGE|LUA_TOKEN|
 //     WRITE_RESTRICTED, no SIDs disabled, no privileges listed for deletion,
-//     and the restricting SIDs spec.Caps + logon SID + Everyone, attributes
-//     0 (https://learn.microsoft.com/en-us/windows/win32/api/securitybaseapi/nf-securitybaseapi-createrestrictedtoken);
+//     and the restricting SIDs spec.Caps + spec.Run + logon SID + Everyone,
+//     attributes 0 (https://learn.microsoft.com/en-us/windows/win32/api/securitybaseapi/nf-securitybaseapi-createrestrictedtoken);
 //  2. AdjustTokenPrivileges enables SeChangeNotifyPrivilege and removes
 //     (SE_PRIVILEGE_REMOVED) any other privilege still held, then checks
 //     that SeChangeNotifyPrivilege alone is left, enabled
 //     (https://learn.microsoft.com/en-us/windows/win32/api/securitybaseapi/nf-securitybaseapi-adjusttokenprivileges),
 //     so a base that does not hold SeChangeNotifyPrivilege at all fails
 //     here (Model sees only enabled privileges and cannot tell);
-//  3. SetTokenInformation(TokenDefaultDacl) with DefaultDACL;
+//  3. SetTokenInformation(TokenDefaultDacl) with DefaultDACL (the user,
+//     SYSTEM and spec.Run);
 //  4. with spec.LowIntegrity, SetTokenInformation(TokenIntegrityLevel) with
 //     the Low label S-1-16-4096.
 //
@@ -87,11 +88,7 @@ func finish(tok windows.Token, want *ntsec.Token, spec Spec) error {
 	if err := keepOnlyChangeNotify(tok); err != nil {
 		return err
 	}
-	logon := want.RestrictedSIDs[len(spec.Caps)]
-	if err := setDefaultDACL(tok, DefaultDACL(logon, spec.Caps)); err != nil {
-		if errors.Is(err, windows.ERROR_ALLOTTED_SPACE_EXCEEDED) {
-			return fmt.Errorf("restrictedtoken: SetTokenInformation(TokenDefaultDacl): the default DACL for %d capability SIDs does not fit in the token: %w", len(spec.Caps), err)
-		}
+	if err := setDefaultDACL(tok, DefaultDACL(want.User, spec.Run)); err != nil {
 		return fmt.Errorf("restrictedtoken: SetTokenInformation(TokenDefaultDacl): %w", err)
 	}
 	if spec.LowIntegrity {

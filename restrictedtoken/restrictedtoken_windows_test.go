@@ -144,7 +144,7 @@ func TestQueryProcessToken(t *testing.T) {
 }
 
 func TestCreate(t *testing.T) {
-	tok, err := Create(Spec{Caps: []ntsec.SID{randomCap(t)}})
+	tok, err := Create(Spec{Run: runSID, Caps: []ntsec.SID{randomCap(t)}})
 	if err == nil {
 		defer tok.Close()
 	}
@@ -218,7 +218,7 @@ func TestCreatePlumbing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, spec := range []Spec{{Caps: caps}, {Caps: caps[:1], LowIntegrity: true}} {
+	for _, spec := range []Spec{{Caps: caps, Run: runSID}, {Caps: caps[:1], Run: runSID, LowIntegrity: true}} {
 		t.Run(fmt.Sprintf("low=%v", spec.LowIntegrity), func(t *testing.T) {
 			tok, err := create(base, bm, spec)
 			if err != nil {
@@ -256,14 +256,14 @@ func TestCreatePlumbing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if w := DefaultDACL(logon, spec.Caps); dacl == nil || dacl.SDDL() != w.SDDL() {
+			if w := DefaultDACL(bm.User, spec.Run); dacl == nil || dacl.SDDL() != w.SDDL() {
 				t.Errorf("default DACL %v, want %s", dacl, w.SDDL())
 			}
 		})
 	}
 	// Why create removes privileges itself: DISABLE_MAX_PRIVILEGE alone.
 	t.Run("DISABLE_MAX_PRIVILEGE", func(t *testing.T) {
-		restrict := []windows.SIDAndAttributes{{Sid: winSID(caps[0])}, {Sid: winSID(logon)}, {Sid: winSID(ntsec.Everyone)}}
+		restrict := []windows.SIDAndAttributes{{Sid: winSID(caps[0])}, {Sid: winSID(runSID)}, {Sid: winSID(logon)}, {Sid: winSID(ntsec.Everyone)}}
 		raw, err := winapi.CreateRestrictedToken(base, winapi.DISABLE_MAX_PRIVILEGE|winapi.LUA_TOKEN|winapi.WRITE_RESTRICTED, nil, nil, restrict)
 		runtime.KeepAlive(restrict)
 		if err != nil {
@@ -319,7 +319,7 @@ func TestRealWindowsMatchesModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, spec := range []Spec{{Caps: caps}, {Caps: caps, LowIntegrity: true}} {
+	for _, spec := range []Spec{{Caps: caps, Run: runSID}, {Caps: caps, Run: runSID, LowIntegrity: true}} {
 		t.Run(fmt.Sprintf("low=%v", spec.LowIntegrity), func(t *testing.T) {
 			var tok windows.Token
 			if filtered {

@@ -33,6 +33,9 @@ type setup struct {
 	token    windows.Token
 	job      *jobobject.Job
 	degraded []string
+	// procSD and threadSD are the descriptors of the command's process and
+	// first thread (restrictedtoken.ProcessSD, ThreadSD), in Go memory.
+	procSD, threadSD *windows.SECURITY_DESCRIPTOR
 }
 
 // release closes the job (killing whatever is left in it) and the token,
@@ -79,6 +82,7 @@ func (b *Backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process
 	p, err := winlaunch.Start(winlaunch.Options{
 		Token: s.token, Args: spec.Args, Dir: spec.Dir, Env: env,
 		Stdin: spec.Stdin, Stdout: spec.Stdout, Stderr: spec.Stderr, Job: s.job,
+		ProcessSecurity: s.procSD, ThreadSecurity: s.threadSD,
 	})
 	if err != nil {
 		return nil, errors.Join(err, s.release())
@@ -138,6 +142,10 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	if err != nil && !(plumbingOnly && errors.Is(err, restrictedtoken.ErrIncomplete)) {
 		return s, fmt.Errorf("restricted-token: reading the caller's token: %w", err)
 	}
+	run, err := restrictedtoken.NewRunSID()
+	if err != nil {
+		return s, fmt.Errorf("restricted-token: %w", err)
+	}
 	var sids plan.SIDs
 	var caps []ntsec.SID
 	if _, err := capsid.Update(ctx, s.dir, func(st *capsid.Store) error {
@@ -160,7 +168,7 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 		}
 		in.User = plan.User{SID: base.User, Logon: logon}
 		model = func(c ...ntsec.SID) (*ntsec.Token, error) {
-			return restrictedtoken.Model(base, restrictedtoken.Spec{Caps: c, LowIntegrity: b.LowIntegrity})
+			return restrictedtoken.Model(base, restrictedtoken.Spec{Caps: c, Run: run, LowIntegrity: b.LowIntegrity})
 		}
 		// The token this run gets must be one the model can describe
 		// before anything is written.
@@ -214,8 +222,16 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 		if err := ensureNUL(tok, in.User.Logon); err != nil {
 			s.degraded = append(s.degraded, "nul: "+err.Error())
 		}
-		if s.token, err = restrictedtoken.Create(restrictedtoken.Spec{Caps: caps, LowIntegrity: b.LowIntegrity}); err != nil {
+		if s.token, err = restrictedtoken.Create(restrictedtoken.Spec{Caps: caps, Run: run, LowIntegrity: b.LowIntegrity}); err != nil {
 			return s, fmt.Errorf("restricted-token: %w", err)
+		}
+	}
+	if base != nil {
+		if s.procSD, err = winSD(restrictedtoken.ProcessSD(base.User, run)); err != nil {
+			return s, fmt.Errorf("restricted-token: the process descriptor: %w", err)
+		}
+		if s.threadSD, err = winSD(restrictedtoken.ThreadSD(base.User, run)); err != nil {
+			return s, fmt.Errorf("restricted-token: the thread descriptor: %w", err)
 		}
 	}
 	lim := jobobject.Options{MemoryLimit: b.MemoryLimit, ProcessLimit: b.ProcessLimit}
@@ -281,6 +297,21 @@ func intersect(a, b []plan.Edit) []plan.Edit {
 		}
 	}
 	return out
+}
+
+// winSD converts sd to a self-relative Windows descriptor (through SDDL,
+// which SecurityDescriptorFromString parses into Go memory), refusing one
+// that came out without a DACL: a null DACL would grant everyone
+// everything.
+func winSD(sd *ntsec.SecurityDescriptor) (*windows.SECURITY_DESCRIPTOR, error) {
+	w, err := windows.SecurityDescriptorFromString(sd.SDDL())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", sd.SDDL(), err)
+	}
+	if dacl, _, err := w.DACL(); err != nil || dacl == nil {
+		return nil, fmt.Errorf("%s: no DACL (%v)", sd.SDDL(), err)
+	}
+	return w, nil
 }
 
 // liveToken reads the caller's process token into the model.

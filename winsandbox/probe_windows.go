@@ -28,7 +28,8 @@ func (b *Backend) Probe(ctx context.Context) sandbox.Probe {
 		tokOK, tokDetail = false, err.Error()
 	} else {
 		probeCap, _ := ntsec.NewSID(5, 21, 0xC0D0, 1, 2, 3)
-		if _, err := restrictedtoken.Model(base, restrictedtoken.Spec{Caps: []ntsec.SID{probeCap}}); err != nil {
+		probeRun, _ := ntsec.NewSID(5, 21, 0xC0D0, 4, 5, 6)
+		if _, err := restrictedtoken.Model(base, restrictedtoken.Spec{Caps: []ntsec.SID{probeCap}, Run: probeRun}); err != nil {
 			tokOK, tokDetail = false, err.Error()
 		}
 	}

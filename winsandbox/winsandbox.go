@@ -24,10 +24,14 @@
 //     A plan that fails is undone (what this run changed, not what a
 //     concurrent run applied) and the command does not run.
 //  6. The NUL device is made usable by that token, if it is not already.
-//  7. The token is made (restrictedtoken.Create), a job object created
+//  7. The token is made (restrictedtoken.Create) with a fresh run SID
+//     among its restricting SIDs and a default DACL granting only the
+//     user, SYSTEM and that SID; a job object is created
 //     (KILL_ON_JOB_CLOSE, DIE_ON_UNHANDLED_EXCEPTION, optional limits) and
 //     the command started in it (winlaunch), with the environment of
-//     LaunchEnv.
+//     LaunchEnv and process and thread descriptors granting the same three
+//     SIDs (restrictedtoken.ProcessSD, ThreadSD), so that no other sandbox
+//     can open the command's processes for writing.
 //  8. When the command exits, the job is terminated, so nothing it left
 //     running outlives it.
 //
@@ -117,7 +121,7 @@ const (
 )
 
 var enforces = map[string]string{
-	LayerToken:   "Every write the command makes must also be granted to one of its capability SIDs, its logon SID or Everyone; it holds no privilege but bypass-traverse.",
+	LayerToken:   "Every write the command makes must also be granted to one of its capability SIDs, its own run SID, its logon SID or Everyone; it holds no privilege but bypass-traverse. What it creates, its own processes included, grants writes to the user, SYSTEM and its run SID only, so other sandboxes cannot write or inject into it (they can still read and terminate it).",
 	LayerACL:     "Its capability SIDs are granted on the writable roots only, denied on protected names (.git, .codex, .agents) and on world-writable directories outside the roots.",
 	LayerJob:     "The command and everything it starts die when it exits, times out or is cancelled.",
 	LayerNetwork: "Without network, proxy variables point at a dead port, package managers are told to stay offline and ssh/scp resolve to failing stubs. Programs that ignore them still connect.",
