@@ -99,3 +99,16 @@ func grantAll(mask ntsec.AccessMask, user, run ntsec.SID) *ntsec.ACL {
 	}
 	return acl
 }
+
+// DesktopSD is the security descriptor of the run's private desktop
+// (internal/windesktop): GENERIC_ALL, mapped by the desktop type to
+// DESKTOP_* all access, for the user, SYSTEM and the run SID. The command
+// needs to read and write its desktop (a console program's user32 connects
+// to it, and creates windows and hooks there); another sandbox, lacking the
+// run SID, passes the first check and fails the restricted one on every
+// write right, so it cannot create windows or hooks on it. The model has no
+// desktop generic mapping, so this is argued from the same two passes as
+// ProcessSD, not checked by ntsec.
+func DesktopSD(user, run ntsec.SID) *ntsec.SecurityDescriptor {
+	return &ntsec.SecurityDescriptor{Control: ntsec.DACLPresent, Owner: user, DACL: grantAll(ntsec.GenericAll, user, run)}
+}

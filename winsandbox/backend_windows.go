@@ -14,6 +14,7 @@ import (
 	"github.com/cordon-sandbox/cordon/capsid"
 	"github.com/cordon-sandbox/cordon/fsview"
 	"github.com/cordon-sandbox/cordon/internal/jobobject"
+	"github.com/cordon-sandbox/cordon/internal/windesktop"
 	"github.com/cordon-sandbox/cordon/internal/wine"
 	"github.com/cordon-sandbox/cordon/internal/winlaunch"
 	"github.com/cordon-sandbox/cordon/ntfs"
@@ -36,6 +37,8 @@ type setup struct {
 	// procSD and threadSD are the descriptors of the command's process and
 	// first thread (restrictedtoken.ProcessSD, ThreadSD), in Go memory.
 	procSD, threadSD *windows.SECURITY_DESCRIPTOR
+	// desktop is the run's private desktop, closed after the job.
+	desktop *windesktop.Desktop
 }
 
 // release closes the job (killing whatever is left in it) and the token,
@@ -46,6 +49,10 @@ func (s *setup) release() error {
 	var errs []error
 	if s.job != nil {
 		errs = append(errs, s.job.Close()) // Close may be called again
+	}
+	if s.desktop != nil {
+		// After the job: no process of the run is left on it.
+		errs = append(errs, s.desktop.Close()) // Close may be called again
 	}
 	if s.token != 0 {
 		errs = append(errs, s.token.Close())
@@ -82,7 +89,7 @@ func (b *Backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process
 	p, err := winlaunch.Start(winlaunch.Options{
 		Token: s.token, Args: spec.Args, Dir: spec.Dir, Env: env,
 		Stdin: spec.Stdin, Stdout: spec.Stdout, Stderr: spec.Stderr, Job: s.job,
-		ProcessSecurity: s.procSD, ThreadSecurity: s.threadSD,
+		ProcessSecurity: s.procSD, ThreadSecurity: s.threadSD, Desktop: s.desktopName(),
 	})
 	if err != nil {
 		return nil, errors.Join(err, s.release())
@@ -234,7 +241,7 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 			return s, fmt.Errorf("restricted-token: the thread descriptor: %w", err)
 		}
 	}
-	lim := jobobject.Options{MemoryLimit: b.MemoryLimit, ProcessLimit: b.ProcessLimit}
+	lim := jobobject.Options{MemoryLimit: b.MemoryLimit, ProcessLimit: b.ProcessLimit, RestrictUI: true}
 	if spec.Limits.Memory != 0 {
 		lim.MemoryLimit = spec.Limits.Memory
 	}
@@ -244,7 +251,24 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	if s.job, err = jobobject.Create(lim); err != nil {
 		return s, fmt.Errorf("restricted-token: %w", err)
 	}
+	if base != nil {
+		dsd, err := winSD(restrictedtoken.DesktopSD(base.User, run))
+		if err != nil {
+			return s, fmt.Errorf("restricted-token: the desktop descriptor: %w", err)
+		}
+		if s.desktop, err = windesktop.Create(dsd); err != nil {
+			return s, fmt.Errorf("restricted-token: a private desktop: %w", err)
+		}
+	}
 	return s, nil
+}
+
+// desktopName is the run's desktop for STARTUPINFO, or "" without one.
+func (s *setup) desktopName() string {
+	if s.desktop == nil {
+		return ""
+	}
+	return s.desktop.Name()
 }
 
 // lockWait bounds the wait for cordon's locks. They are files a sandboxed

@@ -15,6 +15,8 @@ import (
 
 	"github.com/cordon-sandbox/cordon"
 	"github.com/cordon-sandbox/cordon/internal/testutil"
+	"github.com/cordon-sandbox/cordon/internal/winapi"
+	"github.com/cordon-sandbox/cordon/internal/windesktop"
 	"github.com/cordon-sandbox/cordon/policy"
 	"github.com/cordon-sandbox/cordon/winsandbox"
 )
@@ -29,6 +31,7 @@ const (
 // ("" when it succeeded).
 type report struct {
 	Attempts map[string]string `json:"attempts"`
+	Desktop  string            `json:"desktop"`
 }
 
 // helper runs inside a sandbox as the test binary. "victim" writes its pid
@@ -37,7 +40,23 @@ type report struct {
 // to write into its workspace, and prints a report.
 func helper(role string) int {
 	switch role {
+	case "desktop":
+		n, err := windesktop.ThreadDesktopName()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 3
+		}
+		fmt.Print(n)
+		return 0
 	case "victim":
+		desk, err := windesktop.ThreadDesktopName()
+		if err != nil {
+			desk = "error: " + err.Error()
+		}
+		if err := os.WriteFile("desktop.txt", []byte(desk), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 3
+		}
 		if err := os.WriteFile("pid.txt", []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 3
@@ -55,6 +74,9 @@ func helper(role string) int {
 			return 3
 		}
 		r := report{Attempts: map[string]string{}}
+		if r.Desktop, err = windesktop.ThreadDesktopName(); err != nil {
+			r.Desktop = "error: " + err.Error()
+		}
 		for name, access := range map[string]uint32{
 			"PROCESS_ALL_ACCESS":    windows.PROCESS_ALL_ACCESS,
 			"PROCESS_VM_WRITE":      windows.PROCESS_VM_WRITE | windows.PROCESS_VM_OPERATION,
@@ -69,6 +91,12 @@ func helper(role string) int {
 			}
 		}
 		r.Attempts["write victim workspace"] = errText(os.WriteFile(os.Getenv(victimFileEnv), []byte("x"), 0o644))
+		if err := winapi.OpenClipboard(0); err == nil {
+			winapi.CloseClipboard()
+			r.Attempts["open clipboard"] = ""
+		} else {
+			r.Attempts["open clipboard"] = err.Error()
+		}
 		json.NewEncoder(os.Stdout).Encode(r)
 		return 0
 	}
@@ -82,9 +110,38 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// TestRealWindowsTwoSandboxes is issue 10's finding 2 on a real machine:
-// two sandboxes of different workspaces run at once; B can neither open A's
-// process for writing nor write A's workspace.
+// TestRunOnPrivateDesktop: the command runs on a desktop of its own, made
+// for the run, not on the caller's. Wine implements desktops, so this runs
+// there as plumbing.
+func TestRunOnPrivateDesktop(t *testing.T) {
+	f := newFixture(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := windesktop.ThreadDesktopName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.env = append(f.env, helperEnv+"=desktop")
+	var seen []string
+	for range 2 {
+		res := f.run(t, policy.WorkspaceWrite, time.Minute, self)
+		d := string(res.Stdout)
+		if res.ExitCode != 0 || !strings.HasPrefix(d, "cordon-") || d == own {
+			t.Errorf("command's desktop %q (exit %d, stderr %q), want a private cordon-… one, not %q", d, res.ExitCode, res.Stderr, own)
+		}
+		seen = append(seen, d)
+	}
+	if seen[0] == seen[1] {
+		t.Errorf("two runs shared the desktop %q", seen[0])
+	}
+}
+
+// TestRealWindowsTwoSandboxes is issue 10's findings 2 and 3 on a real
+// machine: two sandboxes of different workspaces run at once; B can neither
+// open A's process for writing nor write A's workspace nor open the
+// clipboard, and each runs on a private desktop of its own.
 func TestRealWindowsTwoSandboxes(t *testing.T) {
 	testutil.RealWindows(t)
 	a := newFixture(t)
@@ -142,5 +199,14 @@ func TestRealWindowsTwoSandboxes(t *testing.T) {
 	}
 	if _, err := os.Stat(target); err == nil {
 		t.Errorf("sandbox B wrote %s", target)
+	}
+	// Each runs on a private desktop of its own.
+	own, err := windesktop.ThreadDesktopName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deskA, _ := os.ReadFile(filepath.Join(a.ws, "desktop.txt"))
+	if !strings.HasPrefix(r.Desktop, "cordon-") || !strings.HasPrefix(string(deskA), "cordon-") || r.Desktop == string(deskA) {
+		t.Errorf("desktops: A %q, B %q, the caller %q: want two different private desktops", deskA, r.Desktop, own)
 	}
 }

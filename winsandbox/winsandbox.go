@@ -31,7 +31,13 @@
 //     the command started in it (winlaunch), with the environment of
 //     LaunchEnv and process and thread descriptors granting the same three
 //     SIDs (restrictedtoken.ProcessSD, ThreadSD), so that no other sandbox
-//     can open the command's processes for writing.
+//     can open the command's processes for writing. The job carries every
+//     UI restriction (no clipboard, global atoms, foreign USER handles,
+//     system parameters, display settings, desktop switching, log-off), and
+//     the command starts on a private desktop (internal/windesktop) in the
+//     caller's window station, granted to the user, SYSTEM and the run SID,
+//     so its hooks and SendInput reach none of the user's windows. The
+//     desktop is closed after the job.
 //  8. When the command exits, the job is terminated, so nothing it left
 //     running outlives it.
 //
@@ -117,12 +123,14 @@ const (
 	LayerToken   = "restricted-token"
 	LayerACL     = "dacl"
 	LayerJob     = "job-object"
+	LayerDesktop = "desktop"
 	LayerNetwork = "network-env"
 )
 
 var enforces = map[string]string{
 	LayerToken:   "Every write the command makes must also be granted to one of its capability SIDs, its own run SID, its logon SID or Everyone; it holds no privilege but bypass-traverse. What it creates, its own processes included, grants writes to the user, SYSTEM and its run SID only, so other sandboxes cannot write or inject into it (they can still read and terminate it).",
 	LayerACL:     "Its capability SIDs are granted on the writable roots only, denied on protected names (.git, .codex, .agents) and on world-writable directories outside the roots.",
-	LayerJob:     "The command and everything it starts die when it exits, times out or is cancelled.",
+	LayerJob:     "The command and everything it starts die when it exits, times out or is cancelled. It may not use the clipboard, global atoms, other processes' windows, system parameters, display settings, desktop switching or log-off.",
+	LayerDesktop: "The command runs on a private desktop of its own: its hooks and SendInput reach none of the user's windows.",
 	LayerNetwork: "Without network, proxy variables point at a dead port, package managers are told to stay offline and ssh/scp resolve to failing stubs. Programs that ignore them still connect.",
 }

@@ -66,6 +66,9 @@
 //     the token's default DACL. The backend passes descriptors of its own
 //     (restrictedtoken.ProcessSD, ThreadSD) so that no other sandbox can
 //     open the command's process for writing.
+//   - Desktop: the "WindowStation\Desktop" the process starts on
+//     (STARTUPINFO.lpDesktop); "" means the caller's. The backend gives
+//     each command a private one (internal/windesktop).
 //
 // # Console
 //

@@ -33,6 +33,10 @@ type Options struct {
 	// inheritable); nil means the default, which Windows takes from the
 	// token's default DACL.
 	ProcessSecurity, ThreadSecurity *windows.SECURITY_DESCRIPTOR
+
+	// Desktop is the "WindowStation\Desktop" the process runs on
+	// (STARTUPINFO.lpDesktop); "" means the caller's own desktop.
+	Desktop string
 }
 
 // procThreadAttributeJobList is PROC_THREAD_ATTRIBUTE_JOB_LIST (winbase.h,
@@ -128,6 +132,12 @@ func Start(opts Options) (*Process, error) {
 	if err != nil {
 		return fail("%w", err)
 	}
+	var desktop16 *uint16
+	if opts.Desktop != "" {
+		if desktop16, err = windows.UTF16PtrFromString(opts.Desktop); err != nil {
+			return fail("desktop: %w", err)
+		}
+	}
 	var dir16 *uint16
 	if opts.Dir != "" {
 		if dir16, err = windows.UTF16PtrFromString(opts.Dir); err != nil {
@@ -144,6 +154,7 @@ func Start(opts Options) (*Process, error) {
 		token: opts.Token, app: app16, line: &line16[0], env: &env[0], dir: dir16,
 		std: s.child, flags: creationFlags,
 		proc: securityAttributes(opts.ProcessSecurity), thread: securityAttributes(opts.ThreadSecurity),
+		desktop: desktop16,
 	}
 	if opts.Job != nil {
 		c.job = opts.Job.Handle()
@@ -205,6 +216,7 @@ type creation struct {
 	flags     uint32
 	proc      *windows.SecurityAttributes // nil: default security
 	thread    *windows.SecurityAttributes
+	desktop   *uint16 // nil: the caller's desktop
 }
 
 func (c *creation) function() string {
@@ -269,6 +281,7 @@ func (c *creation) createWith(jobList bool) (*windows.ProcessInformation, error)
 	si := &windows.StartupInfoEx{ProcThreadAttributeList: attrs.List()}
 	si.Cb = uint32(unsafe.Sizeof(*si))
 	si.Flags = windows.STARTF_USESTDHANDLES
+	si.Desktop = c.desktop
 	si.StdInput, si.StdOutput, si.StdErr = c.std[0], c.std[1], c.std[2]
 	pi := new(windows.ProcessInformation)
 	// bInheritHandles must be TRUE for the handle list to apply; the list
