@@ -28,9 +28,13 @@
 // (DefaultDACL, ProcessSD, ThreadSD in security.go) grant only the user,
 // SYSTEM and the run SID.
 //
-// Model describes that token for a given base token; Create (Windows) builds
-// it from the current process token and Query (Windows) reads any token back
-// into the model, so the backend can prove a plan against the live token.
+// Model describes that token for a given base token. On Windows, OpenCaller
+// reads the current process token once (Query); the backend proves its plan
+// against Caller.Sandbox, the model over that read, and Caller.Create makes
+// the token from the same handle and the same read, then reads the new
+// token back and refuses it unless it equals the model proven (Diff). So
+// the proof is about the token that runs, not about a second read of the
+// caller's token that might differ.
 package restrictedtoken
 
 import (
@@ -227,4 +231,43 @@ func LogonSID(t *ntsec.Token) (ntsec.SID, error) {
 		return ntsec.SID{}, errors.New("restrictedtoken: the token has no logon SID (no group with SE_GROUP_LOGON_ID): it is needed as a restricting SID for the console and pipes")
 	}
 	return logon, nil
+}
+
+// Diff lists, by field name, where got differs from want: the check that a
+// token read back from Windows is the one the model described. Restricting
+// SIDs compare as sets (their order does not change the access check);
+// groups and privileges compare in order, as Query reads them in the order
+// Windows keeps and Model copies the base's.
+func Diff(want, got *ntsec.Token) map[string]string {
+	d := map[string]string{}
+	if got.User != want.User || got.UserDenyOnly != want.UserDenyOnly {
+		d["User"] = fmt.Sprintf("%v (deny-only %v), want %v (deny-only %v)", got.User, got.UserDenyOnly, want.User, want.UserDenyOnly)
+	}
+	if !slices.Equal(got.Groups, want.Groups) {
+		d["Groups"] = fmt.Sprintf("%v, want %v", got.Groups, want.Groups)
+	}
+	sorted := func(s []ntsec.SID) []string {
+		out := make([]string, len(s))
+		for i, x := range s {
+			out[i] = x.String()
+		}
+		slices.Sort(out)
+		return out
+	}
+	if !slices.Equal(sorted(got.RestrictedSIDs), sorted(want.RestrictedSIDs)) {
+		d["RestrictedSIDs"] = fmt.Sprintf("%v, want %v", got.RestrictedSIDs, want.RestrictedSIDs)
+	}
+	if got.WriteRestricted != want.WriteRestricted {
+		d["WriteRestricted"] = fmt.Sprintf("%v, want %v", got.WriteRestricted, want.WriteRestricted)
+	}
+	if !slices.Equal(got.Privileges, want.Privileges) {
+		d["Privileges"] = fmt.Sprintf("%v, want %v", got.Privileges, want.Privileges)
+	}
+	if got.Integrity != want.Integrity {
+		d["Integrity"] = fmt.Sprintf("%v, want %v", got.Integrity, want.Integrity)
+	}
+	if got.IgnoreNoWriteUp != want.IgnoreNoWriteUp {
+		d["IgnoreNoWriteUp"] = fmt.Sprintf("%v, want %v", got.IgnoreNoWriteUp, want.IgnoreNoWriteUp)
+	}
+	return d
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -437,5 +438,34 @@ func TestNotWindows(t *testing.T) {
 	}
 	if _, err := Query(0); err == nil || !strings.Contains(err.Error(), "only on Windows") {
 		t.Errorf("Query: %v", err)
+	}
+}
+
+func TestDiff(t *testing.T) {
+	a, err := Model(realisticBase(), Spec{Caps: []ntsec.SID{wsSID, genSID}, Run: runSID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Model(realisticBase(), Spec{Caps: []ntsec.SID{wsSID, genSID}, Run: runSID})
+	if d := Diff(a, b); len(d) != 0 {
+		t.Errorf("Diff of equal tokens: %v", d)
+	}
+	// The order of restricting SIDs does not matter to the access check.
+	slices.Reverse(b.RestrictedSIDs)
+	if d := Diff(a, b); len(d) != 0 {
+		t.Errorf("Diff with the restricting SIDs reordered: %v", d)
+	}
+	b.RestrictedSIDs[0] = nbrSID
+	b.WriteRestricted = false
+	b.Privileges = nil
+	b.Integrity = ntsec.LowLabel
+	d := Diff(a, b)
+	for _, f := range []string{"RestrictedSIDs", "WriteRestricted", "Privileges", "Integrity"} {
+		if _, ok := d[f]; !ok {
+			t.Errorf("Diff misses %s: %v", f, d)
+		}
+	}
+	if len(d) != 4 {
+		t.Errorf("Diff reports more than the four changed fields: %v", d)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"unsafe"
@@ -172,37 +171,9 @@ func TestCreate(t *testing.T) {
 // SIDs compare as sets (their order does not change the access check); an
 // order difference is only logged.
 func fieldDiffs(t *testing.T, want, got *ntsec.Token) map[string]string {
-	d := map[string]string{}
-	if got.User != want.User || got.UserDenyOnly != want.UserDenyOnly {
-		d["User"] = fmt.Sprintf("%v (deny-only %v), want %v (deny-only %v)", got.User, got.UserDenyOnly, want.User, want.UserDenyOnly)
-	}
-	if !reflect.DeepEqual(got.Groups, want.Groups) {
-		d["Groups"] = fmt.Sprintf("%v, want %v", got.Groups, want.Groups)
-	}
-	sorted := func(s []ntsec.SID) []string {
-		out := make([]string, len(s))
-		for i, x := range s {
-			out[i] = x.String()
-		}
-		sort.Strings(out)
-		return out
-	}
-	if !reflect.DeepEqual(sorted(got.RestrictedSIDs), sorted(want.RestrictedSIDs)) {
-		d["RestrictedSIDs"] = fmt.Sprintf("%v, want %v", got.RestrictedSIDs, want.RestrictedSIDs)
-	} else if !reflect.DeepEqual(got.RestrictedSIDs, want.RestrictedSIDs) {
+	d := Diff(want, got)
+	if _, ok := d["RestrictedSIDs"]; !ok && !reflect.DeepEqual(got.RestrictedSIDs, want.RestrictedSIDs) {
 		t.Logf("restricting SIDs in another order: %v, Create passed %v", got.RestrictedSIDs, want.RestrictedSIDs)
-	}
-	if got.WriteRestricted != want.WriteRestricted {
-		d["WriteRestricted"] = fmt.Sprintf("%v, want %v", got.WriteRestricted, want.WriteRestricted)
-	}
-	if !reflect.DeepEqual(got.Privileges, want.Privileges) {
-		d["Privileges"] = fmt.Sprintf("%v, want %v", got.Privileges, want.Privileges)
-	}
-	if got.Integrity != want.Integrity {
-		d["Integrity"] = fmt.Sprintf("%v, want %v", got.Integrity, want.Integrity)
-	}
-	if got.IgnoreNoWriteUp != want.IgnoreNoWriteUp {
-		d["IgnoreNoWriteUp"] = fmt.Sprintf("%v, want %v", got.IgnoreNoWriteUp, want.IgnoreNoWriteUp)
 	}
 	return d
 }

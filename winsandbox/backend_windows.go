@@ -145,10 +145,18 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 		return s, err
 	}
 	defer unlockSetup()
-	base, err := liveToken()
-	if err != nil && !(plumbingOnly && errors.Is(err, restrictedtoken.ErrIncomplete)) {
+	// The caller's token is read once: the proof's model and the token
+	// Create makes come from this one read, and Create checks the token it
+	// made against the model proven.
+	caller, err := restrictedtoken.OpenCaller()
+	if caller == nil || err != nil && !(plumbingOnly && errors.Is(err, restrictedtoken.ErrIncomplete)) {
+		if caller != nil {
+			caller.Close()
+		}
 		return s, fmt.Errorf("restricted-token: reading the caller's token: %w", err)
 	}
+	defer caller.Close()
+	base := caller.Model()
 	run, err := restrictedtoken.NewRunSID()
 	if err != nil {
 		return s, fmt.Errorf("restricted-token: %w", err)
@@ -175,7 +183,7 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 		}
 		in.User = plan.User{SID: base.User, Logon: logon}
 		model = func(c ...ntsec.SID) (*ntsec.Token, error) {
-			return restrictedtoken.Model(base, restrictedtoken.Spec{Caps: c, Run: run, LowIntegrity: b.LowIntegrity})
+			return caller.Sandbox(restrictedtoken.Spec{Caps: c, Run: run, LowIntegrity: b.LowIntegrity})
 		}
 		// The token this run gets must be one the model can describe
 		// before anything is written.
@@ -183,7 +191,7 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 			return s, fmt.Errorf("restricted-token: %w", err)
 		}
 		in.Token = model
-	} else if base != nil {
+	} else {
 		in.User = plan.User{SID: base.User}
 	}
 	rec := fsview.Record(ntfs.NewView())
@@ -229,17 +237,15 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 		if err := ensureNUL(tok, in.User.Logon); err != nil {
 			s.degraded = append(s.degraded, "nul: "+err.Error())
 		}
-		if s.token, err = restrictedtoken.Create(restrictedtoken.Spec{Caps: caps, Run: run, LowIntegrity: b.LowIntegrity}); err != nil {
+		if s.token, err = caller.Create(restrictedtoken.Spec{Caps: caps, Run: run, LowIntegrity: b.LowIntegrity}); err != nil {
 			return s, fmt.Errorf("restricted-token: %w", err)
 		}
 	}
-	if base != nil {
-		if s.procSD, err = winSD(restrictedtoken.ProcessSD(base.User, run)); err != nil {
-			return s, fmt.Errorf("restricted-token: the process descriptor: %w", err)
-		}
-		if s.threadSD, err = winSD(restrictedtoken.ThreadSD(base.User, run)); err != nil {
-			return s, fmt.Errorf("restricted-token: the thread descriptor: %w", err)
-		}
+	if s.procSD, err = winSD(restrictedtoken.ProcessSD(base.User, run)); err != nil {
+		return s, fmt.Errorf("restricted-token: the process descriptor: %w", err)
+	}
+	if s.threadSD, err = winSD(restrictedtoken.ThreadSD(base.User, run)); err != nil {
+		return s, fmt.Errorf("restricted-token: the thread descriptor: %w", err)
 	}
 	lim := jobobject.Options{MemoryLimit: b.MemoryLimit, ProcessLimit: b.ProcessLimit, RestrictUI: true}
 	if spec.Limits.Memory != 0 {
@@ -251,14 +257,12 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	if s.job, err = jobobject.Create(lim); err != nil {
 		return s, fmt.Errorf("restricted-token: %w", err)
 	}
-	if base != nil {
-		dsd, err := winSD(restrictedtoken.DesktopSD(base.User, run))
-		if err != nil {
-			return s, fmt.Errorf("restricted-token: the desktop descriptor: %w", err)
-		}
-		if s.desktop, err = windesktop.Create(dsd); err != nil {
-			return s, fmt.Errorf("restricted-token: a private desktop: %w", err)
-		}
+	dsd, err := winSD(restrictedtoken.DesktopSD(base.User, run))
+	if err != nil {
+		return s, fmt.Errorf("restricted-token: the desktop descriptor: %w", err)
+	}
+	if s.desktop, err = windesktop.Create(dsd); err != nil {
+		return s, fmt.Errorf("restricted-token: a private desktop: %w", err)
 	}
 	return s, nil
 }
@@ -338,14 +342,15 @@ func winSD(sd *ntsec.SecurityDescriptor) (*windows.SECURITY_DESCRIPTOR, error) {
 	return w, nil
 }
 
-// liveToken reads the caller's process token into the model.
+// liveToken reads the caller's process token into the model, for the
+// probe; a run reads it through the Caller it creates its token from.
 func liveToken() (*ntsec.Token, error) {
-	t, err := windows.OpenCurrentProcessToken()
-	if err != nil {
-		return nil, fmt.Errorf("OpenProcessToken: %w", err)
+	c, err := restrictedtoken.OpenCaller()
+	if c == nil {
+		return nil, err
 	}
-	defer t.Close()
-	return restrictedtoken.Query(t)
+	defer c.Close()
+	return c.Model(), err
 }
 
 // writeStubs writes winexec.DenyStubs into dir, rewriting only what

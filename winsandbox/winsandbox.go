@@ -5,9 +5,10 @@
 //
 // # A run, step by step
 //
-//  1. The caller's token is read into the NT model (restrictedtoken.Query).
-//     An elevated token is refused; so is one Windows will not describe
-//     completely.
+//  1. The caller's token is read into the NT model, once
+//     (restrictedtoken.OpenCaller). An elevated token is refused; so is one
+//     Windows will not describe completely. The proof's model (step 5) and
+//     the token (step 7) both come from this read.
 //  2. The capability SIDs come from the store (capsid): one per workspace,
 //     a generic one for temp directories and extra roots, a read-only one.
 //  3. The plan (plan.Make) is computed on the real file system
@@ -24,7 +25,8 @@
 //     A plan that fails is undone (what this run changed, not what a
 //     concurrent run applied) and the command does not run.
 //  6. The NUL device is made usable by that token, if it is not already.
-//  7. The token is made (restrictedtoken.Create) with a fresh run SID
+//  7. The token is made (Caller.Create, which reads it back and refuses
+//     it unless it equals the model proven in step 5) with a fresh run SID
 //     among its restricting SIDs and a default DACL granting only the
 //     user, SYSTEM and that SID; a job object is created
 //     (KILL_ON_JOB_CLOSE, DIE_ON_UNHANDLED_EXCEPTION, optional limits) and
