@@ -5,21 +5,58 @@ import (
 	"strings"
 )
 
-// ObjectType says whether the checked object is a file or a directory. Both
-// use FileMapping; the type only changes the names of rights in the trace
-// (WRITE_DATA or ADD_FILE) and how inheritance treats the object.
+// ObjectType says what kind of object is checked. Files and directories
+// both use FileMapping; between them the type only changes the names of
+// rights in the trace (WRITE_DATA or ADD_FILE) and how inheritance treats
+// the object. Process and Thread use ProcessMapping and ThreadMapping, and
+// take no part in inheritance.
 type ObjectType uint8
 
 const (
 	File ObjectType = iota
 	Directory
+	Process
+	Thread
 )
 
 func (o ObjectType) String() string {
-	if o == Directory {
+	switch o {
+	case Directory:
 		return "directory"
+	case Process:
+		return "process"
+	case Thread:
+		return "thread"
 	}
 	return "file"
+}
+
+// Mapping returns the generic mapping of the object type.
+func (o ObjectType) Mapping() GenericMapping {
+	switch o {
+	case Process:
+		return ProcessMapping
+	case Thread:
+		return ThreadMapping
+	}
+	return FileMapping
+}
+
+// rightName names one right bit of the object type for the trace.
+func (o ObjectType) rightName(bit AccessMask) string {
+	var names map[AccessMask]string
+	switch o {
+	case Process:
+		names = processRightNames
+	case Thread:
+		names = threadRightNames
+	default:
+		return RightName(bit, o == Directory)
+	}
+	if n, ok := names[bit]; ok {
+		return n
+	}
+	return RightName(bit, false) // the standard rights
 }
 
 // Step is one stage's say on one right: which pass looked at it, what it
@@ -60,7 +97,8 @@ type Result struct {
 // sd, following [MS-DTYP] 2.5.3.2 and the restricted-token and mandatory
 // integrity rules that section leaves to the implementation:
 //
-//  1. Generic rights in desired are mapped with FileMapping.
+//  1. Generic rights in desired are mapped with the type's mapping
+//     (obj.Mapping(): FileMapping for files and directories).
 //  2. Mandatory integrity: when the token's level is below the object's
 //     label (Medium with no-write-up if sd has none) and the token keeps
 //     no-write-up, the label's NW/NR/NX policies deny WriteRights,
@@ -80,10 +118,10 @@ type Result struct {
 //     pass both. For a write-restricted token the second pass constrains
 //     only WriteRights.
 //
-// ACE masks are mapped with FileMapping too, as Windows does when it stores
-// a descriptor on a file. sd must not be nil.
+// ACE masks are mapped with the same mapping, as Windows does when it stores
+// a descriptor on an object. sd must not be nil.
 func AccessCheck(sd *SecurityDescriptor, tok *Token, desired AccessMask, obj ObjectType) Result {
-	m := FileMapping
+	m := obj.Mapping()
 	maxAllowed := desired&MaximumAllowed != 0
 	want := m.Map(desired &^ MaximumAllowed)
 	consider := want
@@ -91,7 +129,6 @@ func AccessCheck(sd *SecurityDescriptor, tok *Token, desired AccessMask, obj Obj
 		consider |= m.All
 	}
 	res := Result{Desired: want}
-	dir := obj == Directory
 
 	integrity := integrityDenied(sd, tok, m)
 	normal := daclPass(sd, tok, false, m)
@@ -106,7 +143,7 @@ func AccessCheck(sd *SecurityDescriptor, tok *Token, desired AccessMask, obj Obj
 	}
 
 	eachBit(consider, func(bit AccessMask) {
-		d := Decision{Right: RightName(bit, dir), Mask: bit}
+		d := Decision{Right: obj.rightName(bit), Mask: bit}
 		granted := true
 		if step, denied := integrity[bit]; denied {
 			d.Steps = append(d.Steps, step)

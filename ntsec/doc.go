@@ -14,8 +14,10 @@
 // SIDs, and the kernel's AccessCheck on real write-restricted and
 // Low-integrity tokens, which Authz cannot build from SIDs.
 //
-// The model covers file-system objects: generic rights are mapped with
-// [FileMapping], and only the ACE types a file's DACL or label SACL can hold
+// The model covers file-system objects, and process and thread objects for
+// the question of what one sandbox may do to another's processes: generic
+// rights are mapped with [FileMapping] (or [ProcessMapping],
+// [ThreadMapping]), and only the ACE types a file's DACL or label SACL can hold
 // in practice are accepted (access allowed, access denied, mandatory label).
 // Anything else is rejected with an error naming it, never skipped: a model
 // that silently ignored an ACE could prove a sandbox tighter than Windows

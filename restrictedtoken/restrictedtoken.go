@@ -19,19 +19,28 @@
 //     https://learn.microsoft.com/en-us/windows/win32/secauthz/restricted-tokens).
 //
 // The restricting SIDs are the run's capability SIDs (which cordon grants on
-// the writable roots), the logon SID and Everyone, as in the anchor
-// (codex-windows-sandbox, token.rs): the last two keep the console, pipes and
+// the writable roots), a random SID of this run alone (Spec.Run), the logon
+// SID and Everyone. The logon SID and Everyone keep the console, pipes and
 // other per-session objects writable, and are why world-writable directories
-// need deny ACEs for the capability SIDs.
+// need deny ACEs for the capability SIDs. Every other sandbox holds them
+// too, so nothing the sandbox creates may grant them a write right: the
+// token's default DACL and the process and thread descriptors
+// (DefaultDACL, ProcessSD, ThreadSD in security.go) grant only the user,
+// SYSTEM and the run SID.
 //
-// Model describes that token for a given base token; Create (Windows) builds
-// it from the current process token and Query (Windows) reads any token back
-// into the model, so the backend can prove a plan against the live token.
+// Model describes that token for a given base token. On Windows, OpenCaller
+// reads the current process token once (Query); the backend proves its plan
+// against Caller.Sandbox, the model over that read, and Caller.Create makes
+// the token from the same handle and the same read, then reads the new
+// token back and refuses it unless it equals the model proven (Diff). So
+// the proof is about the token that runs, not about a second read of the
+// caller's token that might differ.
 package restrictedtoken
 
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/cordon-sandbox/cordon/ntsec"
 )
@@ -41,6 +50,10 @@ type Spec struct {
 	// Caps are the capability SIDs of the run, S-1-5-21-… SIDs that cordon
 	// mints and grants on the writable roots. At least one is required.
 	Caps []ntsec.SID
+	// Run is the SID of this run alone (NewRunSID): a restricting SID that
+	// the default DACL, ProcessSD and ThreadSD grant, so that the run can
+	// write what it creates and no other sandbox can. Required.
+	Run ntsec.SID
 	// LowIntegrity lowers the token to Low integrity
 	// (https://learn.microsoft.com/en-us/windows/win32/secauthz/mandatory-integrity-control).
 	// A Low token cannot write objects without a label either (they count
@@ -79,14 +92,16 @@ const changeNotify = "SeChangeNotifyPrivilege"
 //     strips the rest, so a base holding SeBackupPrivilege, SeRestorePrivilege
 //     or SeTakeOwnershipPrivilege is not refused: those privileges are not in
 //     the sandbox token (Create also removes any left over, and checks);
-//   - RestrictedSIDs: spec.Caps, then base's logon SID (the group with the
-//     SE_GROUP_LOGON_ID attribute), then Everyone; WriteRestricted;
+//   - RestrictedSIDs: spec.Caps, then spec.Run, then base's logon SID (the
+//     group with the SE_GROUP_LOGON_ID attribute), then Everyone;
+//     WriteRestricted;
 //   - integrity Low when spec.LowIntegrity, else base's; base's mandatory
 //     policy.
 //
 // Model refuses (with an error naming the cause) a spec without caps, with a
 // duplicate cap, with a cap that is not S-1-5-21-… or that base already holds
-// as its user or a group (a restricting SID the user already has would let
+// as its user or a group, without a run SID or with one that is not
+// S-1-5-21-…, equals a cap or is held by base (a restricting SID the user already has would let
 // the sandbox write wherever the user may); and a base token that is
 // elevated (ErrElevated), already restricted (the new restricting SIDs would
 // then combine with the old ones, which the model does not describe) or has
@@ -96,6 +111,9 @@ func Model(base *ntsec.Token, spec Spec) (*ntsec.Token, error) {
 		return nil, errors.New("restrictedtoken: no base token")
 	}
 	if err := checkCaps(base, spec.Caps); err != nil {
+		return nil, err
+	}
+	if err := checkRun(base, spec); err != nil {
 		return nil, err
 	}
 	if err := checkBase(base); err != nil {
@@ -109,7 +127,7 @@ func Model(base *ntsec.Token, spec Spec) (*ntsec.Token, error) {
 		User:            base.User,
 		UserDenyOnly:    base.UserDenyOnly,
 		Groups:          append([]ntsec.Group(nil), base.Groups...),
-		RestrictedSIDs:  RestrictingSIDs(logon, spec.Caps),
+		RestrictedSIDs:  RestrictingSIDs(logon, spec.Run, spec.Caps),
 		WriteRestricted: true,
 		Privileges:      []string{changeNotify},
 		Integrity:       base.Integrity,
@@ -122,11 +140,28 @@ func Model(base *ntsec.Token, spec Spec) (*ntsec.Token, error) {
 }
 
 // RestrictingSIDs returns the restricting SIDs of the sandbox token, in the
-// order Create passes them: caps, then the logon SID, then Everyone.
-func RestrictingSIDs(logon ntsec.SID, caps []ntsec.SID) []ntsec.SID {
-	out := make([]ntsec.SID, 0, len(caps)+2)
+// order Create passes them: caps, then the run SID, the logon SID and
+// Everyone.
+func RestrictingSIDs(logon, run ntsec.SID, caps []ntsec.SID) []ntsec.SID {
+	out := make([]ntsec.SID, 0, len(caps)+3)
 	out = append(out, caps...)
-	return append(out, logon, ntsec.Everyone)
+	return append(out, run, logon, ntsec.Everyone)
+}
+
+// checkRun validates the run SID against base and the caps.
+func checkRun(base *ntsec.Token, spec Spec) error {
+	r := spec.Run
+	subs := r.SubAuthorities()
+	if r.IsZero() || r.Authority() != 5 || len(subs) < 2 || subs[0] != 21 {
+		return fmt.Errorf("restrictedtoken: run SID (%s) is not an S-1-5-21-… SID: use NewRunSID", sidText(r))
+	}
+	if slices.Contains(spec.Caps, r) {
+		return fmt.Errorf("restrictedtoken: run SID %s is also a capability SID", r)
+	}
+	if r == base.User || slices.ContainsFunc(base.Groups, func(g ntsec.Group) bool { return g.SID == r }) {
+		return fmt.Errorf("restrictedtoken: run SID %s is already held by the token", r)
+	}
+	return nil
 }
 
 // checkCaps validates the capability SIDs against base.
@@ -198,31 +233,41 @@ func LogonSID(t *ntsec.Token) (ntsec.SID, error) {
 	return logon, nil
 }
 
-// DefaultDACL returns the default DACL Create gives the sandbox token:
-// GENERIC_ALL for the logon SID, Everyone and each capability SID, in that
-// order (TOKEN_DEFAULT_DACL,
-// https://learn.microsoft.com/en-us/windows/win32/api/winnt/ns-winnt-token_default_dacl).
-//
-// Windows applies the default DACL to objects the process creates without a
-// security descriptor and with nothing to inherit: pipes, events, sections,
-// PowerShell's IPC objects. The user's normal default DACL grants the user
-// and SYSTEM only, neither of which is a restricting SID, so a
-// write-restricted process could not write to objects it just created
-// itself: every write needs a restricting SID granted too. The anchor uses
-// the same DACL (codex-windows-sandbox, token.rs).
-//
-// This grants Everyone full control of those objects. Unnamed objects are
-// reachable only through handles; named ones live in the session's own
-// namespace (\Sessions\N\BaseNamedObjects), so any process in the session —
-// the same user unsandboxed, which could anyway, or another sandbox, which
-// holds Everyone as a restricting SID too — may open them. The default DACL
-// also applies to files created in a directory with no inheritable ACEs;
-// cordon's writable roots always carry an inheritable capability ACE, so
-// files created there inherit from it instead.
-func DefaultDACL(logon ntsec.SID, caps []ntsec.SID) *ntsec.ACL {
-	acl := &ntsec.ACL{Revision: ntsec.ACLRevision}
-	for _, s := range append([]ntsec.SID{logon, ntsec.Everyone}, caps...) {
-		acl.Entries = append(acl.Entries, ntsec.ACE{Type: ntsec.AccessAllowed, Mask: ntsec.GenericAll, SID: s})
+// Diff lists, by field name, where got differs from want: the check that a
+// token read back from Windows is the one the model described. Restricting
+// SIDs compare as sets (their order does not change the access check);
+// groups and privileges compare in order, as Query reads them in the order
+// Windows keeps and Model copies the base's.
+func Diff(want, got *ntsec.Token) map[string]string {
+	d := map[string]string{}
+	if got.User != want.User || got.UserDenyOnly != want.UserDenyOnly {
+		d["User"] = fmt.Sprintf("%v (deny-only %v), want %v (deny-only %v)", got.User, got.UserDenyOnly, want.User, want.UserDenyOnly)
 	}
-	return acl
+	if !slices.Equal(got.Groups, want.Groups) {
+		d["Groups"] = fmt.Sprintf("%v, want %v", got.Groups, want.Groups)
+	}
+	sorted := func(s []ntsec.SID) []string {
+		out := make([]string, len(s))
+		for i, x := range s {
+			out[i] = x.String()
+		}
+		slices.Sort(out)
+		return out
+	}
+	if !slices.Equal(sorted(got.RestrictedSIDs), sorted(want.RestrictedSIDs)) {
+		d["RestrictedSIDs"] = fmt.Sprintf("%v, want %v", got.RestrictedSIDs, want.RestrictedSIDs)
+	}
+	if got.WriteRestricted != want.WriteRestricted {
+		d["WriteRestricted"] = fmt.Sprintf("%v, want %v", got.WriteRestricted, want.WriteRestricted)
+	}
+	if !slices.Equal(got.Privileges, want.Privileges) {
+		d["Privileges"] = fmt.Sprintf("%v, want %v", got.Privileges, want.Privileges)
+	}
+	if got.Integrity != want.Integrity {
+		d["Integrity"] = fmt.Sprintf("%v, want %v", got.Integrity, want.Integrity)
+	}
+	if got.IgnoreNoWriteUp != want.IgnoreNoWriteUp {
+		d["IgnoreNoWriteUp"] = fmt.Sprintf("%v, want %v", got.IgnoreNoWriteUp, want.IgnoreNoWriteUp)
+	}
+	return d
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -31,6 +32,7 @@ var (
 	genSID = mustSID("S-1-5-21-22-22-22-22")
 	roSID  = mustSID("S-1-5-21-33-33-33-33")
 	nbrSID = mustSID("S-1-5-21-44-44-44-44")
+	runSID = mustSID("S-1-5-21-55-55-55-55")
 )
 
 const (
@@ -61,14 +63,14 @@ func realisticBase() *ntsec.Token {
 func TestModel(t *testing.T) {
 	base := realisticBase()
 	before := fmt.Sprint(base)
-	got, err := Model(base, Spec{Caps: []ntsec.SID{wsSID, genSID}})
+	got, err := Model(base, Spec{Run: runSID, Caps: []ntsec.SID{wsSID, genSID}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := &ntsec.Token{
 		User:            me,
 		Groups:          realisticBase().Groups,
-		RestrictedSIDs:  []ntsec.SID{wsSID, genSID, logon, ntsec.Everyone},
+		RestrictedSIDs:  []ntsec.SID{wsSID, genSID, runSID, logon, ntsec.Everyone},
 		WriteRestricted: true,
 		Privileges:      []string{"SeChangeNotifyPrivilege"},
 		Integrity:       ntsec.MediumLabel,
@@ -84,7 +86,7 @@ func TestModel(t *testing.T) {
 		t.Errorf("the model's groups share memory with the base token's")
 	}
 
-	low, err := Model(base, Spec{Caps: []ntsec.SID{wsSID}, LowIntegrity: true})
+	low, err := Model(base, Spec{Run: runSID, Caps: []ntsec.SID{wsSID}, LowIntegrity: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +99,7 @@ func TestModel(t *testing.T) {
 	// sandbox token has none of them.
 	priv := realisticBase()
 	priv.Privileges = append(priv.Privileges, "SeBackupPrivilege", "SeRestorePrivilege", "SeTakeOwnershipPrivilege", "SeSecurityPrivilege")
-	m, err := Model(priv, Spec{Caps: []ntsec.SID{wsSID}})
+	m, err := Model(priv, Spec{Run: runSID, Caps: []ntsec.SID{wsSID}})
 	if err != nil {
 		t.Fatalf("base with backup privileges: %v", err)
 	}
@@ -129,25 +131,29 @@ func TestModelErrors(t *testing.T) {
 		want string
 		is   error
 	}{
-		{"nil base", nil, Spec{Caps: caps}, "no base token", nil},
+		{"nil base", nil, Spec{Run: runSID, Caps: caps}, "no base token", nil},
 		{"no caps", realisticBase(), Spec{}, "no capability SIDs", nil},
-		{"duplicate cap", realisticBase(), Spec{Caps: []ntsec.SID{wsSID, genSID, wsSID}}, "S-1-5-21-11-11-11-11 is given twice", nil},
-		{"zero cap", realisticBase(), Spec{Caps: []ntsec.SID{{}}}, "capability SID 0 (empty) is not an S-1-5-21-… SID", nil},
-		{"Everyone as cap", realisticBase(), Spec{Caps: []ntsec.SID{wsSID, ntsec.Everyone}}, "capability SID 1 (S-1-1-0) is not an S-1-5-21-… SID", nil},
-		{"AppContainer capability", realisticBase(), Spec{Caps: []ntsec.SID{mustSID("S-1-15-3-1")}}, "(S-1-15-3-1) is not an S-1-5-21-… SID", nil},
-		{"S-1-5-32 alias", realisticBase(), Spec{Caps: []ntsec.SID{ntsec.BuiltinUsers}}, "(S-1-5-32-545) is not an S-1-5-21-… SID", nil},
-		{"bare S-1-5-21", realisticBase(), Spec{Caps: []ntsec.SID{mustSID("S-1-5-21")}}, "(S-1-5-21) is not an S-1-5-21-… SID", nil},
-		{"user as cap", realisticBase(), Spec{Caps: []ntsec.SID{me}}, "S-1-5-21-1-2-3-1001 is the token's user", nil},
+		{"duplicate cap", realisticBase(), Spec{Run: runSID, Caps: []ntsec.SID{wsSID, genSID, wsSID}}, "S-1-5-21-11-11-11-11 is given twice", nil},
+		{"zero cap", realisticBase(), Spec{Run: runSID, Caps: []ntsec.SID{{}}}, "capability SID 0 (empty) is not an S-1-5-21-… SID", nil},
+		{"Everyone as cap", realisticBase(), Spec{Run: runSID, Caps: []ntsec.SID{wsSID, ntsec.Everyone}}, "capability SID 1 (S-1-1-0) is not an S-1-5-21-… SID", nil},
+		{"AppContainer capability", realisticBase(), Spec{Run: runSID, Caps: []ntsec.SID{mustSID("S-1-15-3-1")}}, "(S-1-15-3-1) is not an S-1-5-21-… SID", nil},
+		{"S-1-5-32 alias", realisticBase(), Spec{Run: runSID, Caps: []ntsec.SID{ntsec.BuiltinUsers}}, "(S-1-5-32-545) is not an S-1-5-21-… SID", nil},
+		{"bare S-1-5-21", realisticBase(), Spec{Run: runSID, Caps: []ntsec.SID{mustSID("S-1-5-21")}}, "(S-1-5-21) is not an S-1-5-21-… SID", nil},
+		{"user as cap", realisticBase(), Spec{Run: runSID, Caps: []ntsec.SID{me}}, "S-1-5-21-1-2-3-1001 is the token's user", nil},
 		{"group as cap", with(func(b *ntsec.Token) {
 			b.Groups = append(b.Groups, ntsec.Group{SID: mustSID("S-1-5-21-1-2-3-513"), Attributes: enabled})
-		}), Spec{Caps: []ntsec.SID{mustSID("S-1-5-21-1-2-3-513")}}, "S-1-5-21-1-2-3-513 is already a group of the token", nil},
-		{"elevated", with(func(b *ntsec.Token) { b.Groups[5].Attributes = enabled | ntsec.GroupOwner }), Spec{Caps: caps}, "run cordon from a non-elevated shell", ErrElevated},
-		{"already restricted", with(func(b *ntsec.Token) { b.RestrictedSIDs = []ntsec.SID{ntsec.Everyone} }), Spec{Caps: caps}, "already restricted", nil},
-		{"no logon SID", with(func(b *ntsec.Token) { b.Groups = append(b.Groups[:4:4], b.Groups[5]) }), Spec{Caps: caps}, "no logon SID", nil},
+		}), Spec{Run: runSID, Caps: []ntsec.SID{mustSID("S-1-5-21-1-2-3-513")}}, "S-1-5-21-1-2-3-513 is already a group of the token", nil},
+		{"elevated", with(func(b *ntsec.Token) { b.Groups[5].Attributes = enabled | ntsec.GroupOwner }), Spec{Run: runSID, Caps: caps}, "run cordon from a non-elevated shell", ErrElevated},
+		{"already restricted", with(func(b *ntsec.Token) { b.RestrictedSIDs = []ntsec.SID{ntsec.Everyone} }), Spec{Run: runSID, Caps: caps}, "already restricted", nil},
+		{"no logon SID", with(func(b *ntsec.Token) { b.Groups = append(b.Groups[:4:4], b.Groups[5]) }), Spec{Run: runSID, Caps: caps}, "no logon SID", nil},
 		{"two logon SIDs", with(func(b *ntsec.Token) {
 			b.Groups = append(b.Groups, ntsec.Group{SID: ntsec.LogonSID(0, 1), Attributes: enabled | ntsec.GroupLogonID})
-		}), Spec{Caps: caps}, "two logon SIDs", nil},
-		{"no user", with(func(b *ntsec.Token) { b.User = ntsec.SID{} }), Spec{Caps: caps}, "no user SID", nil},
+		}), Spec{Run: runSID, Caps: caps}, "two logon SIDs", nil},
+		{"no user", with(func(b *ntsec.Token) { b.User = ntsec.SID{} }), Spec{Run: runSID, Caps: caps}, "no user SID", nil},
+		{"no run SID", realisticBase(), Spec{Caps: caps}, "run SID (empty) is not an S-1-5-21-… SID", nil},
+		{"Everyone as run SID", realisticBase(), Spec{Caps: caps, Run: ntsec.Everyone}, "run SID (S-1-1-0) is not", nil},
+		{"run SID is a cap", realisticBase(), Spec{Caps: caps, Run: wsSID}, "is also a capability SID", nil},
+		{"run SID is the user", realisticBase(), Spec{Caps: caps, Run: me}, "is already held by the token", nil},
 	}
 	for _, c := range cases {
 		got, err := Model(c.base, c.spec)
@@ -166,14 +172,14 @@ func TestModelErrors(t *testing.T) {
 	// is not the logon SID: the attribute decides, as for Windows.
 	b := realisticBase()
 	b.Groups[4].Attributes = enabled
-	if _, err := Model(b, Spec{Caps: caps}); err == nil || !strings.Contains(err.Error(), "no logon SID") {
+	if _, err := Model(b, Spec{Run: runSID, Caps: caps}); err == nil || !strings.Contains(err.Error(), "no logon SID") {
 		t.Errorf("logon SID without SE_GROUP_LOGON_ID: %v", err)
 	}
 }
 
 func TestDefaultDACL(t *testing.T) {
-	acl := DefaultDACL(logon, []ntsec.SID{wsSID, genSID})
-	want := "(A;;GA;;;S-1-5-5-0-255905)(A;;GA;;;WD)(A;;GA;;;S-1-5-21-11-11-11-11)(A;;GA;;;S-1-5-21-22-22-22-22)"
+	acl := DefaultDACL(me, runSID)
+	want := "(A;;GA;;;S-1-5-21-1-2-3-1001)(A;;GA;;;SY)(A;;GA;;;S-1-5-21-55-55-55-55)"
 	if got := acl.SDDL(); got != want {
 		t.Errorf("DefaultDACL = %s, want %s", got, want)
 	}
@@ -190,12 +196,12 @@ func TestDefaultDACL(t *testing.T) {
 		t.Errorf("round trip: %s, want %s", back.DACL.SDDL(), acl.SDDL())
 	}
 	// An object created with it is writable by the sandbox token itself,
-	// whose writes need a restricting SID granted.
-	tok, err := Model(realisticBase(), Spec{Caps: []ntsec.SID{wsSID}})
+	// whose writes need a restricting SID granted: the run SID.
+	tok, err := Model(realisticBase(), Spec{Run: runSID, Caps: []ntsec.SID{wsSID}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	obj := ntsec.NewObject(nil, ntsec.File, me, ntsec.SID{}, DefaultDACL(logon, []ntsec.SID{wsSID}))
+	obj := ntsec.NewObject(nil, ntsec.File, me, ntsec.SID{}, DefaultDACL(me, runSID))
 	if res := ntsec.AccessCheck(obj, tok, ntsec.FileAllAccess, ntsec.File); !res.Allowed {
 		t.Errorf("sandbox token on an object with the default DACL:\n%s", res.Explain())
 	}
@@ -273,7 +279,7 @@ func sameAccess(sd *ntsec.SecurityDescriptor, a, b *ntsec.Token, typ ntsec.Objec
 func TestModelAgreesWithPlanSandboxToken(t *testing.T) {
 	u := plan.User{SID: me, Logon: logon}
 	for _, caps := range [][]ntsec.SID{{wsSID, genSID}, {roSID}, {nbrSID, genSID}} {
-		model, err := Model(realisticBase(), Spec{Caps: caps})
+		model, err := Model(realisticBase(), Spec{Run: runSID, Caps: caps})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -316,7 +322,7 @@ func TestModelAgreesWithPlanOnAppliedPlan(t *testing.T) {
 	}
 	nodes := 0
 	for _, caps := range [][]ntsec.SID{{wsSID, genSID}, {roSID}, {nbrSID, genSID}} {
-		model, err := Model(realisticBase(), Spec{Caps: caps})
+		model, err := Model(realisticBase(), Spec{Run: runSID, Caps: caps})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -405,7 +411,7 @@ func machine(t *testing.T) *fsview.Memory {
 // counts as Medium with no-write-up), even inside the workspace, but still
 // reads it; a Low label makes the workspace writable again.
 func TestLowIntegrityNeedsLabel(t *testing.T) {
-	tok, err := Model(realisticBase(), Spec{Caps: []ntsec.SID{wsSID}, LowIntegrity: true})
+	tok, err := Model(realisticBase(), Spec{Run: runSID, Caps: []ntsec.SID{wsSID}, LowIntegrity: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -427,10 +433,39 @@ func TestNotWindows(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("Create and Query work on Windows")
 	}
-	if _, err := Create(Spec{Caps: []ntsec.SID{wsSID}}); err == nil || !strings.Contains(err.Error(), "only on Windows") || !errors.Is(err, errors.ErrUnsupported) {
+	if _, err := Create(Spec{Run: runSID, Caps: []ntsec.SID{wsSID}}); err == nil || !strings.Contains(err.Error(), "only on Windows") || !errors.Is(err, errors.ErrUnsupported) {
 		t.Errorf("Create: %v", err)
 	}
 	if _, err := Query(0); err == nil || !strings.Contains(err.Error(), "only on Windows") {
 		t.Errorf("Query: %v", err)
+	}
+}
+
+func TestDiff(t *testing.T) {
+	a, err := Model(realisticBase(), Spec{Caps: []ntsec.SID{wsSID, genSID}, Run: runSID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Model(realisticBase(), Spec{Caps: []ntsec.SID{wsSID, genSID}, Run: runSID})
+	if d := Diff(a, b); len(d) != 0 {
+		t.Errorf("Diff of equal tokens: %v", d)
+	}
+	// The order of restricting SIDs does not matter to the access check.
+	slices.Reverse(b.RestrictedSIDs)
+	if d := Diff(a, b); len(d) != 0 {
+		t.Errorf("Diff with the restricting SIDs reordered: %v", d)
+	}
+	b.RestrictedSIDs[0] = nbrSID
+	b.WriteRestricted = false
+	b.Privileges = nil
+	b.Integrity = ntsec.LowLabel
+	d := Diff(a, b)
+	for _, f := range []string{"RestrictedSIDs", "WriteRestricted", "Privileges", "Integrity"} {
+		if _, ok := d[f]; !ok {
+			t.Errorf("Diff misses %s: %v", f, d)
+		}
+	}
+	if len(d) != 4 {
+		t.Errorf("Diff reports more than the four changed fields: %v", d)
 	}
 }

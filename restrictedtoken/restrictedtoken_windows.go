@@ -27,40 +27,25 @@ type Token = windows.Token
 const baseAccess = windows.TOKEN_DUPLICATE | windows.TOKEN_QUERY | windows.TOKEN_ASSIGN_PRIMARY |
 	windows.TOKEN_ADJUST_DEFAULT | windows.TOKEN_ADJUST_SESSIONID | windows.TOKEN_ADJUST_PRIVILEGES
 
-// Create makes the sandbox token from the current process token: Query reads
-// the process token, Model checks it and spec (Create refuses what Model
-// refuses, including an elevated token and a process token Query could read
-// only in part), then
+// create makes the sandbox token from base, which baseModel describes.
+// Model(baseModel, spec) checks base and spec (create refuses what Model
+// refuses, including an elevated token), then
 //
 //  1. CreateRestrictedToken with DISABLE_MAX_PRIVILEGE|LUA_TOKEN|
 //     WRITE_RESTRICTED, no SIDs disabled, no privileges listed for deletion,
-//     and the restricting SIDs spec.Caps + logon SID + Everyone, attributes
-//     0 (https://learn.microsoft.com/en-us/windows/win32/api/securitybaseapi/nf-securitybaseapi-createrestrictedtoken);
+//     and the restricting SIDs spec.Caps + spec.Run + logon SID + Everyone
+//     (the logon SID found by its SE_GROUP_LOGON_ID attribute, LogonSID),
+//     attributes 0 (https://learn.microsoft.com/en-us/windows/win32/api/securitybaseapi/nf-securitybaseapi-createrestrictedtoken);
 //  2. AdjustTokenPrivileges enables SeChangeNotifyPrivilege and removes
 //     (SE_PRIVILEGE_REMOVED) any other privilege still held, then checks
 //     that SeChangeNotifyPrivilege alone is left, enabled
 //     (https://learn.microsoft.com/en-us/windows/win32/api/securitybaseapi/nf-securitybaseapi-adjusttokenprivileges),
 //     so a base that does not hold SeChangeNotifyPrivilege at all fails
 //     here (Model sees only enabled privileges and cannot tell);
-//  3. SetTokenInformation(TokenDefaultDacl) with DefaultDACL;
+//  3. SetTokenInformation(TokenDefaultDacl) with DefaultDACL (the user,
+//     SYSTEM and spec.Run);
 //  4. with spec.LowIntegrity, SetTokenInformation(TokenIntegrityLevel) with
 //     the Low label S-1-16-4096.
-//
-// The caller closes the token.
-func Create(spec Spec) (Token, error) {
-	var base windows.Token
-	if err := windows.OpenProcessToken(windows.CurrentProcess(), baseAccess, &base); err != nil {
-		return 0, fmt.Errorf("restrictedtoken: OpenProcessToken: %w", err)
-	}
-	defer base.Close()
-	model, err := Query(base)
-	if err != nil {
-		return 0, fmt.Errorf("restrictedtoken: reading the process token: %w", err)
-	}
-	return create(base, model, spec)
-}
-
-// create makes the sandbox token from base, which baseModel describes.
 func create(base windows.Token, baseModel *ntsec.Token, spec Spec) (Token, error) {
 	want, err := Model(baseModel, spec)
 	if err != nil {
@@ -87,11 +72,7 @@ func finish(tok windows.Token, want *ntsec.Token, spec Spec) error {
 	if err := keepOnlyChangeNotify(tok); err != nil {
 		return err
 	}
-	logon := want.RestrictedSIDs[len(spec.Caps)]
-	if err := setDefaultDACL(tok, DefaultDACL(logon, spec.Caps)); err != nil {
-		if errors.Is(err, windows.ERROR_ALLOTTED_SPACE_EXCEEDED) {
-			return fmt.Errorf("restrictedtoken: SetTokenInformation(TokenDefaultDacl): the default DACL for %d capability SIDs does not fit in the token: %w", len(spec.Caps), err)
-		}
+	if err := setDefaultDACL(tok, DefaultDACL(want.User, spec.Run)); err != nil {
 		return fmt.Errorf("restrictedtoken: SetTokenInformation(TokenDefaultDacl): %w", err)
 	}
 	if spec.LowIntegrity {

@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"unsafe"
@@ -144,7 +143,7 @@ func TestQueryProcessToken(t *testing.T) {
 }
 
 func TestCreate(t *testing.T) {
-	tok, err := Create(Spec{Caps: []ntsec.SID{randomCap(t)}})
+	tok, err := Create(Spec{Run: runSID, Caps: []ntsec.SID{randomCap(t)}})
 	if err == nil {
 		defer tok.Close()
 	}
@@ -172,37 +171,9 @@ func TestCreate(t *testing.T) {
 // SIDs compare as sets (their order does not change the access check); an
 // order difference is only logged.
 func fieldDiffs(t *testing.T, want, got *ntsec.Token) map[string]string {
-	d := map[string]string{}
-	if got.User != want.User || got.UserDenyOnly != want.UserDenyOnly {
-		d["User"] = fmt.Sprintf("%v (deny-only %v), want %v (deny-only %v)", got.User, got.UserDenyOnly, want.User, want.UserDenyOnly)
-	}
-	if !reflect.DeepEqual(got.Groups, want.Groups) {
-		d["Groups"] = fmt.Sprintf("%v, want %v", got.Groups, want.Groups)
-	}
-	sorted := func(s []ntsec.SID) []string {
-		out := make([]string, len(s))
-		for i, x := range s {
-			out[i] = x.String()
-		}
-		sort.Strings(out)
-		return out
-	}
-	if !reflect.DeepEqual(sorted(got.RestrictedSIDs), sorted(want.RestrictedSIDs)) {
-		d["RestrictedSIDs"] = fmt.Sprintf("%v, want %v", got.RestrictedSIDs, want.RestrictedSIDs)
-	} else if !reflect.DeepEqual(got.RestrictedSIDs, want.RestrictedSIDs) {
+	d := Diff(want, got)
+	if _, ok := d["RestrictedSIDs"]; !ok && !reflect.DeepEqual(got.RestrictedSIDs, want.RestrictedSIDs) {
 		t.Logf("restricting SIDs in another order: %v, Create passed %v", got.RestrictedSIDs, want.RestrictedSIDs)
-	}
-	if got.WriteRestricted != want.WriteRestricted {
-		d["WriteRestricted"] = fmt.Sprintf("%v, want %v", got.WriteRestricted, want.WriteRestricted)
-	}
-	if !reflect.DeepEqual(got.Privileges, want.Privileges) {
-		d["Privileges"] = fmt.Sprintf("%v, want %v", got.Privileges, want.Privileges)
-	}
-	if got.Integrity != want.Integrity {
-		d["Integrity"] = fmt.Sprintf("%v, want %v", got.Integrity, want.Integrity)
-	}
-	if got.IgnoreNoWriteUp != want.IgnoreNoWriteUp {
-		d["IgnoreNoWriteUp"] = fmt.Sprintf("%v, want %v", got.IgnoreNoWriteUp, want.IgnoreNoWriteUp)
 	}
 	return d
 }
@@ -218,7 +189,7 @@ func TestCreatePlumbing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, spec := range []Spec{{Caps: caps}, {Caps: caps[:1], LowIntegrity: true}} {
+	for _, spec := range []Spec{{Caps: caps, Run: runSID}, {Caps: caps[:1], Run: runSID, LowIntegrity: true}} {
 		t.Run(fmt.Sprintf("low=%v", spec.LowIntegrity), func(t *testing.T) {
 			tok, err := create(base, bm, spec)
 			if err != nil {
@@ -256,14 +227,14 @@ func TestCreatePlumbing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if w := DefaultDACL(logon, spec.Caps); dacl == nil || dacl.SDDL() != w.SDDL() {
+			if w := DefaultDACL(bm.User, spec.Run); dacl == nil || dacl.SDDL() != w.SDDL() {
 				t.Errorf("default DACL %v, want %s", dacl, w.SDDL())
 			}
 		})
 	}
 	// Why create removes privileges itself: DISABLE_MAX_PRIVILEGE alone.
 	t.Run("DISABLE_MAX_PRIVILEGE", func(t *testing.T) {
-		restrict := []windows.SIDAndAttributes{{Sid: winSID(caps[0])}, {Sid: winSID(logon)}, {Sid: winSID(ntsec.Everyone)}}
+		restrict := []windows.SIDAndAttributes{{Sid: winSID(caps[0])}, {Sid: winSID(runSID)}, {Sid: winSID(logon)}, {Sid: winSID(ntsec.Everyone)}}
 		raw, err := winapi.CreateRestrictedToken(base, winapi.DISABLE_MAX_PRIVILEGE|winapi.LUA_TOKEN|winapi.WRITE_RESTRICTED, nil, nil, restrict)
 		runtime.KeepAlive(restrict)
 		if err != nil {
@@ -319,7 +290,7 @@ func TestRealWindowsMatchesModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, spec := range []Spec{{Caps: caps}, {Caps: caps, LowIntegrity: true}} {
+	for _, spec := range []Spec{{Caps: caps, Run: runSID}, {Caps: caps, Run: runSID, LowIntegrity: true}} {
 		t.Run(fmt.Sprintf("low=%v", spec.LowIntegrity), func(t *testing.T) {
 			var tok windows.Token
 			if filtered {

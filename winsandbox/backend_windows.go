@@ -14,6 +14,7 @@ import (
 	"github.com/cordon-sandbox/cordon/capsid"
 	"github.com/cordon-sandbox/cordon/fsview"
 	"github.com/cordon-sandbox/cordon/internal/jobobject"
+	"github.com/cordon-sandbox/cordon/internal/windesktop"
 	"github.com/cordon-sandbox/cordon/internal/wine"
 	"github.com/cordon-sandbox/cordon/internal/winlaunch"
 	"github.com/cordon-sandbox/cordon/ntfs"
@@ -33,6 +34,11 @@ type setup struct {
 	token    windows.Token
 	job      *jobobject.Job
 	degraded []string
+	// procSD and threadSD are the descriptors of the command's process and
+	// first thread (restrictedtoken.ProcessSD, ThreadSD), in Go memory.
+	procSD, threadSD *windows.SECURITY_DESCRIPTOR
+	// desktop is the run's private desktop, closed after the job.
+	desktop *windesktop.Desktop
 }
 
 // release closes the job (killing whatever is left in it) and the token,
@@ -43,6 +49,10 @@ func (s *setup) release() error {
 	var errs []error
 	if s.job != nil {
 		errs = append(errs, s.job.Close()) // Close may be called again
+	}
+	if s.desktop != nil {
+		// After the job: no process of the run is left on it.
+		errs = append(errs, s.desktop.Close()) // Close may be called again
 	}
 	if s.token != 0 {
 		errs = append(errs, s.token.Close())
@@ -79,6 +89,7 @@ func (b *Backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process
 	p, err := winlaunch.Start(winlaunch.Options{
 		Token: s.token, Args: spec.Args, Dir: spec.Dir, Env: env,
 		Stdin: spec.Stdin, Stdout: spec.Stdout, Stderr: spec.Stderr, Job: s.job,
+		ProcessSecurity: s.procSD, ThreadSecurity: s.threadSD, Desktop: s.desktopName(),
 	})
 	if err != nil {
 		return nil, errors.Join(err, s.release())
@@ -134,9 +145,21 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 		return s, err
 	}
 	defer unlockSetup()
-	base, err := liveToken()
-	if err != nil && !(plumbingOnly && errors.Is(err, restrictedtoken.ErrIncomplete)) {
+	// The caller's token is read once: the proof's model and the token
+	// Create makes come from this one read, and Create checks the token it
+	// made against the model proven.
+	caller, err := restrictedtoken.OpenCaller()
+	if caller == nil || err != nil && !(plumbingOnly && errors.Is(err, restrictedtoken.ErrIncomplete)) {
+		if caller != nil {
+			caller.Close()
+		}
 		return s, fmt.Errorf("restricted-token: reading the caller's token: %w", err)
+	}
+	defer caller.Close()
+	base := caller.Model()
+	run, err := restrictedtoken.NewRunSID()
+	if err != nil {
+		return s, fmt.Errorf("restricted-token: %w", err)
 	}
 	var sids plan.SIDs
 	var caps []ntsec.SID
@@ -160,7 +183,7 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 		}
 		in.User = plan.User{SID: base.User, Logon: logon}
 		model = func(c ...ntsec.SID) (*ntsec.Token, error) {
-			return restrictedtoken.Model(base, restrictedtoken.Spec{Caps: c, LowIntegrity: b.LowIntegrity})
+			return caller.Sandbox(restrictedtoken.Spec{Caps: c, Run: run, LowIntegrity: b.LowIntegrity})
 		}
 		// The token this run gets must be one the model can describe
 		// before anything is written.
@@ -168,7 +191,7 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 			return s, fmt.Errorf("restricted-token: %w", err)
 		}
 		in.Token = model
-	} else if base != nil {
+	} else {
 		in.User = plan.User{SID: base.User}
 	}
 	rec := fsview.Record(ntfs.NewView())
@@ -214,11 +237,17 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 		if err := ensureNUL(tok, in.User.Logon); err != nil {
 			s.degraded = append(s.degraded, "nul: "+err.Error())
 		}
-		if s.token, err = restrictedtoken.Create(restrictedtoken.Spec{Caps: caps, LowIntegrity: b.LowIntegrity}); err != nil {
+		if s.token, err = caller.Create(restrictedtoken.Spec{Caps: caps, Run: run, LowIntegrity: b.LowIntegrity}); err != nil {
 			return s, fmt.Errorf("restricted-token: %w", err)
 		}
 	}
-	lim := jobobject.Options{MemoryLimit: b.MemoryLimit, ProcessLimit: b.ProcessLimit}
+	if s.procSD, err = winSD(restrictedtoken.ProcessSD(base.User, run)); err != nil {
+		return s, fmt.Errorf("restricted-token: the process descriptor: %w", err)
+	}
+	if s.threadSD, err = winSD(restrictedtoken.ThreadSD(base.User, run)); err != nil {
+		return s, fmt.Errorf("restricted-token: the thread descriptor: %w", err)
+	}
+	lim := jobobject.Options{MemoryLimit: b.MemoryLimit, ProcessLimit: b.ProcessLimit, RestrictUI: true}
 	if spec.Limits.Memory != 0 {
 		lim.MemoryLimit = spec.Limits.Memory
 	}
@@ -228,7 +257,22 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	if s.job, err = jobobject.Create(lim); err != nil {
 		return s, fmt.Errorf("restricted-token: %w", err)
 	}
+	dsd, err := winSD(restrictedtoken.DesktopSD(base.User, run))
+	if err != nil {
+		return s, fmt.Errorf("restricted-token: the desktop descriptor: %w", err)
+	}
+	if s.desktop, err = windesktop.Create(dsd); err != nil {
+		return s, fmt.Errorf("restricted-token: a private desktop: %w", err)
+	}
 	return s, nil
+}
+
+// desktopName is the run's desktop for STARTUPINFO, or "" without one.
+func (s *setup) desktopName() string {
+	if s.desktop == nil {
+		return ""
+	}
+	return s.desktop.Name()
 }
 
 // lockWait bounds the wait for cordon's locks. They are files a sandboxed
@@ -283,14 +327,30 @@ func intersect(a, b []plan.Edit) []plan.Edit {
 	return out
 }
 
-// liveToken reads the caller's process token into the model.
-func liveToken() (*ntsec.Token, error) {
-	t, err := windows.OpenCurrentProcessToken()
+// winSD converts sd to a self-relative Windows descriptor (through SDDL,
+// which SecurityDescriptorFromString parses into Go memory), refusing one
+// that came out without a DACL: a null DACL would grant everyone
+// everything.
+func winSD(sd *ntsec.SecurityDescriptor) (*windows.SECURITY_DESCRIPTOR, error) {
+	w, err := windows.SecurityDescriptorFromString(sd.SDDL())
 	if err != nil {
-		return nil, fmt.Errorf("OpenProcessToken: %w", err)
+		return nil, fmt.Errorf("%s: %w", sd.SDDL(), err)
 	}
-	defer t.Close()
-	return restrictedtoken.Query(t)
+	if dacl, _, err := w.DACL(); err != nil || dacl == nil {
+		return nil, fmt.Errorf("%s: no DACL (%v)", sd.SDDL(), err)
+	}
+	return w, nil
+}
+
+// liveToken reads the caller's process token into the model, for the
+// probe; a run reads it through the Caller it creates its token from.
+func liveToken() (*ntsec.Token, error) {
+	c, err := restrictedtoken.OpenCaller()
+	if c == nil {
+		return nil, err
+	}
+	defer c.Close()
+	return c.Model(), err
 }
 
 // writeStubs writes winexec.DenyStubs into dir, rewriting only what

@@ -22,7 +22,11 @@ func TestNULUsableWithoutChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _ := ntsec.NewSID(5, 21, 0xC0D0, 7, 7, 7)
-	tok, err := restrictedtoken.Model(base, restrictedtoken.Spec{Caps: []ntsec.SID{c}})
+	run, err := restrictedtoken.NewRunSID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := restrictedtoken.Model(base, restrictedtoken.Spec{Caps: []ntsec.SID{c}, Run: run})
 	if err != nil {
 		t.Fatal(err)
 	}

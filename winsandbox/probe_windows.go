@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/cordon-sandbox/cordon/internal/jobobject"
+	"github.com/cordon-sandbox/cordon/internal/windesktop"
 	"github.com/cordon-sandbox/cordon/internal/wine"
 	"github.com/cordon-sandbox/cordon/ntsec"
 	"github.com/cordon-sandbox/cordon/restrictedtoken"
@@ -28,17 +29,24 @@ func (b *Backend) Probe(ctx context.Context) sandbox.Probe {
 		tokOK, tokDetail = false, err.Error()
 	} else {
 		probeCap, _ := ntsec.NewSID(5, 21, 0xC0D0, 1, 2, 3)
-		if _, err := restrictedtoken.Model(base, restrictedtoken.Spec{Caps: []ntsec.SID{probeCap}}); err != nil {
+		probeRun, _ := ntsec.NewSID(5, 21, 0xC0D0, 4, 5, 6)
+		if _, err := restrictedtoken.Model(base, restrictedtoken.Spec{Caps: []ntsec.SID{probeCap}, Run: probeRun}); err != nil {
 			tokOK, tokDetail = false, err.Error()
 		}
 	}
 	add(LayerToken, tokOK, tokDetail)
 	add(LayerACL, tokOK, map[bool]string{true: "proven in the model after every change; enforcement awaits a real-Windows run of the tests", false: "needs the token layer"}[tokOK])
-	if j, err := jobobject.Create(jobobject.Options{}); err != nil {
+	if j, err := jobobject.Create(jobobject.Options{RestrictUI: true}); err != nil {
 		add(LayerJob, false, err.Error())
 	} else {
 		j.Close()
 		add(LayerJob, true, "")
+	}
+	if d, err := windesktop.Create(nil); err != nil {
+		add(LayerDesktop, false, err.Error())
+	} else {
+		d.Close()
+		add(LayerDesktop, true, "")
 	}
 	add(LayerNetwork, true, "a deterrent, not a wall: no firewall without the elevated mode")
 	if !tokOK {

@@ -5,9 +5,10 @@
 //
 // # A run, step by step
 //
-//  1. The caller's token is read into the NT model (restrictedtoken.Query).
-//     An elevated token is refused; so is one Windows will not describe
-//     completely.
+//  1. The caller's token is read into the NT model, once
+//     (restrictedtoken.OpenCaller). An elevated token is refused; so is one
+//     Windows will not describe completely. The proof's model (step 5) and
+//     the token (step 7) both come from this read.
 //  2. The capability SIDs come from the store (capsid): one per workspace,
 //     a generic one for temp directories and extra roots, a read-only one.
 //  3. The plan (plan.Make) is computed on the real file system
@@ -24,10 +25,21 @@
 //     A plan that fails is undone (what this run changed, not what a
 //     concurrent run applied) and the command does not run.
 //  6. The NUL device is made usable by that token, if it is not already.
-//  7. The token is made (restrictedtoken.Create), a job object created
+//  7. The token is made (Caller.Create, which reads it back and refuses
+//     it unless it equals the model proven in step 5) with a fresh run SID
+//     among its restricting SIDs and a default DACL granting only the
+//     user, SYSTEM and that SID; a job object is created
 //     (KILL_ON_JOB_CLOSE, DIE_ON_UNHANDLED_EXCEPTION, optional limits) and
 //     the command started in it (winlaunch), with the environment of
-//     LaunchEnv.
+//     LaunchEnv and process and thread descriptors granting the same three
+//     SIDs (restrictedtoken.ProcessSD, ThreadSD), so that no other sandbox
+//     can open the command's processes for writing. The job carries every
+//     UI restriction (no clipboard, global atoms, foreign USER handles,
+//     system parameters, display settings, desktop switching, log-off), and
+//     the command starts on a private desktop (internal/windesktop) in the
+//     caller's window station, granted to the user, SYSTEM and the run SID,
+//     so its hooks and SendInput reach none of the user's windows. The
+//     desktop is closed after the job.
 //  8. When the command exits, the job is terminated, so nothing it left
 //     running outlives it.
 //
@@ -113,12 +125,14 @@ const (
 	LayerToken   = "restricted-token"
 	LayerACL     = "dacl"
 	LayerJob     = "job-object"
+	LayerDesktop = "desktop"
 	LayerNetwork = "network-env"
 )
 
 var enforces = map[string]string{
-	LayerToken:   "Every write the command makes must also be granted to one of its capability SIDs, its logon SID or Everyone; it holds no privilege but bypass-traverse.",
+	LayerToken:   "Every write the command makes must also be granted to one of its capability SIDs, its own run SID, its logon SID or Everyone; it holds no privilege but bypass-traverse. What it creates, its own processes included, grants writes to the user, SYSTEM and its run SID only, so other sandboxes cannot write or inject into it (they can still read and terminate it).",
 	LayerACL:     "Its capability SIDs are granted on the writable roots only, denied on protected names (.git, .codex, .agents) and on world-writable directories outside the roots.",
-	LayerJob:     "The command and everything it starts die when it exits, times out or is cancelled.",
+	LayerJob:     "The command and everything it starts die when it exits, times out or is cancelled. It may not use the clipboard, global atoms, other processes' windows, system parameters, display settings, desktop switching or log-off.",
+	LayerDesktop: "The command runs on a private desktop of its own: its hooks and SendInput reach none of the user's windows.",
 	LayerNetwork: "Without network, proxy variables point at a dead port, package managers are told to stay offline and ssh/scp resolve to failing stubs. Programs that ignore them still connect.",
 }

@@ -35,6 +35,8 @@ func TestMain(m *testing.M) {
 	case "sleep": // a command that never ends by itself
 		time.Sleep(2 * time.Minute)
 		os.Exit(0)
+	case "victim", "attack", "desktop": // see twosandboxes_windows_test.go
+		os.Exit(helper(os.Getenv(helperEnv)))
 	}
 	os.Exit(m.Run())
 }

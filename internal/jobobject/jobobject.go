@@ -36,6 +36,11 @@
 // https://learn.microsoft.com/windows/win32/api/winnt/ns-winnt-jobobject_extended_limit_information
 // The object itself: https://learn.microsoft.com/windows/win32/procthread/job-objects
 //
+// With [Options.RestrictUI] the job also closes what a private desktop
+// does not: the window station's clipboard and global atom table are
+// shared by every desktop in it, and USER handles of the user's own
+// windows can be guessed.
+//
 // # API (Windows)
 //
 //	job, err := jobobject.Create(jobobject.Options{MemoryLimit: 2 << 30})
@@ -79,8 +84,11 @@
 // created, processes assigned, listed and recognised, and Terminate and
 // Close kill a process and its child. Wine 8 accepts but does not enforce
 // JOB_OBJECT_LIMIT_ACTIVE_PROCESS or the memory limit, and reports
-// LimitFlags=0 when the limits are read back, so the tests that check those
-// limits, and that breakaway is refused, run only on real Windows
+// LimitFlags=0 when the limits are read back; it accepts the UI
+// restrictions but answers their query with ERROR_INVALID_FUNCTION and
+// enforces none of them. The tests
+// that check those limits, and that breakaway is refused, run only on real
+// Windows
 // (testutil.RealWindows, CORDON_REAL_WINDOWS=1).
 package jobobject
 
@@ -101,6 +109,14 @@ type Options struct {
 	// AssignProcessToJobObject, terminates the process being assigned.
 	// 0 means no limit.
 	ProcessLimit uint32
+
+	// RestrictUI sets every JOBOBJECT_BASIC_UI_RESTRICTIONS limit
+	// (UILimits): the processes in the job may not use USER handles (such
+	// as windows) of processes outside it, read or write the clipboard,
+	// use the global atom table, create or switch desktops, change system
+	// parameters or display settings, or log off or shut down. See
+	// https://learn.microsoft.com/windows/win32/api/winnt/ns-winnt-jobobject_basic_ui_restrictions
+	RestrictUI bool
 }
 
 // ErrClosed is returned by the methods of a [Job] after [Job.Close].

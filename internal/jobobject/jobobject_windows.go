@@ -47,8 +47,17 @@ func limitInfo(opts Options) (windows.JOBOBJECT_EXTENDED_LIMIT_INFORMATION, erro
 	return info, nil
 }
 
+// UILimits are the JOBOBJECT_BASIC_UI_RESTRICTIONS flags Options.RestrictUI
+// sets: all eight that winnt.h defines (values from
+// https://learn.microsoft.com/windows/win32/api/winnt/ns-winnt-jobobject_basic_ui_restrictions).
+const UILimits = windows.JOB_OBJECT_UILIMIT_HANDLES | windows.JOB_OBJECT_UILIMIT_READCLIPBOARD |
+	windows.JOB_OBJECT_UILIMIT_WRITECLIPBOARD | windows.JOB_OBJECT_UILIMIT_GLOBALATOMS |
+	windows.JOB_OBJECT_UILIMIT_DESKTOP | windows.JOB_OBJECT_UILIMIT_SYSTEMPARAMETERS |
+	windows.JOB_OBJECT_UILIMIT_DISPLAYSETTINGS | windows.JOB_OBJECT_UILIMIT_EXITWINDOWS
+
 // Create creates an unnamed job object with KILL_ON_JOB_CLOSE and
-// DIE_ON_UNHANDLED_EXCEPTION and the limits in opts. The handle is not
+// DIE_ON_UNHANDLED_EXCEPTION and the limits in opts (with RestrictUI, also
+// SetInformationJobObject(JobObjectBasicUIRestrictions, UILimits)). The handle is not
 // inheritable. The caller must call [Job.Close], which kills every process
 // still in the job.
 //
@@ -71,6 +80,14 @@ func Create(opts Options) (*Job, error) {
 		// Nothing can be in the job yet, so closing it kills nothing.
 		_ = windows.CloseHandle(h)
 		return nil, fmt.Errorf("set job limits: %w", err)
+	}
+	if opts.RestrictUI {
+		ui := windows.JOBOBJECT_BASIC_UI_RESTRICTIONS{UIRestrictionsClass: UILimits}
+		if _, err := windows.SetInformationJobObject(h, windows.JobObjectBasicUIRestrictions,
+			uintptr(unsafe.Pointer(&ui)), uint32(unsafe.Sizeof(ui))); err != nil {
+			_ = windows.CloseHandle(h)
+			return nil, fmt.Errorf("set job UI restrictions 0x%x: %w", UILimits, err)
+		}
 	}
 	return &Job{handle: h}, nil
 }

@@ -40,6 +40,7 @@ func errnoErr(e syscall.Errno) error {
 var (
 	modadvapi32 = windows.NewLazySystemDLL("advapi32.dll")
 	modauthz    = windows.NewLazySystemDLL("authz.dll")
+	moduser32   = windows.NewLazySystemDLL("user32.dll")
 
 	procAccessCheck                    = modadvapi32.NewProc("AccessCheck")
 	procCreateRestrictedToken          = modadvapi32.NewProc("CreateRestrictedToken")
@@ -51,6 +52,13 @@ var (
 	procAuthzGetInformationFromContext = modauthz.NewProc("AuthzGetInformationFromContext")
 	procAuthzInitializeContextFromSid  = modauthz.NewProc("AuthzInitializeContextFromSid")
 	procAuthzInitializeResourceManager = modauthz.NewProc("AuthzInitializeResourceManager")
+	procCloseClipboard                 = moduser32.NewProc("CloseClipboard")
+	procCloseDesktop                   = moduser32.NewProc("CloseDesktop")
+	procCreateDesktopW                 = moduser32.NewProc("CreateDesktopW")
+	procGetProcessWindowStation        = moduser32.NewProc("GetProcessWindowStation")
+	procGetThreadDesktop               = moduser32.NewProc("GetThreadDesktop")
+	procGetUserObjectInformationW      = moduser32.NewProc("GetUserObjectInformationW")
+	procOpenClipboard                  = moduser32.NewProc("OpenClipboard")
 )
 
 func accessCheck(sd *windows.SECURITY_DESCRIPTOR, clientToken windows.Token, desiredAccess uint32, genericMapping *GenericMapping, privilegeSet *byte, privilegeSetLength *uint32, grantedAccess *uint32, accessStatus *int32) (err error) {
@@ -135,6 +143,65 @@ func authzInitializeContextFromSid32(flags uint32, userSid *windows.SID, rm Auth
 
 func authzInitializeResourceManager(flags uint32, dynamicAccessCheck uintptr, computeDynamicGroups uintptr, freeDynamicGroups uintptr, name *uint16, rm *AuthzResourceManagerHandle) (err error) {
 	r1, _, e1 := syscall.SyscallN(procAuthzInitializeResourceManager.Addr(), uintptr(flags), uintptr(dynamicAccessCheck), uintptr(computeDynamicGroups), uintptr(freeDynamicGroups), uintptr(unsafe.Pointer(name)), uintptr(unsafe.Pointer(rm)))
+	if uint32(r1) == 0 {
+		err = errnoErr(e1)
+	}
+	return
+}
+
+func CloseClipboard() (err error) {
+	r1, _, e1 := syscall.SyscallN(procCloseClipboard.Addr())
+	if uint32(r1) == 0 {
+		err = errnoErr(e1)
+	}
+	return
+}
+
+func CloseDesktop(desk windows.Handle) (err error) {
+	r1, _, e1 := syscall.SyscallN(procCloseDesktop.Addr(), uintptr(desk))
+	if uint32(r1) == 0 {
+		err = errnoErr(e1)
+	}
+	return
+}
+
+func CreateDesktop(name *uint16, device *uint16, devmode unsafe.Pointer, flags uint32, access uint32, sa *windows.SecurityAttributes) (desk windows.Handle, err error) {
+	r0, _, e1 := syscall.SyscallN(procCreateDesktopW.Addr(), uintptr(unsafe.Pointer(name)), uintptr(unsafe.Pointer(device)), uintptr(devmode), uintptr(flags), uintptr(access), uintptr(unsafe.Pointer(sa)))
+	desk = windows.Handle(r0)
+	if desk == 0 {
+		err = errnoErr(e1)
+	}
+	return
+}
+
+func GetProcessWindowStation() (winsta windows.Handle, err error) {
+	r0, _, e1 := syscall.SyscallN(procGetProcessWindowStation.Addr())
+	winsta = windows.Handle(r0)
+	if winsta == 0 {
+		err = errnoErr(e1)
+	}
+	return
+}
+
+func GetThreadDesktop(threadID uint32) (desk windows.Handle, err error) {
+	r0, _, e1 := syscall.SyscallN(procGetThreadDesktop.Addr(), uintptr(threadID))
+	desk = windows.Handle(r0)
+	if desk == 0 {
+		err = errnoErr(e1)
+	}
+	return
+}
+
+func getUserObjectInformation(obj windows.Handle, index int32, info unsafe.Pointer, length uint32, needed *uint32) (err error) {
+	r1, _, e1 := syscall.SyscallN(procGetUserObjectInformationW.Addr(), uintptr(obj), uintptr(index), uintptr(info), uintptr(length), uintptr(unsafe.Pointer(needed)))
+	if uint32(r1) == 0 {
+		err = errnoErr(e1)
+	}
+	return
+}
+
+func OpenClipboard(owner windows.HWND) (err error) {
+	r1, _, e1 := syscall.SyscallN(procOpenClipboard.Addr(), uintptr(owner))
 	if uint32(r1) == 0 {
 		err = errnoErr(e1)
 	}

@@ -28,6 +28,8 @@ import (
 	"golang.org/x/sys/windows"
 
 	"github.com/cordon-sandbox/cordon/capsid"
+	"github.com/cordon-sandbox/cordon/internal/winapi"
+	"github.com/cordon-sandbox/cordon/internal/windesktop"
 	"github.com/cordon-sandbox/cordon/internal/winlaunch"
 	"github.com/cordon-sandbox/cordon/ntsec"
 	"github.com/cordon-sandbox/cordon/restrictedtoken"
@@ -59,6 +61,21 @@ func runHelper(mode, arg string) int {
 	switch mode {
 	case "args": // os.Args as JSON
 		return printJSON(os.Args)
+	case "desktop": // the name of the helper's desktop
+		n, err := windesktop.ThreadDesktopName()
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Print(n)
+		return 0
+	case "clipboard": // "open" or why OpenClipboard failed
+		if err := winapi.OpenClipboard(0); err != nil {
+			fmt.Print(err)
+			return 0
+		}
+		winapi.CloseClipboard()
+		fmt.Print("open")
+		return 0
 	case "env": // os.Environ() as JSON, in block order
 		return printJSON(os.Environ())
 	case "cwd":

@@ -61,6 +61,14 @@
 //     two goroutines at once.
 //   - Job: the job (internal/jobobject) the process is born into; nil
 //     means none, and then Kill reaches only the process itself.
+//   - ProcessSecurity, ThreadSecurity: the security descriptors of the
+//     process and its first thread. nil means Windows' default, built from
+//     the token's default DACL. The backend passes descriptors of its own
+//     (restrictedtoken.ProcessSD, ThreadSD) so that no other sandbox can
+//     open the command's process for writing.
+//   - Desktop: the "WindowStation\Desktop" the process starts on
+//     (STARTUPINFO.lpDesktop); "" means the caller's. The backend gives
+//     each command a private one (internal/windesktop).
 //
 // # Console
 //

@@ -26,6 +26,17 @@ type Options struct {
 	Stdin          io.Reader     // nil: NUL
 	Stdout, Stderr io.Writer     // nil: NUL
 	Job            *jobobject.Job
+
+	// ProcessSecurity and ThreadSecurity, when not nil, are the security
+	// descriptors of the new process and its first thread
+	// (lpProcessAttributes and lpThreadAttributes, handles not
+	// inheritable); nil means the default, which Windows takes from the
+	// token's default DACL.
+	ProcessSecurity, ThreadSecurity *windows.SECURITY_DESCRIPTOR
+
+	// Desktop is the "WindowStation\Desktop" the process runs on
+	// (STARTUPINFO.lpDesktop); "" means the caller's own desktop.
+	Desktop string
 }
 
 // procThreadAttributeJobList is PROC_THREAD_ATTRIBUTE_JOB_LIST (winbase.h,
@@ -121,6 +132,12 @@ func Start(opts Options) (*Process, error) {
 	if err != nil {
 		return fail("%w", err)
 	}
+	var desktop16 *uint16
+	if opts.Desktop != "" {
+		if desktop16, err = windows.UTF16PtrFromString(opts.Desktop); err != nil {
+			return fail("desktop: %w", err)
+		}
+	}
 	var dir16 *uint16
 	if opts.Dir != "" {
 		if dir16, err = windows.UTF16PtrFromString(opts.Dir); err != nil {
@@ -136,6 +153,8 @@ func Start(opts Options) (*Process, error) {
 	c := creation{
 		token: opts.Token, app: app16, line: &line16[0], env: &env[0], dir: dir16,
 		std: s.child, flags: creationFlags,
+		proc: securityAttributes(opts.ProcessSecurity), thread: securityAttributes(opts.ThreadSecurity),
+		desktop: desktop16,
 	}
 	if opts.Job != nil {
 		c.job = opts.Job.Handle()
@@ -195,6 +214,9 @@ type creation struct {
 	std       [3]windows.Handle // stdin, stdout, stderr: inherited, and nothing else
 	job       windows.Handle    // 0: none
 	flags     uint32
+	proc      *windows.SecurityAttributes // nil: default security
+	thread    *windows.SecurityAttributes
+	desktop   *uint16 // nil: the caller's desktop
 }
 
 func (c *creation) function() string {
@@ -259,17 +281,30 @@ func (c *creation) createWith(jobList bool) (*windows.ProcessInformation, error)
 	si := &windows.StartupInfoEx{ProcThreadAttributeList: attrs.List()}
 	si.Cb = uint32(unsafe.Sizeof(*si))
 	si.Flags = windows.STARTF_USESTDHANDLES
+	si.Desktop = c.desktop
 	si.StdInput, si.StdOutput, si.StdErr = c.std[0], c.std[1], c.std[2]
 	pi := new(windows.ProcessInformation)
 	// bInheritHandles must be TRUE for the handle list to apply; the list
 	// then limits inheritance to exactly its handles.
 	if c.token != 0 {
-		err = windows.CreateProcessAsUser(c.token, c.app, c.line, nil, nil, true, c.flags, c.env, c.dir, &si.StartupInfo, pi)
+		err = windows.CreateProcessAsUser(c.token, c.app, c.line, c.proc, c.thread, true, c.flags, c.env, c.dir, &si.StartupInfo, pi)
 	} else {
-		err = windows.CreateProcess(c.app, c.line, nil, nil, true, c.flags, c.env, c.dir, &si.StartupInfo, pi)
+		err = windows.CreateProcess(c.app, c.line, c.proc, c.thread, true, c.flags, c.env, c.dir, &si.StartupInfo, pi)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return pi, nil
+}
+
+// securityAttributes wraps sd in a SECURITY_ATTRIBUTES whose handle is not
+// inheritable, or returns nil for a nil sd.
+// https://learn.microsoft.com/windows/win32/api/wtypesbase/ns-wtypesbase-security_attributes
+func securityAttributes(sd *windows.SECURITY_DESCRIPTOR) *windows.SecurityAttributes {
+	if sd == nil {
+		return nil
+	}
+	sa := &windows.SecurityAttributes{SecurityDescriptor: sd}
+	sa.Length = uint32(unsafe.Sizeof(*sa))
+	return sa
 }

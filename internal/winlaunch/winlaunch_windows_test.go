@@ -415,7 +415,7 @@ func TestTokenPlumbing(t *testing.T) {
 func TestRestrictedToken(t *testing.T) {
 	testutil.RealWindows(t)
 	h := newHarness(t)
-	tok, err := restrictedtoken.Create(restrictedtoken.Spec{Caps: []ntsec.SID{randomCap(t)}})
+	tok, err := restrictedtoken.Create(restrictedtoken.Spec{Caps: []ntsec.SID{randomCap(t)}, Run: randomCap(t)})
 	if errors.Is(err, restrictedtoken.ErrElevated) {
 		t.Skipf("needs a non-elevated shell: %v", err)
 	}
