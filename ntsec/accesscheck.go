@@ -114,13 +114,28 @@ type Result struct {
 //     granted); enabled SIDs match allow and deny ACEs, deny-only SIDs deny
 //     ACEs only. A null DACL grants everything, an empty one nothing.
 //  5. For a restricted token, the same pass again with only the restricting
-//     SIDs (owner rights only if the owner is one of them); a right must
-//     pass both. For a write-restricted token the second pass constrains
-//     only WriteRights.
+//     SIDs; a right must pass both. For a write-restricted token the second
+//     pass constrains only the rights the reading selects (see Reading).
+//
+// The owner's implicit READ_CONTROL | WRITE_DAC are granted in both passes
+// only when the owner is an enabled SID of the token and, for a restricted
+// token, also one of its restricting SIDs (windows-access-check.md,
+// section 2).
 //
 // ACE masks are mapped with the same mapping, as Windows does when it stores
 // a descriptor on an object. sd must not be nil.
+//
+// AccessCheck uses DefaultReading for what no public source settles; use
+// AccessCheckUnder to choose another.
 func AccessCheck(sd *SecurityDescriptor, tok *Token, desired AccessMask, obj ObjectType) Result {
+	return AccessCheckUnder(DefaultReading, sd, tok, desired, obj)
+}
+
+// AccessCheckUnder is AccessCheck under reading r. For a request with
+// MAXIMUM_ALLOWED, r.MaxAllowed alone decides which rights the restricting
+// SIDs of a write-restricted token constrain; for any other request,
+// r.Mask and r.Trigger do.
+func AccessCheckUnder(r Reading, sd *SecurityDescriptor, tok *Token, desired AccessMask, obj ObjectType) Result {
 	m := obj.Mapping()
 	maxAllowed := desired&MaximumAllowed != 0
 	want := m.Map(desired &^ MaximumAllowed)
@@ -138,7 +153,7 @@ func AccessCheck(sd *SecurityDescriptor, tok *Token, desired AccessMask, obj Obj
 		restricted = daclPass(sd, tok, true, m)
 		restrictedBits = ^AccessMask(0)
 		if tok.WriteRestricted {
-			restrictedBits = m.WriteRights()
+			restrictedBits = r.restrictedRights(m, want, maxAllowed)
 		}
 	}
 
@@ -314,8 +329,10 @@ func daclPass(sd *SecurityDescriptor, tok *Token, restricted bool, m GenericMapp
 		}
 	}
 	// With an OWNER RIGHTS ACE present, the owner's rights come from the
-	// OWNER RIGHTS ACEs alone.
-	if !sd.Owner.IsZero() && !hasOwnerRights && match(sd.Owner, false) {
+	// OWNER RIGHTS ACEs alone. Otherwise they are granted once, for both
+	// passes, when the owner is an enabled SID of the token and, for a
+	// restricted token, also a restricting SID.
+	if !sd.Owner.IsZero() && !hasOwnerRights && ownerImplicit(sd.Owner, tok) {
 		implicit := ReadControl | WriteDAC
 		p.granted |= implicit
 		eachBit(implicit, func(b AccessMask) {
@@ -351,6 +368,29 @@ func daclPass(sd *SecurityDescriptor, tok *Token, restricted bool, m GenericMapp
 		}
 	}
 	return p
+}
+
+// ownerImplicit says whether owner, the object's owner, gets the implicit
+// READ_CONTROL | WRITE_DAC: it must be the token's user or an enabled group
+// (not deny-only) and, for a restricted token, one of its restricting SIDs
+// (windows-access-check.md, section 2; Forshaw, Windows Security
+// Internals ch. 7).
+func ownerImplicit(owner SID, tok *Token) bool {
+	enabled := owner == tok.User && !tok.UserDenyOnly
+	for _, g := range tok.Groups {
+		if g.SID == owner && g.Attributes&GroupEnabled != 0 && g.Attributes&GroupDenyOnly == 0 {
+			enabled = true
+		}
+	}
+	if !enabled || len(tok.RestrictedSIDs) == 0 {
+		return enabled
+	}
+	for _, r := range tok.RestrictedSIDs {
+		if r == owner {
+			return true
+		}
+	}
+	return false
 }
 
 // Explain renders a result for people, one line per right.

@@ -232,3 +232,83 @@ func TestZeroDesired(t *testing.T) {
 		t.Errorf("zero desired: %+v", r)
 	}
 }
+
+func expectUnder(t *testing.T, rd Reading, name, sddl string, tok *Token, desired AccessMask, allowed bool, granted AccessMask) {
+	t.Helper()
+	sd, err := ParseSDDL(sddl)
+	if err != nil {
+		t.Fatalf("ParseSDDL(%q): %v", sddl, err)
+	}
+	r := AccessCheckUnder(rd, sd, tok, desired, File)
+	if r.Allowed != allowed || r.Granted != granted {
+		t.Errorf("%s under %s: AccessCheckUnder(%s, %s) = allowed %v granted %s; want %v %s\n%s",
+			name, rd, sddl, desired, r.Allowed, r.Granted, allowed, granted, r.Explain())
+	}
+}
+
+// The readings of windows-access-check.md section 1, on the three probes
+// TestRealWindowsReadings runs against the kernel.
+func TestReadings(t *testing.T) {
+	h1 := DefaultReading
+	h2 := Reading{Mask: MaskH2, Trigger: PerRight, MaxAllowed: MaxSplit}
+	whole := Reading{Mask: MaskH1, Trigger: WholeRequest, MaxAllowed: MaxSplit}
+	maWhole := Reading{Mask: MaskH1, Trigger: WholeRequest, MaxAllowed: MaxWhole}
+	if got := MaskH1.Rights(FileMapping); got != 0xD0156 {
+		t.Errorf("H1 file mask %s, want 0x000d0156", got)
+	}
+	if got := MaskH2.Rights(FileMapping); got != 0x10D0116 {
+		t.Errorf("H2 file mask %s, want 0x010d0116", got)
+	}
+	wr := sandboxToken(true, tCap)
+	// The user's own directory; the restricting SIDs are granted nothing.
+	userDir := "O:S-1-5-21-1-2-3-1001D:(A;OICI;FA;;;S-1-5-21-1-2-3-1001)"
+	expectUnder(t, h1, "DELETE_CHILD alone", userDir, wr, FileDeleteChild, false, 0)
+	expectUnder(t, h2, "DELETE_CHILD alone", userDir, wr, FileDeleteChild, true, FileDeleteChild)
+	// The restricting SIDs hold WRITE_DATA only.
+	capWrite := "D:(A;;FA;;;S-1-5-21-1-2-3-1001)(A;;WD;;;S-1-5-21-7-7-7-7)(A;;0x2;;;S-1-5-21-7-7-7-7)"
+	expectUnder(t, h1, "READ_DATA|WRITE_DATA", capWrite, wr, FileReadData|FileWriteData, true, FileReadData|FileWriteData)
+	expectUnder(t, whole, "READ_DATA|WRITE_DATA", capWrite, wr, FileReadData|FileWriteData, false, FileWriteData)
+	expectUnder(t, whole, "READ_DATA alone", capWrite, wr, FileReadData, true, FileReadData)
+	expectUnder(t, maWhole, "MAXIMUM_ALLOWED", capWrite, wr, MaximumAllowed, true, FileWriteData|WriteDAC)
+	expectUnder(t, whole, "MAXIMUM_ALLOWED", capWrite, wr, MaximumAllowed, true, FileAllAccess&^(FileAppendData|FileWriteEA|FileDeleteChild|FileWriteAttributes|Delete|WriteOwner))
+	// A fully restricted token: every reading agrees.
+	for _, rd := range OpenReadings() {
+		expectUnder(t, rd, "fully restricted", userDir, sandboxToken(false, tCap), FileDeleteChild, false, 0)
+	}
+	if r, err := ParseReading("h2/whole/ma-whole"); err != nil || r != (Reading{MaskH2, WholeRequest, MaxWhole}) {
+		t.Errorf("ParseReading: %v, %v", r, err)
+	}
+	if _, err := ParseReading("H3"); err == nil || !strings.Contains(err.Error(), "H1/per-right/MA-split") {
+		t.Errorf("ParseReading(H3) = %v, want an error listing the readings", err)
+	}
+	if OpenReadings()[0] != DefaultReading {
+		t.Errorf("OpenReadings()[0] = %s, want the default %s", OpenReadings()[0], DefaultReading)
+	}
+}
+
+// The owner's implicit READ_CONTROL|WRITE_DAC need the owner enabled in the
+// token and, for a restricted token, among its restricting SIDs, even when
+// the token is only write-restricted (windows-access-check.md, section 2).
+func TestOwnerImplicitRights(t *testing.T) {
+	owned := "O:S-1-5-21-1-2-3-1001D:"
+	expect(t, "owner", owned, userToken(), ReadControl|WriteDAC, true, ReadControl|WriteDAC)
+	expect(t, "owner, write-restricted, not restricting", owned, sandboxToken(true, tCap), ReadControl, false, 0)
+	expect(t, "owner, write-restricted, restricting", owned, sandboxToken(true, tUser), ReadControl|WriteDAC, true, ReadControl|WriteDAC)
+	deny := userToken()
+	deny.UserDenyOnly = true
+	deny.RestrictedSIDs = []SID{tUser}
+	expect(t, "deny-only owner, restricting", owned, deny, ReadControl, false, 0)
+}
+
+// No-execute-up denies FILE_EXECUTE only: FILE_READ_ATTRIBUTES, in generic
+// execute too, stays open (windows-access-check.md, section 3).
+func TestNoExecuteUp(t *testing.T) {
+	low := userToken()
+	low.Integrity = LowLabel
+	nx := "D:(A;;FA;;;WD)S:(ML;;NX;;;ME)"
+	expect(t, "no-execute-up, execute", nx, low, FileExecute, false, 0)
+	expect(t, "no-execute-up, read attributes", nx, low, FileReadAttributes, true, FileReadAttributes)
+	if got := FileMapping.ExecuteRights(); got != FileExecute {
+		t.Errorf("FileMapping.ExecuteRights() = %s, want FILE_EXECUTE", got)
+	}
+}

@@ -94,24 +94,26 @@ func (g GenericMapping) Map(m AccessMask) AccessMask {
 // WRITE_DAC and WRITE_OWNER (0xD0156), but not READ_CONTROL or SYNCHRONIZE,
 // which FILE_GENERIC_WRITE also contains.
 //
-// The model uses this set for the two checks Windows describes only as
-// applying to "write access": the restricting-SID pass of a WRITE_RESTRICTED
-// token and the no-write-up rule of mandatory integrity. It cannot include
-// READ_CONTROL or SYNCHRONIZE: a write-restricted or Low-integrity process
-// could then not open a system DLL for reading, and such processes do. That
-// DELETE, DELETE_CHILD, WRITE_DAC and WRITE_OWNER count as writes is the
-// model's assumption, checked bit by bit against Windows by
-// TestRealWindowsWriteRestricted.
+// The model uses this set for the no-write-up rule of mandatory integrity
+// and, under reading MaskH1, for the restricting-SID pass of a
+// WRITE_RESTRICTED token (MaskH2 is the other open reading of that pass;
+// see Reading). It cannot include READ_CONTROL or SYNCHRONIZE: a
+// write-restricted or Low-integrity process could then not open a system
+// DLL for reading, and such processes do. TestRealWindowsWriteRestricted
+// compares it with Windows bit by bit.
 func (g GenericMapping) WriteRights() AccessMask { return g.All &^ (g.Read | g.Execute) }
 
 // ReadRights are the rights of Read that are not shared with Write or
 // Execute: what a no-read-up label denies.
 func (g GenericMapping) ReadRights() AccessMask { return g.Read &^ (ReadControl | Synchronize) }
 
-// ExecuteRights are the rights of Execute other than READ_CONTROL and
-// SYNCHRONIZE: what a no-execute-up label denies.
+// ExecuteRights are the rights of Execute that Read does not also grant,
+// other than READ_CONTROL and SYNCHRONIZE: what a no-execute-up label
+// denies. For files that is FILE_EXECUTE alone: FILE_READ_ATTRIBUTES, in
+// both FILE_GENERIC_READ and FILE_GENERIC_EXECUTE, stays open
+// (windows-access-check.md, section 3).
 func (g GenericMapping) ExecuteRights() AccessMask {
-	return g.Execute &^ (ReadControl | Synchronize)
+	return g.Execute &^ (g.Read | ReadControl | Synchronize)
 }
 
 // sddlRights are the SDDL right strings of [MS-DTYP] 2.5.1.1 ("ace_rights").

@@ -106,8 +106,9 @@ func randToken(r *rand.Rand) *Token {
 }
 
 // refPass is the [MS-DTYP] 2.5.3.2 pseudocode for a plain request, for one
-// set of SIDs: owner rights first, then ACEs in order with early exit.
-func refPass(sd *SecurityDescriptor, desired AccessMask, enabled, denyOnly map[SID]bool) bool {
+// set of SIDs: owner rights first (when ownerOK says the token qualifies
+// for them), then ACEs in order with early exit.
+func refPass(sd *SecurityDescriptor, desired AccessMask, enabled, denyOnly map[SID]bool, ownerOK bool) bool {
 	remaining := desired
 	inToken := func(s SID, deny bool) bool {
 		if s == OwnerRights {
@@ -123,7 +124,7 @@ func refPass(sd *SecurityDescriptor, desired AccessMask, enabled, denyOnly map[S
 			}
 		}
 	}
-	if !ownerRightsACE && inToken(sd.Owner, false) {
+	if !ownerRightsACE && ownerOK {
 		remaining &^= ReadControl | WriteDAC
 	}
 	if sd.DACL == nil {
@@ -152,9 +153,13 @@ func refPass(sd *SecurityDescriptor, desired AccessMask, enabled, denyOnly map[S
 }
 
 // refAccessCheck adds the restricted pass and mandatory integrity around
-// refPass, as the documentation describes them, for tokens without
-// privileges.
-func refAccessCheck(sd *SecurityDescriptor, tok *Token, desired AccessMask) bool {
+// refPass, as the documentation and windows-access-check.md describe them,
+// for tokens without privileges, under reading rd: the owner's implicit
+// rights need the owner enabled in the token and, for a restricted token,
+// among the restricting SIDs; a write-restricted token's second pass covers
+// the request's rights in rd's mask (per right) or, when the request holds
+// one, the whole request (whole-request trigger).
+func refAccessCheck(rd Reading, sd *SecurityDescriptor, tok *Token, desired AccessMask) bool {
 	desired = FileMapping.Map(desired)
 	if desired == 0 {
 		return false
@@ -168,7 +173,7 @@ func refAccessCheck(sd *SecurityDescriptor, tok *Token, desired AccessMask) bool
 		if tok.IntegrityRID() < objRID {
 			if policy&LabelNoWriteUp != 0 && desired&FileMapping.WriteRights() != 0 ||
 				policy&LabelNoReadUp != 0 && desired&FileMapping.ReadRights() != 0 ||
-				policy&LabelNoExecuteUp != 0 && desired&FileMapping.ExecuteRights() != 0 {
+				policy&LabelNoExecuteUp != 0 && desired&FileExecute != 0 {
 				return false
 			}
 		}
@@ -186,24 +191,28 @@ func refAccessCheck(sd *SecurityDescriptor, tok *Token, desired AccessMask) bool
 			enabled[g.SID] = true
 		}
 	}
-	if !refPass(sd, desired, enabled, denyOnly) {
+	rs := map[SID]bool{}
+	for _, s := range tok.RestrictedSIDs {
+		rs[s] = true
+	}
+	ownerOK := !sd.Owner.IsZero() && enabled[sd.Owner] && (len(rs) == 0 || rs[sd.Owner])
+	if !refPass(sd, desired, enabled, denyOnly, ownerOK) {
 		return false
 	}
 	if len(tok.RestrictedSIDs) == 0 {
 		return true
 	}
-	rs := map[SID]bool{}
-	for _, s := range tok.RestrictedSIDs {
-		rs[s] = true
-	}
 	second := desired
 	if tok.WriteRestricted {
-		second &= FileMapping.WriteRights()
-		if second == 0 {
+		mask := rd.Mask.Rights(FileMapping)
+		if desired&mask == 0 {
 			return true
 		}
+		if rd.Trigger == PerRight {
+			second &= mask
+		}
 	}
-	return refPass(sd, second, rs, nil)
+	return refPass(sd, second, rs, nil, ownerOK)
 }
 
 func TestAccessCheckMatchesSpecPseudocode(t *testing.T) {
@@ -214,10 +223,11 @@ func TestAccessCheckMatchesSpecPseudocode(t *testing.T) {
 		if r.Intn(4) == 0 {
 			desired = rightPool[r.Intn(len(rightPool))]
 		}
-		got := AccessCheck(sd, tok, desired, File)
-		if want := refAccessCheck(sd, tok, desired); got.Allowed != want {
+		rd := OpenReadings()[i%len(OpenReadings())]
+		got := AccessCheckUnder(rd, sd, tok, desired, File)
+		if want := refAccessCheck(rd, sd, tok, desired); got.Allowed != want {
 			b, _ := tok.MarshalJSON()
-			t.Fatalf("case %d: AccessCheck(%s, %s, %s) = %v, spec pseudocode says %v\n%s", i, sd.SDDL(), b, desired, got.Allowed, want, got.Explain())
+			t.Fatalf("case %d: AccessCheckUnder(%s, %s, %s, %s) = %v, spec pseudocode says %v\n%s", i, rd, sd.SDDL(), b, desired, got.Allowed, want, got.Explain())
 		}
 		// The trace agrees with the granted mask.
 		var traced AccessMask
@@ -232,22 +242,38 @@ func TestAccessCheckMatchesSpecPseudocode(t *testing.T) {
 	}
 }
 
-// MAXIMUM_ALLOWED returns exactly the rights a plain request would get: a
-// request is granted iff it lies within the maximum.
+// Under the per-right trigger, MAXIMUM_ALLOWED returns exactly the rights a
+// plain request would get: a request is granted iff it lies within the
+// maximum. Under every reading, a request for one right is granted iff the
+// right lies within the maximum of r.Alone(), and MAXIMUM_ALLOWED never
+// grants more than r.Alone()'s.
 func TestMaximumAllowedConsistent(t *testing.T) {
 	r := rand.New(rand.NewSource(2))
 	for i := 0; i < 10000; i++ {
 		sd, tok := randSD(r), randToken(r)
-		max := AccessCheck(sd, tok, MaximumAllowed, File).Granted
-		for j := 0; j < 8; j++ {
-			d := FileMapping.Map(randMask(r))
-			if d == 0 {
+		b, _ := tok.MarshalJSON()
+		for _, rd := range OpenReadings() {
+			max := AccessCheckUnder(rd, sd, tok, MaximumAllowed, File).Granted
+			alone := AccessCheckUnder(rd.Alone(), sd, tok, MaximumAllowed, File).Granted
+			if max&^alone != 0 {
+				t.Fatalf("case %d, %s: MAXIMUM_ALLOWED %s exceeds the rights granted alone %s (sd %s, token %s)", i, rd, max, alone, sd.SDDL(), b)
+			}
+			bit := rightPool[r.Intn(len(rightPool))]
+			if one := AccessCheckUnder(rd, sd, tok, bit, File).Allowed; one != (bit&alone == bit) {
+				t.Fatalf("case %d, %s: %s alone allowed=%v but granted alone is %s (sd %s, token %s)", i, rd, bit, one, alone, sd.SDDL(), b)
+			}
+			if rd.Trigger != PerRight {
 				continue
 			}
-			plain := AccessCheck(sd, tok, d, File).Allowed
-			if plain != (d&max == d) {
-				b, _ := tok.MarshalJSON()
-				t.Fatalf("case %d: %s allowed=%v but maximum is %s (sd %s, token %s)", i, d, plain, max, sd.SDDL(), b)
+			for j := 0; j < 8; j++ {
+				d := FileMapping.Map(randMask(r))
+				if d == 0 {
+					continue
+				}
+				plain := AccessCheckUnder(rd, sd, tok, d, File).Allowed
+				if plain != (d&max == d) {
+					t.Fatalf("case %d, %s: %s allowed=%v but maximum is %s (sd %s, token %s)", i, rd, d, plain, max, sd.SDDL(), b)
+				}
 			}
 		}
 	}
@@ -268,14 +294,19 @@ func TestRestrictionOnlyRemoves(t *testing.T) {
 		full.WriteRestricted = false
 		wr := *tok
 		wr.WriteRestricted = true
-		gPlain := AccessCheck(sd, &plain, MaximumAllowed, File).Granted
-		gFull := AccessCheck(sd, &full, MaximumAllowed, File).Granted
-		gWR := AccessCheck(sd, &wr, MaximumAllowed, File).Granted
-		if gFull&^gWR != 0 || gWR&^gPlain != 0 {
-			t.Fatalf("case %d: full %s ⊄ write-restricted %s ⊄ plain %s for %s", i, gFull, gWR, gPlain, sd.SDDL())
-		}
-		if (gPlain^gWR)&^FileMapping.WriteRights() != 0 {
-			t.Fatalf("case %d: write restriction removed a non-write right: %s vs %s", i, gPlain, gWR)
+		for _, rd := range OpenReadings() {
+			gPlain := AccessCheckUnder(rd, sd, &plain, MaximumAllowed, File).Granted
+			gFull := AccessCheckUnder(rd, sd, &full, MaximumAllowed, File).Granted
+			gWR := AccessCheckUnder(rd, sd, &wr, MaximumAllowed, File).Granted
+			if gFull&^gWR != 0 || gWR&^gPlain != 0 {
+				t.Fatalf("case %d, %s: full %s ⊄ write-restricted %s ⊄ plain %s for %s", i, rd, gFull, gWR, gPlain, sd.SDDL())
+			}
+			// Besides the write rights, only the owner's implicit
+			// READ_CONTROL can go: it needs the owner among the restricting
+			// SIDs, write-restricted or not.
+			if rd.MaxAllowed == MaxSplit && (gPlain^gWR)&^(rd.Mask.Rights(FileMapping)|ReadControl) != 0 {
+				t.Fatalf("case %d, %s: write restriction removed a non-write right: %s vs %s", i, rd, gPlain, gWR)
+			}
 		}
 	}
 }
