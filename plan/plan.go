@@ -93,6 +93,14 @@ type Input struct {
 	// Windows backend sets it to restrictedtoken.Model over the caller's
 	// live token, so the proof is about the token that will really run.
 	Token func(caps ...ntsec.SID) (*ntsec.Token, error)
+	// Readings are the readings of the kernel's access check the proof
+	// must hold under (ntsec.Reading): a node writable under any one of
+	// them is a violation. Nil means ntsec.DefaultReading alone. Plans are
+	// proven under the default until the planner closes the escape that
+	// the H2 mask opens (deletion through the parent's FILE_DELETE_CHILD,
+	// issue 10 part 3); ntsec.OpenReadings() proves them under every
+	// reading still open.
+	Readings []ntsec.Reading
 }
 
 // Plan is the result: edits in order, what the audit saw, and the proof.

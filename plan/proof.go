@@ -20,6 +20,9 @@ type Proof struct {
 	Skipped string   `json:"skipped,omitempty"`
 	Nodes   int      `json:"nodes"`
 	Tokens  []string `json:"tokens"`
+	// Readings name the readings of the kernel the proof ran under
+	// (ntsec.Reading.Name).
+	Readings []string `json:"readings"`
 	// Writes is how many objects' descriptors applying the plan rewrites,
 	// inheritance included.
 	Writes int `json:"writes"`
@@ -34,6 +37,21 @@ type Proof struct {
 	// would mean rewriting files one by one.
 	Gaps     []Violation `json:"gaps,omitempty"`
 	GapCount int         `json:"gap_count"`
+	// PerReading counts the violations and gaps under each reading, in
+	// the order of Readings.
+	PerReading []ReadingTally `json:"per_reading"`
+}
+
+// ReadingTally is the proof's count under one reading of the kernel.
+type ReadingTally struct {
+	Reading    string `json:"reading"`
+	Violations int    `json:"violations"`
+	// DeleteChild counts the violations where FILE_DELETE_CHILD is the
+	// token's only write right: on the node's parent (deleting or renaming
+	// the node whatever its own DACL says) or on the node itself (its
+	// children).
+	DeleteChild int `json:"delete_child"`
+	Gaps        int `json:"gaps"`
 }
 
 // Violation is one node where the model disagrees with the policy.
@@ -42,6 +60,9 @@ type Violation struct {
 	Token  string `json:"token"`
 	Rights string `json:"rights"` // the write rights granted (violations) or "none"
 	Why    string `json:"why"`
+	// Reading is the reading of the kernel under which the token gets
+	// the rights (violations) or lacks them (gaps).
+	Reading string `json:"reading"`
 }
 
 // Summary is a one-line account of the proof.
@@ -53,6 +74,9 @@ func (p Proof) Summary() string {
 	if len(p.Violations) > 0 {
 		v := p.Violations[0]
 		s += fmt.Sprintf("; first: %s token may write %s (%s): %s", v.Token, v.Path, v.Rights, v.Why)
+		if len(p.Readings) > 1 {
+			s += " (under " + v.Reading + ")"
+		}
 	}
 	return s
 }
@@ -71,6 +95,16 @@ type proofToken struct {
 // says so: in workspace-write, inside a root whose capability SID the token
 // holds and not at or below a protected name; in read-only, nowhere. Writing
 // includes deleting or renaming through the parent's FILE_DELETE_CHILD.
+//
+// The checks run under each of in.Readings (default: ntsec.DefaultReading
+// alone). A token may write a node under a reading when it can get a write
+// right by asking for it alone (Reading.Alone): that is the most any
+// request gets under either trigger, so a proof without violations says
+// nothing is writable outside the roots under that reading. A gap is a
+// node inside a root where no write right can be had alone; a request that
+// combines reads and writes can still fail under the whole-request trigger
+// where the restricting SIDs lack the reads, which the proof does not
+// check (the planner grants the capability SIDs read and execute too).
 func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 	work := m.Clone()
 	writes, err := Apply(work, edits)
@@ -118,6 +152,14 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 	for _, t := range tokens {
 		pr.Tokens = append(pr.Tokens, t.name)
 	}
+	readings := in.Readings
+	if len(readings) == 0 {
+		readings = []ntsec.Reading{ntsec.DefaultReading}
+	}
+	for _, rd := range readings {
+		pr.Readings = append(pr.Readings, rd.Name())
+		pr.PerReading = append(pr.PerReading, ReadingTally{Reading: rd.Name()})
+	}
 	roots := make([]rootInfo, 0, len(r.Roots))
 	for _, root := range r.Roots {
 		p, err := winpath.Parse(root.Path)
@@ -127,16 +169,18 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 		roots = append(roots, rootInfo{p, in.SIDs.forRoot(root.Kind)})
 	}
 	type memoKey struct {
-		sd  *ntsec.SecurityDescriptor
-		tok int
-		typ ntsec.ObjectType
+		sd      *ntsec.SecurityDescriptor
+		tok, rd int
+		typ     ntsec.ObjectType
 	}
 	memo := map[memoKey]ntsec.AccessMask{}
-	granted := func(sd *ntsec.SecurityDescriptor, ti int, typ ntsec.ObjectType) ntsec.AccessMask {
-		k := memoKey{sd, ti, typ}
+	// granted is what token ti can get on sd under readings[ri], one
+	// right at a time.
+	granted := func(sd *ntsec.SecurityDescriptor, ti, ri int, typ ntsec.ObjectType) ntsec.AccessMask {
+		k := memoKey{sd, ti, ri, typ}
 		g, ok := memo[k]
 		if !ok {
-			g = ntsec.AccessCheck(sd, tokens[ti].tok, ntsec.MaximumAllowed, typ).Granted
+			g = ntsec.AccessCheckUnder(readings[ri].Alone(), sd, tokens[ti].tok, ntsec.MaximumAllowed, typ).Granted
 			memo[k] = g
 		}
 		return g
@@ -185,21 +229,31 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 				stand[n] = st
 			}
 			for ti, t := range tokens {
-				g := granted(n.SD, ti, n.ObjectType()) & writeProbe
-				if parent != nil && granted(parent.SD, ti, ntsec.Directory)&ntsec.FileDeleteChild != 0 {
-					g |= ntsec.Delete
-				}
 				want, why := expectWritable(st.in, st.protected, roots, t.caps)
-				switch {
-				case g != 0 && !want:
-					pr.ViolationCount++
-					if len(pr.Violations) < maxListed {
-						pr.Violations = append(pr.Violations, Violation{n.Path, t.name, rights(g), why()})
+				for ri, rd := range readings {
+					g := granted(n.SD, ti, ri, n.ObjectType()) & writeProbe
+					deleteChild := g&^ntsec.FileDeleteChild == 0
+					if parent != nil && granted(parent.SD, ti, ri, ntsec.Directory)&ntsec.FileDeleteChild != 0 {
+						g |= ntsec.Delete
+					} else if g&ntsec.FileDeleteChild == 0 {
+						deleteChild = false
 					}
-				case g == 0 && want:
-					pr.GapCount++
-					if len(pr.Gaps) < maxListed {
-						pr.Gaps = append(pr.Gaps, Violation{n.Path, t.name, "none", why()})
+					switch {
+					case g != 0 && !want:
+						pr.ViolationCount++
+						pr.PerReading[ri].Violations++
+						if deleteChild {
+							pr.PerReading[ri].DeleteChild++
+						}
+						if len(pr.Violations) < maxListed {
+							pr.Violations = append(pr.Violations, Violation{n.Path, t.name, rights(g), why(), rd.Name()})
+						}
+					case g == 0 && want:
+						pr.GapCount++
+						pr.PerReading[ri].Gaps++
+						if len(pr.Gaps) < maxListed {
+							pr.Gaps = append(pr.Gaps, Violation{n.Path, t.name, "none", why(), rd.Name()})
+						}
 					}
 				}
 			}
@@ -222,11 +276,14 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 				continue
 			}
 			for ti, t := range tokens {
-				g := granted(rn.SD, ti, ntsec.Directory) & (ntsec.FileWriteData | ntsec.FileAppendData)
-				if g != 0 {
-					pr.ViolationCount++
-					if len(pr.Violations) < maxListed {
-						pr.Violations = append(pr.Violations, Violation{p.String(), t.name, "create (" + rights(g) + " on " + root.path.String() + ")", "protected name " + name + " is missing and its root lets the token create it"})
+				for ri, rd := range readings {
+					g := granted(rn.SD, ti, ri, ntsec.Directory) & (ntsec.FileWriteData | ntsec.FileAppendData)
+					if g != 0 {
+						pr.ViolationCount++
+						pr.PerReading[ri].Violations++
+						if len(pr.Violations) < maxListed {
+							pr.Violations = append(pr.Violations, Violation{p.String(), t.name, "create (" + rights(g) + " on " + root.path.String() + ")", "protected name " + name + " is missing and its root lets the token create it", rd.Name()})
+						}
 					}
 				}
 			}
