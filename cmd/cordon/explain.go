@@ -13,23 +13,31 @@ import (
 	"github.com/cordon-sandbox/cordon/policy"
 )
 
-const explainUsage = `usage: cordon explain PATH --cwd DIR --tree SNAPSHOT [--policy P] [plan flags] [--json]
+const explainUsage = `usage: cordon explain PATH --cwd DIR --tree SNAPSHOT [--policy P] [plan flags] [--hypothesis R] [--json]
 
 Says whether the sandbox may read, write and delete PATH once the policy's
 plan is applied, and which ACE decides each. Takes the same flags as
 'cordon plan'. On Windows, reading the real DACL and the real token comes
 with the restricted-token backend; --tree is required until then.
 
+Each answer holds under every open reading of what Windows leaves unsettled,
+or says how it depends on them ("depends (H1: no, H2: yes)"; in --json
+"allowed" is null and "readings" has each verdict). --hypothesis R answers
+under the one reading R.
+
 Exit status: 0 answered, 2 bad input.
 `
 
-// verdict is one question about PATH.
+// verdict is one question about PATH. Allowed is null when the readings
+// disagree; Trace is the first reading's.
 type verdict struct {
 	Question string           `json:"question"`
-	Allowed  bool             `json:"allowed"`
+	Allowed  *bool            `json:"allowed"`
+	Readings map[string]bool  `json:"readings"`
 	Object   string           `json:"object"`
 	Desired  string           `json:"desired"`
 	Trace    []ntsec.Decision `json:"trace"`
+	each     []bool
 }
 
 func runExplain(args []string, stdout, stderr io.Writer) int {
@@ -37,6 +45,7 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	var a planArgs
 	a.register(fs)
+	hypothesis := fs.String("hypothesis", "", "")
 	// The path comes first by convention, but flags may precede it too.
 	var target string
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
@@ -50,6 +59,10 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	}
 	if target == "" {
 		return report(stderr, coded("usage", fmt.Errorf("PATH is required")))
+	}
+	readings, err := readingsFor(*hypothesis)
+	if err != nil {
+		return report(stderr, coded("usage", err))
 	}
 	in, mem, pl, err := a.makePlan()
 	if err != nil {
@@ -76,18 +89,20 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	typ := node.ObjectType()
 	write := ntsec.FileWriteData | ntsec.FileAppendData
 	out := []verdict{
-		ask("read", node.SD, tok, ntsec.FileGenericRead, typ, node.Path),
-		ask("write", node.SD, tok, write, typ, node.Path),
-		ask("delete", node.SD, tok, ntsec.Delete, typ, node.Path),
+		ask(readings, "read", node.SD, tok, ntsec.FileGenericRead, typ, node.Path),
+		ask(readings, "write", node.SD, tok, write, typ, node.Path),
+		ask(readings, "delete", node.SD, tok, ntsec.Delete, typ, node.Path),
 	}
 	if parent, err := parentOf(work, node.Path); err == nil {
 		// Windows also lets a caller with DELETE_CHILD on the parent delete
 		// or rename any entry, whatever the entry's own DACL says.
-		v := ask("delete via parent", parent.SD, tok, ntsec.FileDeleteChild, ntsec.Directory, parent.Path)
+		v := ask(readings, "delete via parent", parent.SD, tok, ntsec.FileDeleteChild, ntsec.Directory, parent.Path)
 		out = append(out, v)
-		if v.Allowed {
-			out[2].Allowed = true
+		for i, ok := range v.each {
+			out[2].each[i] = out[2].each[i] || ok
 		}
+		out[2].Allowed = agreed(out[2].each)
+		out[2].Readings = verdictsByReading(readings, out[2].each)
 	}
 	if a.asJSON {
 		writeJSON(stdout, struct {
@@ -99,15 +114,26 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "%s (%s) for the %s, after the plan's %d edits:\n", node.Path, node.Type, who, len(pl.Edits))
 	for _, v := range out {
-		yes := "no"
-		if v.Allowed {
-			yes = "yes"
+		words := make([]string, len(v.each))
+		for i, ok := range v.each {
+			words[i] = "no"
+			if ok {
+				words[i] = "yes"
+			}
+		}
+		yes := words[0]
+		if v.Allowed == nil {
+			yes = "depends (" + describeSplit(readings, words) + ")"
 		}
 		fmt.Fprintf(stdout, "  %-17s %-3s (%s on %s)\n", v.Question+":", yes, v.Desired, v.Object)
+		if v.Allowed == nil {
+			fmt.Fprintf(stdout, "      under %s:\n", readings[0].Name())
+		}
+		first := v.each[0]
 		for _, d := range v.Trace {
-			if v.Allowed == d.Granted {
+			if first == d.Granted {
 				for _, s := range d.Steps {
-					if s.ACE >= 0 || !v.Allowed {
+					if s.ACE >= 0 || !first {
 						fmt.Fprintf(stdout, "      %s: %s %s %s (%s)\n", d.Right, s.Pass, s.Effect, s.SDDL, s.Why)
 					}
 				}
@@ -118,9 +144,20 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func ask(q string, sd *ntsec.SecurityDescriptor, tok *ntsec.Token, want ntsec.AccessMask, typ ntsec.ObjectType, path string) verdict {
-	r := ntsec.AccessCheck(sd, tok, want, typ)
-	return verdict{Question: q, Allowed: r.Allowed, Object: path, Desired: want.String(), Trace: r.Trace}
+// ask answers one question under each reading; the trace is the first
+// reading's.
+func ask(readings []ntsec.Reading, q string, sd *ntsec.SecurityDescriptor, tok *ntsec.Token, want ntsec.AccessMask, typ ntsec.ObjectType, path string) verdict {
+	v := verdict{Question: q, Object: path, Desired: want.String(), each: make([]bool, len(readings))}
+	for i, rd := range readings {
+		r := ntsec.AccessCheckUnder(rd, sd, tok, want, typ)
+		v.each[i] = r.Allowed
+		if i == 0 {
+			v.Trace = r.Trace
+		}
+	}
+	v.Allowed = agreed(v.each)
+	v.Readings = verdictsByReading(readings, v.each)
+	return v
 }
 
 func parentOf(m *fsview.Memory, path string) (fsview.Node, error) {
