@@ -755,3 +755,80 @@ func TestRealWindowsIntegrity(t *testing.T) {
 		compareRealToken(t, imp, tok, "label "+sacl, "O:SYG:SYD:(A;;FA;;;"+user+")"+sacl)
 	}
 }
+
+// TestRealWindowsReadings runs the three probes that tell the open readings
+// of a write-restricted token's second pass apart (ntsec.OpenReadings,
+// windows-access-check.md section 1) and prints which readings the machine
+// matched. It fails only when the machine matches no reading the model
+// carries; a reading it contradicts can then be retired from OpenReadings.
+func TestRealWindowsReadings(t *testing.T) {
+	testutil.RealWindows(t)
+	capSID := randomDomainSID(t)
+	proc := openProcessToken(t)
+	restrictedTok, err := winapi.CreateRestrictedToken(proc, winapi.WRITE_RESTRICTED, nil, nil,
+		[]windows.SIDAndAttributes{{Sid: winSID(capSID)}})
+	if err != nil {
+		t.Fatalf("CreateRestrictedToken(WRITE_RESTRICTED, %s): %v", capSID, err)
+	}
+	defer restrictedTok.Close()
+	imp := impersonationToken(t, restrictedTok, windows.TOKEN_QUERY|windows.TOKEN_IMPERSONATE)
+	tok, err := modelTokenOf(imp)
+	if err != nil {
+		t.Fatalf("reading the restricted token: %v", err)
+	}
+	tok.WriteRestricted = true
+	user, c := tok.User.String(), capSID.String()
+	// The user's own directory; the restricting SID holds nothing, or
+	// WRITE_DATA only.
+	userDir := "O:" + user + "G:SYD:(A;;FA;;;" + user + ")"
+	capWrite := "O:SYG:SYD:(A;;FA;;;" + user + ")(A;;0x2;;;" + c + ")"
+	probes := []struct {
+		name, sddl string
+		desired    AccessMask
+		typ        ObjectType
+	}{
+		{"FILE_DELETE_CHILD alone, restricting SID has nothing (H1 denies, H2 grants)", userDir, FileDeleteChild, Directory},
+		{"READ_DATA|WRITE_DATA, restricting SID has WRITE_DATA (per-right grants, whole denies)", capWrite, FileReadData | FileWriteData, File},
+		{"MAXIMUM_ALLOWED, restricting SID has WRITE_DATA (MA-split grants reads, MA-whole not)", capWrite, MaximumAllowed, File},
+	}
+	all := map[string]bool{}
+	for _, r := range OpenReadings() {
+		all[r.Name()] = true
+	}
+	for _, p := range probes {
+		sd := mustParseSDDL(t, p.sddl)
+		wsd := marshalWin(t, sd)
+		granted, ok, err := winapi.AccessCheck(wsd, imp, uint32(p.desired), &winapi.FileGenericMapping)
+		runtime.KeepAlive(wsd)
+		if err != nil {
+			t.Fatalf("%s: AccessCheck: %v", p.name, err)
+		}
+		var matched []string
+		for _, r := range OpenReadings() {
+			res := AccessCheckUnder(r, sd, tok, p.desired, p.typ)
+			same := res.Allowed == ok
+			if p.desired&MaximumAllowed != 0 {
+				same = same && res.Granted == AccessMask(granted)
+			}
+			if same {
+				matched = append(matched, r.Name())
+			} else {
+				delete(all, r.Name())
+			}
+		}
+		t.Logf("%s: Windows says %v (granted %s); readings matched: %s", p.name, ok, AccessMask(granted), strings.Join(matched, ", "))
+		if len(matched) == 0 {
+			t.Errorf("%s: Windows (%v, granted %s) matches no reading the model carries\n  SDDL: %s\n  token: %s", p.name, ok, AccessMask(granted), p.sddl, tokenText(tok))
+		}
+	}
+	var left []string
+	for _, r := range OpenReadings() {
+		if all[r.Name()] {
+			left = append(left, r.Name())
+		}
+	}
+	t.Logf("readings this machine is consistent with on every probe: %s", strings.Join(left, ", "))
+	if len(left) == 0 {
+		t.Errorf("no reading the model carries matches this machine on every probe")
+	}
+}
