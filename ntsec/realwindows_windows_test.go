@@ -678,21 +678,7 @@ func impersonationToken(t *testing.T, tok windows.Token, access uint32) windows.
 func TestRealWindowsWriteRestricted(t *testing.T) {
 	testutil.RealWindows(t)
 	capSID := randomDomainSID(t)
-
-	proc := openProcessToken(t)
-	restrictedTok, err := winapi.CreateRestrictedToken(proc, winapi.WRITE_RESTRICTED, nil, nil,
-		[]windows.SIDAndAttributes{{Sid: winSID(capSID)}, {Sid: winSID(Everyone)}})
-	if err != nil {
-		t.Fatalf("CreateRestrictedToken(WRITE_RESTRICTED, %s + Everyone): %v", capSID, err)
-	}
-	defer restrictedTok.Close()
-	imp := impersonationToken(t, restrictedTok, windows.TOKEN_QUERY|windows.TOKEN_IMPERSONATE)
-
-	tok, err := modelTokenOf(imp)
-	if err != nil {
-		t.Fatalf("reading the restricted token: %v", err)
-	}
-	tok.WriteRestricted = true
+	imp, tok := writeRestrictedToken(t, capSID, Everyone)
 	var hasCap, hasWD bool
 	for _, s := range tok.RestrictedSIDs {
 		hasCap = hasCap || s == capSID
@@ -764,19 +750,7 @@ func TestRealWindowsIntegrity(t *testing.T) {
 func TestRealWindowsReadings(t *testing.T) {
 	testutil.RealWindows(t)
 	capSID := randomDomainSID(t)
-	proc := openProcessToken(t)
-	restrictedTok, err := winapi.CreateRestrictedToken(proc, winapi.WRITE_RESTRICTED, nil, nil,
-		[]windows.SIDAndAttributes{{Sid: winSID(capSID)}})
-	if err != nil {
-		t.Fatalf("CreateRestrictedToken(WRITE_RESTRICTED, %s): %v", capSID, err)
-	}
-	defer restrictedTok.Close()
-	imp := impersonationToken(t, restrictedTok, windows.TOKEN_QUERY|windows.TOKEN_IMPERSONATE)
-	tok, err := modelTokenOf(imp)
-	if err != nil {
-		t.Fatalf("reading the restricted token: %v", err)
-	}
-	tok.WriteRestricted = true
+	imp, tok := writeRestrictedToken(t, capSID)
 	user, c := tok.User.String(), capSID.String()
 	// The user's own directory; the restricting SID holds nothing, or
 	// WRITE_DATA only.
@@ -831,4 +805,27 @@ func TestRealWindowsReadings(t *testing.T) {
 	if len(left) == 0 {
 		t.Errorf("no reading the model carries matches this machine on every probe")
 	}
+}
+
+// writeRestrictedToken makes a WRITE_RESTRICTED token of the caller's with
+// the given restricting SIDs, and returns an impersonation copy of it with
+// its model as read back from the kernel.
+func writeRestrictedToken(t *testing.T, restricting ...SID) (windows.Token, *Token) {
+	t.Helper()
+	var sids []windows.SIDAndAttributes
+	for _, s := range restricting {
+		sids = append(sids, windows.SIDAndAttributes{Sid: winSID(s)})
+	}
+	restrictedTok, err := winapi.CreateRestrictedToken(openProcessToken(t), winapi.WRITE_RESTRICTED, nil, nil, sids)
+	if err != nil {
+		t.Fatalf("CreateRestrictedToken(WRITE_RESTRICTED, %v): %v", restricting, err)
+	}
+	t.Cleanup(func() { restrictedTok.Close() })
+	imp := impersonationToken(t, restrictedTok, windows.TOKEN_QUERY|windows.TOKEN_IMPERSONATE)
+	tok, err := modelTokenOf(imp)
+	if err != nil {
+		t.Fatalf("reading the restricted token: %v", err)
+	}
+	tok.WriteRestricted = true
+	return imp, tok
 }
