@@ -516,3 +516,20 @@ func TestReadOnlyTMPDIR(t *testing.T) {
 		t.Errorf("read-only TMPDIR: %+v", r)
 	}
 }
+
+// TestInitUnreachable: the command cannot take over its init (PID 1, which
+// holds the status pipe and the parent's trust): the init is non-dumpable,
+// so its memory and environment cannot be opened, and SIGKILL from inside
+// the namespace does not reach it.
+func TestInitUnreachable(t *testing.T) {
+	w := newWS(t)
+	pol := w.policy(t, policy.Policy{Mode: policy.WorkspaceWrite})
+	denied(t, pol,
+		"exec 3<>/proc/1/mem",
+		"cat /proc/1/environ",
+		"readlink /proc/1/fd/1",
+	)
+	if r := sh(t, pol, "kill -9 1; sleep 0.2; echo alive"); r.code != 0 || r.stdout != "alive\n" {
+		t.Errorf("after kill -9 1 from inside: %+v", r)
+	}
+}
