@@ -133,12 +133,14 @@ func inheritedLabel(parent *SecurityDescriptor, obj ObjectType) (ACE, bool) {
 
 // Propagate returns the descriptor child holds after Windows re-applies its
 // parent's inheritable ACEs, as SetNamedSecurityInfo does to every object
-// below the one whose DACL it sets: the child's explicit ACEs stay, in their
-// order, and its inherited ACEs are replaced by what it now inherits from
-// parent. A child with a protected DACL, or with explicit ACEs after
-// inherited ones, is returned unchanged. child is not modified.
+// below the one whose DACL or label it sets: the child's explicit ACEs
+// stay, in their order, and its inherited ACEs are replaced by what it now
+// inherits from parent. A child with a protected DACL, or with explicit
+// ACEs after inherited ones, keeps its DACL; a child with a protected SACL
+// keeps its label (see PropagateLabel). child is not modified.
 func Propagate(parent, child *SecurityDescriptor, obj ObjectType) *SecurityDescriptor {
 	out := child.Clone()
+	out.SACL, out.Control = PropagateLabel(parent, child, obj)
 	if child.Control&DACLProtected != 0 || explicitAfterInherited(child.DACL) {
 		// Propagation never reorders a DACL's allows and denies; a DACL
 		// whose explicit ACEs do not all come first (Cygwin writes such
@@ -210,4 +212,56 @@ func explicitAfterInherited(acl *ACL) bool {
 		}
 	}
 	return false
+}
+
+// PropagateLabel returns the SACL and control child holds after Windows
+// re-applies its parent's inheritable mandatory label: an explicit label of
+// the child stays and comes first, so it is the one that counts
+// ([MS-DTYP] 2.4.4.13: the first mandatory label ACE); an inherited one is
+// replaced by what the parent passes on now, or dropped when it passes
+// nothing. A protected SACL (SDDL "S:P") inherits nothing and is returned
+// as it is.
+func PropagateLabel(parent, child *SecurityDescriptor, obj ObjectType) (*ACL, Control) {
+	ctl := child.Control
+	if ctl&SACLProtected != 0 {
+		return child.SACL.Clone(), ctl
+	}
+	var entries []ACE
+	if child.SACL != nil {
+		for _, e := range child.SACL.Entries {
+			if e.Flags&Inherited == 0 {
+				entries = append(entries, e)
+			}
+		}
+	}
+	if parent != nil {
+		if label, ok := inheritedLabel(parent, obj); ok {
+			entries = append(entries, label)
+		}
+	}
+	if child.SACL == nil && entries == nil || child.SACL != nil && equalACEs(child.SACL.Entries, entries) {
+		return child.SACL.Clone(), ctl
+	}
+	if entries == nil {
+		// The last label went: the SACL goes with it, as it was before
+		// one was inherited.
+		return nil, ctl &^ (SACLPresent | SACLAutoInherited)
+	}
+	rev := uint8(ACLRevision)
+	if child.SACL != nil {
+		rev = child.SACL.revision()
+	}
+	return &ACL{Revision: rev, Entries: entries}, ctl | SACLPresent | SACLAutoInherited
+}
+
+func equalACEs(a, b []ACE) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }

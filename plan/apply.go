@@ -61,6 +61,18 @@ func Apply(m *fsview.Memory, edits []Edit) (writes int, err error) {
 			if err := m.SetSD(p.String(), sd); err != nil {
 				return writes, fmt.Errorf("edit %d: %w", i, err)
 			}
+		case SetLabel, RemoveLabel:
+			n, err := m.Stat(p.String())
+			if err != nil {
+				return writes, fmt.Errorf("edit %d: %w", i, err)
+			}
+			sd, ok := LabelEdit(n.SD, e)
+			if !ok {
+				continue
+			}
+			if err := m.SetSD(p.String(), sd); err != nil {
+				return writes, fmt.Errorf("edit %d: %w", i, err)
+			}
 		case RemoveDir:
 			names, err := m.List(p.String())
 			if err != nil {
@@ -102,7 +114,7 @@ func Apply(m *fsview.Memory, edits []Edit) (writes int, err error) {
 			next, ok := memo[key]
 			if !ok {
 				next = ntsec.Propagate(parent.SD, cur, n.ObjectType())
-				if sameDACL(next, cur) {
+				if sameSD(next, cur) {
 					next = cur
 				}
 				memo[key] = next
@@ -185,20 +197,76 @@ func WithoutACE(acl *ntsec.ACL, e ntsec.ACE) *ntsec.ACL {
 	return out
 }
 
-func sameDACL(a, b *ntsec.SecurityDescriptor) bool {
-	if (a.DACL == nil) != (b.DACL == nil) || a.Control != b.Control {
+// sameSD reports whether propagation left a descriptor as it was: same
+// control, DACL and label SACL.
+func sameSD(a, b *ntsec.SecurityDescriptor) bool {
+	return a.Control == b.Control && sameACL(a.DACL, b.DACL) && sameACL(a.SACL, b.SACL)
+}
+
+func sameACL(a, b *ntsec.ACL) bool {
+	if (a == nil) != (b == nil) {
 		return false
 	}
-	if a.DACL == nil {
+	if a == nil {
 		return true
 	}
-	if len(a.DACL.Entries) != len(b.DACL.Entries) {
+	if len(a.Entries) != len(b.Entries) {
 		return false
 	}
-	for i := range a.DACL.Entries {
-		if a.DACL.Entries[i] != b.DACL.Entries[i] {
+	for i := range a.Entries {
+		if a.Entries[i] != b.Entries[i] {
 			return false
 		}
 	}
 	return true
+}
+
+// LabelEdit returns the descriptor sd becomes under a SetLabel or
+// RemoveLabel edit, and false when the edit leaves it alone: SetLabel when
+// the explicit label is no longer e.Prev (or is e.ACE already), RemoveLabel
+// when it is not e.ACE. The new explicit label goes first, before what the
+// object inherits, so it is the one that counts.
+func LabelEdit(sd *ntsec.SecurityDescriptor, e Edit) (*ntsec.SecurityDescriptor, bool) {
+	cur := explicitLabel(sd)
+	var want *ntsec.ACE
+	switch e.Op {
+	case SetLabel:
+		if !sameLabel(cur, e.Prev) || sameLabel(cur, &e.ACE) {
+			return sd, false
+		}
+		want = &e.ACE
+	case RemoveLabel:
+		if !sameLabel(cur, &e.ACE) {
+			return sd, false
+		}
+	default:
+		return sd, false
+	}
+	out := sd.Clone()
+	var entries []ntsec.ACE
+	if want != nil {
+		entries = append(entries, *want)
+	}
+	if sd.SACL != nil {
+		for _, x := range sd.SACL.Entries {
+			if x.Flags&ntsec.Inherited != 0 || x.Type != ntsec.MandatoryLabel {
+				entries = append(entries, x)
+			}
+		}
+	}
+	if entries == nil {
+		out.SACL = nil
+		out.Control &^= ntsec.SACLPresent | ntsec.SACLAutoInherited
+		return out, true
+	}
+	out.SACL = &ntsec.ACL{Revision: ntsec.ACLRevision, Entries: entries}
+	out.Control |= ntsec.SACLPresent
+	return out, true
+}
+
+func sameLabel(a, b *ntsec.ACE) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
 }

@@ -69,7 +69,8 @@ func (c AuditConfig) withDefaults() AuditConfig {
 }
 
 // runAudit walks the audit roots breadth first and plans deny-write ACEs on
-// every world-writable directory: for the read-only SID always, for the
+// every world-writable directory that integrity does not already hold
+// (heldByIntegrity): for the read-only SID always, for the
 // workspace SID when the directory is outside the cwd, for the generic SID
 // when it is outside every temp and extra root.
 func runAudit(ctx context.Context, in *Input) (auditResult, error) {
@@ -80,6 +81,7 @@ func runAudit(ctx context.Context, in *Input) (auditResult, error) {
 	rep := &res.report
 	rep.Flagged = []string{}
 	world := worldToken(in.User)
+	lowSandbox := !in.User.MediumIntegrity
 	seen := map[string]bool{}
 	type item struct {
 		path  string
@@ -134,7 +136,10 @@ func runAudit(ctx context.Context, in *Input) (auditResult, error) {
 		// directories): a world-writable script outside the roots is as
 		// much a way out as a world-writable folder. Only directories are
 		// descended into; reparse points are never followed.
-		if worldWritable(n.SD, world, n.ObjectType()) {
+		// Inside a root the plan's Low label will reach the object, so
+		// only outside them can integrity hold it.
+		_, inRoot := in.Policy.RootOf(n.Path)
+		if worldWritable(n.SD, world, n.ObjectType()) && !(lowSandbox && !inRoot && heldByIntegrity(n.SD)) {
 			rep.Flagged = append(rep.Flagged, n.Path)
 			res.edits = append(res.edits, auditEdits(in, n)...)
 		}
@@ -179,6 +184,22 @@ func onlyMissing(s []Skip) bool {
 func worldWritable(sd *ntsec.SecurityDescriptor, world *ntsec.Token, typ ntsec.ObjectType) bool {
 	g := ntsec.AccessCheck(sd, world, ntsec.MaximumAllowed, typ).Granted
 	return g&writeProbe != 0
+}
+
+// heldByIntegrity reports whether a Low token may write nothing on an
+// object with descriptor sd, whatever its DACL: a label above Low with
+// no-write-up, or none (Medium). A world-writable directory so labelled
+// needs no deny ACEs for a Low sandbox, so the planner writes none on it:
+// fewer of cordon's ACEs on system and shared folders. What lies below it
+// with a Low label of its own is not covered by such a directory's deny
+// either way; the audit checks it if it visits it.
+func heldByIntegrity(sd *ntsec.SecurityDescriptor) bool {
+	l, ok := sd.Label()
+	if !ok {
+		return true
+	}
+	rid, _ := l.SID.IntegrityLevel()
+	return rid > 0x1000 && l.Mask&ntsec.LabelNoWriteUp != 0
 }
 
 func auditEdits(in *Input, n fsview.Node) []Edit {

@@ -13,7 +13,8 @@ import (
 const RemoveDir Op = "remove-dir"
 
 // Inverse returns the edits that undo edits exactly: each ACE cordon added
-// removed and each placeholder it created removed, in reverse order, so the
+// removed, each label it set put back as it was (if nobody changed it
+// since) and each placeholder it created removed, in reverse order, so the
 // grants on writable roots go before the denies that guarded the protected
 // names inside them. Every other ACE stays as it was.
 func Inverse(edits []Edit) []Edit {
@@ -23,6 +24,13 @@ func Inverse(edits []Edit) []Edit {
 		switch e.Op {
 		case AddACE:
 			out = append(out, Edit{Op: RemoveACE, Path: e.Path, ACE: e.ACE, Reason: "undo: " + e.Reason})
+		case SetLabel:
+			set := e.ACE
+			if e.Prev == nil {
+				out = append(out, Edit{Op: RemoveLabel, Path: e.Path, ACE: set, Reason: "undo: " + e.Reason})
+			} else {
+				out = append(out, Edit{Op: SetLabel, Path: e.Path, ACE: *e.Prev, Prev: &set, Reason: "undo: " + e.Reason})
+			}
 		case CreateDir:
 			out = append(out,
 				Edit{Op: RemoveACE, Path: e.Path, ACE: e.ACE, Reason: "undo: " + e.Reason},

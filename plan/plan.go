@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/cordon-sandbox/cordon/fsview"
 	"github.com/cordon-sandbox/cordon/ntsec"
@@ -39,6 +40,13 @@ const (
 	// write, delete nor rename is what keeps, say, a fresh .git with a
 	// planted hook or core.fsmonitor from appearing in the workspace.
 	CreateDir Op = "create-dir"
+	// SetLabel makes ACE (a mandatory label) the object's explicit label
+	// when its explicit label is still Prev (nil: none), and leaves the
+	// object alone otherwise: a compare-and-swap, so that undoing it never
+	// overwrites a label someone set since.
+	SetLabel Op = "label"
+	// RemoveLabel removes the object's explicit label if it is still ACE.
+	RemoveLabel Op = "remove-label"
 )
 
 // Edit is one change to one object.
@@ -47,14 +55,26 @@ type Edit struct {
 	Path   string
 	ACE    ntsec.ACE
 	Owner  ntsec.SID // CreateDir only
+	// Prev is the explicit label SetLabel replaces (nil: none).
+	Prev   *ntsec.ACE
 	Reason string
 }
 
 // MarshalJSON writes {"op","path","sid","type","mask","flags","ace","reason"}.
 func (e Edit) MarshalJSON() ([]byte, error) {
 	typ := "allow"
-	if e.ACE.Type == ntsec.AccessDenied {
+	switch e.ACE.Type {
+	case ntsec.AccessDenied:
 		typ = "deny"
+	case ntsec.MandatoryLabel:
+		typ = "label"
+	}
+	prev := ""
+	if e.Op == SetLabel {
+		prev = "none"
+		if e.Prev != nil {
+			prev = e.Prev.SDDL()
+		}
 	}
 	return json.Marshal(struct {
 		Op     Op     `json:"op"`
@@ -64,8 +84,9 @@ func (e Edit) MarshalJSON() ([]byte, error) {
 		Mask   string `json:"mask"`
 		Flags  string `json:"flags"`
 		ACE    string `json:"ace"`
+		Prev   string `json:"prev,omitempty"`
 		Reason string `json:"reason"`
-	}{e.Op, e.Path, e.ACE.SID.String(), typ, e.ACE.Mask.String(), e.ACE.Flags.SDDL(), e.ACE.SDDL(), e.Reason})
+	}{e.Op, e.Path, e.ACE.SID.String(), typ, e.ACE.Mask.String(), e.ACE.Flags.SDDL(), e.ACE.SDDL(), prev, e.Reason})
 }
 
 func (e Edit) String() string {
@@ -95,12 +116,16 @@ type Input struct {
 	Token func(caps ...ntsec.SID) (*ntsec.Token, error)
 	// Readings are the readings of the kernel's access check the proof
 	// must hold under (ntsec.Reading): a node writable under any one of
-	// them is a violation. Nil means ntsec.DefaultReading alone. Plans are
-	// proven under the default until the planner closes the escape that
-	// the H2 mask opens (deletion through the parent's FILE_DELETE_CHILD,
-	// issue 10 part 3); ntsec.OpenReadings() proves them under every
-	// reading still open.
+	// them is a violation. Nil means every reading still open
+	// (ntsec.OpenReadings). A plan for a Medium-integrity sandbox
+	// (User.MediumIntegrity) holds under H1 only: outside the roots, the
+	// user's own FILE_DELETE_CHILD is the sandbox's under H2.
 	Readings []ntsec.Reading
+	// Guards are directories outside the roots that must stay undeletable
+	// even for a Medium-integrity sandbox under H2 — cordon's state
+	// directory: each existing one gets the user's FILE_DELETE_CHILD
+	// denied, inherited by the directories below it.
+	Guards []string
 }
 
 // Plan is the result: edits in order, what the audit saw, and the proof.
@@ -187,6 +212,16 @@ func compute(ctx context.Context, in *Input) (*Plan, error) {
 			}
 		}
 		sid := in.SIDs.forRoot(root.Kind)
+		if d := userDenyDeleteChild(in.User.SID, ntsec.ContainerInherit); !hasACE(node.SD, d) {
+			denies = append(denies, Edit{Op: AddACE, Path: node.Path, ACE: d, Reason: "no deleting or renaming through the user's own FILE_DELETE_CHILD in the " + string(root.Kind) + " root"})
+			// A cold root: inheritance is about to rewrite its whole
+			// tree anyway, so reading the tree costs no more.
+			es, err := cutOffDirs(ctx, in, node)
+			if err != nil {
+				return nil, err
+			}
+			denies = append(denies, es...)
+		}
 		for _, name := range r.Protected {
 			es, err := protectEdits(in.View, r, root, name, in.SIDs, in.User.SID)
 			if err != nil {
@@ -197,6 +232,24 @@ func compute(ctx context.Context, in *Input) (*Plan, error) {
 		want := ntsec.ACE{Type: ntsec.AccessAllowed, Flags: dirInherit, Mask: AllowMask, SID: sid}
 		if !hasACE(node.SD, want) {
 			allows = append(allows, Edit{Op: AddACE, Path: node.Path, ACE: want, Reason: "writable root (" + string(root.Kind) + ")"})
+		}
+		if !in.User.MediumIntegrity && !lowEnough(node.SD) {
+			allows = append(allows, Edit{Op: SetLabel, Path: node.Path, ACE: LowLabel, Prev: explicitLabel(node.SD), Reason: "Low integrity label: writable by the Low sandbox token (" + string(root.Kind) + " root)"})
+		}
+	}
+	for _, g := range in.Guards {
+		n, err := in.View.Stat(g)
+		if errors.Is(err, fsview.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("guarded directory %s: %w", g, err)
+		}
+		if !n.IsDir() || n.IsReparse() || n.SD == nil {
+			return nil, fmt.Errorf("guarded directory %s is a %s or unreadable: refusing to plan around it", g, n.Type)
+		}
+		if d := userDenyDeleteChild(in.User.SID, ntsec.ContainerInherit); !hasACE(n.SD, d) {
+			denies = append(denies, Edit{Op: AddACE, Path: n.Path, ACE: d, Reason: "guarded directory: no deleting its contents through the user's own FILE_DELETE_CHILD"})
 		}
 	}
 	audit, err := runAudit(ctx, in)
@@ -324,4 +377,83 @@ func hasACE(sd *ntsec.SecurityDescriptor, want ntsec.ACE) bool {
 		}
 	}
 	return false
+}
+
+// explicitLabel returns sd's explicit mandatory label, if it has one.
+func explicitLabel(sd *ntsec.SecurityDescriptor) *ntsec.ACE {
+	if sd == nil || sd.SACL == nil {
+		return nil
+	}
+	for _, e := range sd.SACL.Entries {
+		if e.Type == ntsec.MandatoryLabel && e.Flags&ntsec.Inherited == 0 {
+			e := e
+			return &e
+		}
+	}
+	return nil
+}
+
+// lowEnough reports whether sd's label already lets a Low token write the
+// object and passes that on to everything below it: a label at Low or
+// lower, inherited by files and directories.
+func lowEnough(sd *ntsec.SecurityDescriptor) bool {
+	l, ok := sd.Label()
+	if !ok {
+		return false
+	}
+	rid, _ := l.SID.IntegrityLevel()
+	return rid <= 0x1000 && l.Flags&dirInherit == dirInherit && l.Flags&ntsec.NoPropagateInherit == 0
+}
+
+// cutOffDirs walks the tree below root, never through a reparse point,
+// and plans the user's FILE_DELETE_CHILD denial (userDenyDeleteChild)
+// explicitly on every directory where the one the root passes on would not
+// decide it: a protected DACL, or an allow that comes before the inherited
+// deny (an explicit one, or one inherited from a nearer ancestor). Inside a
+// Low-labelled root any Low sandbox could otherwise delete that
+// directory's children under H2; the label reaches it all the same, since
+// SACL and DACL inheritance are blocked separately. Each directory is
+// checked as it will be after the plan: the access check runs on what it
+// inherits from its parent as planned.
+func cutOffDirs(ctx context.Context, in *Input, root fsview.Node) ([]Edit, error) {
+	user := baseToken(in.User)
+	deny := userDenyDeleteChild(in.User.SID, ntsec.ContainerInherit)
+	var out []Edit
+	var walk func(dir string, after *ntsec.SecurityDescriptor) error
+	walk = func(dir string, after *ntsec.SecurityDescriptor) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		names, err := in.View.List(dir)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", dir, err)
+		}
+		for _, name := range names {
+			n, err := in.View.Stat(dir + `\` + name)
+			if err != nil {
+				if errors.Is(err, fsview.ErrNotExist) {
+					continue
+				}
+				return fmt.Errorf("reading %s\\%s: %w", dir, name, err)
+			}
+			if !n.IsDir() || n.IsReparse() || n.SD == nil {
+				continue
+			}
+			sd := ntsec.Propagate(after, n.SD, ntsec.Directory)
+			if ntsec.AccessCheck(sd, user, ntsec.FileDeleteChild, ntsec.Directory).Allowed {
+				out = append(out, Edit{Op: AddACE, Path: n.Path, ACE: deny, Reason: "inside a writable root, an allow the root's denial does not override: no deleting its contents through the user's own FILE_DELETE_CHILD"})
+				sd.DACL = WithACE(sd.DACL, deny)
+			}
+			if err := walk(n.Path, sd); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	top := root.SD.Clone()
+	top.DACL = WithACE(top.DACL, deny)
+	if err := walk(strings.TrimSuffix(root.Path, `\`), top); err != nil {
+		return nil, fmt.Errorf("plan: walking root %s: %w", root.Path, err)
+	}
+	return out, nil
 }

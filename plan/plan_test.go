@@ -26,9 +26,11 @@ func TestColdPlanWorkspaceWrite(t *testing.T) {
 	pl := mustMake(t, in)
 	got := edits(pl)
 	want := []string{
+		`add C:\Users\me\ws (D;CI;0x40;;;S-1-5-21-1-2-3-1001)`,
 		`add C:\Users\me\ws\.git (D;OICI;0x1f0156;;;S-1-5-21-11-11-11-11)`,
 		`create-dir C:\Users\me\ws\.codex (D;OICI;0x1f0156;;;S-1-5-21-11-11-11-11)`,
 		`create-dir C:\Users\me\ws\.agents (D;OICI;0x1f0156;;;S-1-5-21-11-11-11-11)`,
+		`add C:\Users\me\AppData\Local\Temp (D;CI;0x40;;;S-1-5-21-1-2-3-1001)`,
 		`create-dir C:\Users\me\AppData\Local\Temp\.git (D;OICI;0x1f0156;;;S-1-5-21-22-22-22-22)`,
 		`create-dir C:\Users\me\AppData\Local\Temp\.codex (D;OICI;0x1f0156;;;S-1-5-21-22-22-22-22)`,
 		`create-dir C:\Users\me\AppData\Local\Temp\.agents (D;OICI;0x1f0156;;;S-1-5-21-22-22-22-22)`,
@@ -36,15 +38,56 @@ func TestColdPlanWorkspaceWrite(t *testing.T) {
 	if !reflect.DeepEqual(got[:len(want)], want) {
 		t.Errorf("protected-name edits:\n%s", strings.Join(got, "\n"))
 	}
-	// The world-writable audit flags Public\Shared, which Everyone may
-	// write (inherited), and not C:\ or Windows\Temp, which only
-	// Authenticated Users and Users may write: neither is a restricting SID
-	// of the write-restricted token, so the proof shows them unwritable
-	// without any deny, and cordon leaves system directories alone.
+	// The roots are granted and labelled Low; nothing outside them is
+	// edited: a Low token may write no unlabelled (Medium) object, so
+	// world-writable Public\Shared needs no deny.
+	for _, w := range []string{
+		`add C:\Users\me\ws (A;OICI;0x1301bf;;;S-1-5-21-11-11-11-11)`,
+		`label C:\Users\me\ws (ML;OICI;NW;;;LW)`,
+		`add C:\Users\me\AppData\Local\Temp (A;OICI;0x1301bf;;;S-1-5-21-22-22-22-22)`,
+		`label C:\Users\me\AppData\Local\Temp (ML;OICI;NW;;;LW)`,
+	} {
+		if !contains(got, w) {
+			t.Errorf("missing edit %s in\n%s", w, strings.Join(got, "\n"))
+		}
+	}
+	for _, e := range pl.Edits {
+		if _, in := in.Policy.RootOf(e.Path); !in {
+			t.Errorf("edit outside the roots: %v", e)
+		}
+	}
+	// Grants and labels come last, after every deny that guards what they
+	// open.
+	if last := pl.Edits[len(pl.Edits)-1]; last.Op != SetLabel && last.ACE.Type != ntsec.AccessAllowed {
+		t.Errorf("last edit is neither an allow nor a label: %v", last)
+	}
+	if !pl.Proof.OK || pl.Proof.ViolationCount != 0 || pl.Proof.Nodes == 0 || len(pl.Proof.Readings) != len(ntsec.OpenReadings()) {
+		t.Errorf("proof: %s under %v", pl.Proof.Summary(), pl.Proof.Readings)
+	}
+	if len(pl.Audit.Flagged) != 0 {
+		t.Errorf("flagged %v, want none", pl.Audit.Flagged)
+	}
+}
+
+// A Medium-integrity sandbox gets no labels, and the audit's denies come
+// back: it flags Public\Shared, which Everyone may write (inherited), and
+// not C:\ or Windows\Temp, which only Authenticated Users and Users may
+// write: neither is a restricting SID of the write-restricted token, so the
+// proof shows them unwritable without any deny, and cordon leaves system
+// directories alone. Its plan holds under H1; under H2 the user's own
+// FILE_DELETE_CHILD outside the roots is the sandbox's, and the proof says
+// so.
+func TestColdPlanMediumIntegrity(t *testing.T) {
+	m := machine(t)
+	in := wsInput(t, m, policy.WorkspaceWrite)
+	in.User.MediumIntegrity = true
+	in.Readings = []ntsec.Reading{ntsec.DefaultReading}
+	pl := mustMake(t, in)
+	got := edits(pl)
 	for _, w := range []string{
 		`add C:\Users\Public\Shared (D;OICI;0x1f0156;;;S-1-5-21-11-11-11-11)`,
 		`add C:\Users\me\ws (A;OICI;0x1301bf;;;S-1-5-21-11-11-11-11)`,
-		`add C:\Users\me\AppData\Local\Temp (A;OICI;0x1301bf;;;S-1-5-21-22-22-22-22)`,
+		`add C:\Users\me\ws (D;CI;0x40;;;S-1-5-21-1-2-3-1001)`,
 	} {
 		if !contains(got, w) {
 			t.Errorf("missing edit %s in\n%s", w, strings.Join(got, "\n"))
@@ -54,16 +97,28 @@ func TestColdPlanWorkspaceWrite(t *testing.T) {
 		if e.Path == `C:\` || e.Path == `C:\Windows\Temp` {
 			t.Errorf("edit on a directory only Authenticated Users or Users may write: %v", e)
 		}
-	}
-	// Allows come last, after every deny that guards what they open.
-	if last := pl.Edits[len(pl.Edits)-1]; last.ACE.Type != ntsec.AccessAllowed {
-		t.Errorf("last edit is not an allow: %v", last)
-	}
-	if !pl.Proof.OK || pl.Proof.ViolationCount != 0 || pl.Proof.Nodes == 0 {
-		t.Errorf("proof: %s", pl.Proof.Summary())
+		if e.Op == SetLabel {
+			t.Errorf("label in a Medium plan: %v", e)
+		}
 	}
 	if want := []string{`C:\Users\Public\Shared`}; !reflect.DeepEqual(pl.Audit.Flagged, want) {
 		t.Errorf("flagged %v, want %v", pl.Audit.Flagged, want)
+	}
+	in.Readings = ntsec.OpenReadings()
+	pr, err := Prove(m, in, pl.Edits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, rd := range in.Readings {
+		tally := pr.PerReading[i]
+		if (rd.Mask == ntsec.MaskH2) != (tally.Violations > 0) || tally.Violations != tally.DeleteChild {
+			t.Errorf("%s: %+v", rd, tally)
+		}
+	}
+	for _, v := range pr.Violations {
+		if _, in := in.Policy.RootOf(v.Path); in {
+			t.Errorf("Medium under H2: a violation inside a root: %+v", v)
+		}
 	}
 }
 
@@ -112,8 +167,16 @@ func TestReadOnlyPlan(t *testing.T) {
 			t.Errorf("read-only plan has %v", e)
 		}
 	}
-	if len(pl.Edits) != 1 || !pl.Proof.OK || !contains(pl.Proof.Tokens, "read-only") {
+	// At Low integrity a read-only run writes nothing at all: the one
+	// world-writable directory is held by its (Medium) label.
+	if len(pl.Edits) != 0 || !pl.Proof.OK || !contains(pl.Proof.Tokens, "read-only") {
 		t.Errorf("read-only plan: %v, %s", edits(pl), pl.Proof.Summary())
+	}
+	in.User.MediumIntegrity = true
+	in.Readings = []ntsec.Reading{ntsec.DefaultReading}
+	pl = mustMake(t, in)
+	if len(pl.Edits) != 1 || !pl.Proof.OK {
+		t.Errorf("Medium read-only plan: %v, %s", edits(pl), pl.Proof.Summary())
 	}
 }
 
@@ -207,22 +270,25 @@ func TestProofCatchesBadPlans(t *testing.T) {
 	}{
 		".git deny dropped":   {drop(func(e Edit) bool { return strings.HasSuffix(e.Path, `ws\.git`) }), `C:\Users\me\ws\.git`},
 		"placeholder dropped": {drop(func(e Edit) bool { return strings.HasSuffix(e.Path, `ws\.codex`) }), `C:\Users\me\ws`},
-		"world-writable deny dropped": {drop(func(e Edit) bool {
-			// The workspace token holds the generic SID too: either deny
-			// stops it, so both must go.
-			return strings.HasSuffix(e.Path, `Shared`) && (e.ACE.SID == wsSID || e.ACE.SID == genSID)
-		}), `C:\Users\Public\Shared`},
+		// Without the user's denial other Low sandboxes may delete in the
+		// workspace under H2.
+		"user's delete-child deny dropped": {drop(func(e Edit) bool {
+			return e.ACE.Mask == ntsec.FileDeleteChild && e.ACE.Type == ntsec.AccessDenied
+		}), `C:\Users\me\`},
 	}
-	broad := append([]Edit(nil), good.Edits...)
-	for i, e := range broad {
+	// An allow with DELETE_CHILD, and the user's denial that would still
+	// hold it back in the normal pass gone too.
+	var broad []Edit
+	for _, e := range drop(func(e Edit) bool { return e.ACE.Mask == ntsec.FileDeleteChild && e.Path == `C:\Users\me\ws` }) {
 		if e.ACE.Type == ntsec.AccessAllowed && e.ACE.SID == wsSID {
-			broad[i].ACE.Mask |= ntsec.FileDeleteChild
+			e.ACE.Mask |= ntsec.FileDeleteChild
 		}
+		broad = append(broad, e)
 	}
 	cases["allow with DELETE_CHILD"] = struct {
 		edits []Edit
 		want  string
-	}{broad, `C:\Users\me\ws\.git`}
+	}{broad, `C:\Users\me\ws`}
 	for name, c := range cases {
 		pr, err := Prove(m, in, c.edits)
 		if err != nil {
@@ -241,6 +307,24 @@ func TestProofCatchesBadPlans(t *testing.T) {
 		if !found {
 			t.Errorf("%s: no violation at %s: %s", name, c.want, pr.Summary())
 		}
+	}
+	// At Medium integrity the world-writable audit's denies are what
+	// holds Public\Shared. The workspace token holds the generic SID too:
+	// either deny stops it, so both must go.
+	in.User.MediumIntegrity = true
+	in.Readings = []ntsec.Reading{ntsec.DefaultReading}
+	med := mustMake(t, in)
+	var kept []Edit
+	for _, e := range med.Edits {
+		if !(strings.HasSuffix(e.Path, `Shared`) && (e.ACE.SID == wsSID || e.ACE.SID == genSID)) {
+			kept = append(kept, e)
+		}
+	}
+	if len(kept) == len(med.Edits) {
+		t.Fatal("the Medium plan has no deny on Public\\Shared")
+	}
+	if pr, err := Prove(m, in, kept); err != nil || pr.OK || !strings.HasPrefix(pr.Violations[0].Path, `C:\Users\Public\Shared`) {
+		t.Errorf("Medium, world-writable deny dropped: %v %s", err, pr.Summary())
 	}
 }
 

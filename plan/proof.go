@@ -96,8 +96,8 @@ type proofToken struct {
 // holds and not at or below a protected name; in read-only, nowhere. Writing
 // includes deleting or renaming through the parent's FILE_DELETE_CHILD.
 //
-// The checks run under each of in.Readings (default: ntsec.DefaultReading
-// alone). A token may write a node under a reading when it can get a write
+// The checks run under each of in.Readings (default: every open reading,
+// ntsec.OpenReadings). A token may write a node under a reading when it can get a write
 // right by asking for it alone (Reading.Alone): that is the most any
 // request gets under either trigger, so a proof without violations says
 // nothing is writable outside the roots under that reading. A gap is a
@@ -154,7 +154,7 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 	}
 	readings := in.Readings
 	if len(readings) == 0 {
-		readings = []ntsec.Reading{ntsec.DefaultReading}
+		readings = ntsec.OpenReadings()
 	}
 	for _, rd := range readings {
 		pr.Readings = append(pr.Readings, rd.Name())
@@ -228,10 +228,16 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 				}
 				stand[n] = st
 			}
+			// FILE_DELETE_CHILD means nothing on a file: NTFS asks for it
+			// only on the directory a name is deleted from.
+			probe := writeProbe
+			if !n.IsDir() {
+				probe &^= ntsec.FileDeleteChild
+			}
 			for ti, t := range tokens {
 				want, why := expectWritable(st.in, st.protected, roots, t.caps)
 				for ri, rd := range readings {
-					g := granted(n.SD, ti, ri, n.ObjectType()) & writeProbe
+					g := granted(n.SD, ti, ri, n.ObjectType()) & probe
 					deleteChild := g&^ntsec.FileDeleteChild == 0
 					if parent != nil && granted(parent.SD, ti, ri, ntsec.Directory)&ntsec.FileDeleteChild != 0 {
 						g |= ntsec.Delete

@@ -30,6 +30,35 @@ const (
 	dirInherit = ntsec.ObjectInherit | ntsec.ContainerInherit
 )
 
+// userDenyDeleteChild is the ACE that takes FILE_DELETE_CHILD from the
+// user's own SID on a writable root or guarded directory and, inherited
+// (CI), on every directory below it.
+//
+// Under the H2 reading of the write-restricted pass (ntsec.MaskH2),
+// FILE_DELETE_CHILD is checked against the user's groups alone, so the
+// user's full control on a directory would let the sandbox delete or
+// rename any child: a protected .git renamed away and re-created with a
+// hook. Inside a Low-labelled root integrity no longer stops it either, and
+// every Low sandbox — another workspace's, a read-only one — could delete
+// the workspace's files through their directories: hence CI, not just the
+// root. The user's own tools lose nothing that matters: they delete and
+// rename through DELETE on the object itself, which the user's grants still
+// give; NTFS asks the parent for FILE_DELETE_CHILD only when that is
+// refused. What does fail is an open of the directory itself for
+// GENERIC_ALL or FILE_ALL_ACCESS.
+func userDenyDeleteChild(user ntsec.SID, flags ntsec.ACEFlags) ntsec.ACE {
+	return ntsec.ACE{Type: ntsec.AccessDenied, Flags: flags, Mask: ntsec.FileDeleteChild, SID: user}
+}
+
+// LowLabel is the mandatory label the planner writes on each writable root
+// when the sandbox runs at Low integrity: Low, no-write-up, inherited by
+// everything below. Outside the roots every object keeps its label —
+// Medium when it has none — and a Low token may write none of them by any
+// right of the type's write set, FILE_DELETE_CHILD included
+// (windows-access-check.md section 3): what keeps the command from deleting
+// the user's files under every reading of the write-restricted pass.
+var LowLabel = ntsec.ACE{Type: ntsec.MandatoryLabel, Flags: dirInherit, Mask: ntsec.LabelNoWriteUp, SID: ntsec.LowLabel}
+
 // SIDs are the capability SIDs of one run.
 type SIDs struct {
 	Workspace ntsec.SID // the cwd's own SID
@@ -46,6 +75,12 @@ type SIDs struct {
 type User struct {
 	SID   ntsec.SID
 	Logon ntsec.SID
+	// MediumIntegrity says the sandbox token keeps the caller's Medium
+	// integrity instead of Low. The planner then writes no labels, and
+	// nothing but the DACLs keeps the command from deleting what the user
+	// may delete: under the H2 reading, everything outside the roots
+	// (issue 10, finding 1).
+	MediumIntegrity bool `json:"medium_integrity,omitempty"`
 }
 
 var standInLogon = ntsec.LogonSID(0, 0xC0D0)
@@ -75,7 +110,8 @@ func baseToken(u User) *ntsec.Token {
 
 // SandboxToken describes the token the restricted-token backend builds for
 // a run with capability SIDs caps: the user's token, write-restricted, with
-// restricting SIDs = caps + the logon SID + Everyone. The logon SID and
+// restricting SIDs = caps + the logon SID + Everyone, at Low integrity
+// unless u.MediumIntegrity. The logon SID and
 // Everyone are there because the anchor needs them for pipes and the
 // console; they are also why world-writable directories need deny ACEs.
 func SandboxToken(u User, caps ...ntsec.SID) *ntsec.Token {
@@ -83,6 +119,9 @@ func SandboxToken(u User, caps ...ntsec.SID) *ntsec.Token {
 	logon := t.Groups[4].SID
 	t.RestrictedSIDs = append(append([]ntsec.SID{}, caps...), logon, ntsec.Everyone)
 	t.WriteRestricted = true
+	if !u.MediumIntegrity {
+		t.Integrity = ntsec.LowLabel
+	}
 	return t
 }
 

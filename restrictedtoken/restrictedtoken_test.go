@@ -277,21 +277,23 @@ func sameAccess(sd *ntsec.SecurityDescriptor, a, b *ntsec.Token, typ ntsec.Objec
 // gets exactly the access plan.SandboxToken — what the planner's proof
 // checks — says it gets, on every descriptor of the table.
 func TestModelAgreesWithPlanSandboxToken(t *testing.T) {
-	u := plan.User{SID: me, Logon: logon}
-	for _, caps := range [][]ntsec.SID{{wsSID, genSID}, {roSID}, {nbrSID, genSID}} {
-		model, err := Model(realisticBase(), Spec{Run: runSID, Caps: caps})
-		if err != nil {
-			t.Fatal(err)
-		}
-		proof := plan.SandboxToken(u, caps...)
-		for name, sddl := range descriptors(me, logon, wsSID, genSID, nbrSID) {
-			sd, err := ntsec.ParseSDDL(sddl)
+	for _, low := range []bool{true, false} {
+		u := plan.User{SID: me, Logon: logon, MediumIntegrity: !low}
+		for _, caps := range [][]ntsec.SID{{wsSID, genSID}, {roSID}, {nbrSID, genSID}} {
+			model, err := Model(realisticBase(), Spec{Run: runSID, Caps: caps, LowIntegrity: low})
 			if err != nil {
-				t.Fatalf("%s: %v", name, err)
+				t.Fatal(err)
 			}
-			for _, typ := range []ntsec.ObjectType{ntsec.File, ntsec.Directory} {
-				if d := sameAccess(sd, model, proof, typ); d != "" {
-					t.Errorf("caps %v, %s (%s): model vs plan.SandboxToken: %s", caps, name, typ, d)
+			proof := plan.SandboxToken(u, caps...)
+			for name, sddl := range descriptors(me, logon, wsSID, genSID, nbrSID) {
+				sd, err := ntsec.ParseSDDL(sddl)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				for _, typ := range []ntsec.ObjectType{ntsec.File, ntsec.Directory} {
+					if d := sameAccess(sd, model, proof, typ); d != "" {
+						t.Errorf("caps %v, %s (%s): model vs plan.SandboxToken: %s", caps, name, typ, d)
+					}
 				}
 			}
 		}
@@ -322,7 +324,7 @@ func TestModelAgreesWithPlanOnAppliedPlan(t *testing.T) {
 	}
 	nodes := 0
 	for _, caps := range [][]ntsec.SID{{wsSID, genSID}, {roSID}, {nbrSID, genSID}} {
-		model, err := Model(realisticBase(), Spec{Run: runSID, Caps: caps})
+		model, err := Model(realisticBase(), Spec{Run: runSID, Caps: caps, LowIntegrity: true})
 		if err != nil {
 			t.Fatal(err)
 		}

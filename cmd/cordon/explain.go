@@ -45,7 +45,6 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	var a planArgs
 	a.register(fs)
-	hypothesis := fs.String("hypothesis", "", "")
 	// The path comes first by convention, but flags may precede it too.
 	var target string
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
@@ -60,7 +59,7 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	if target == "" {
 		return report(stderr, coded("usage", fmt.Errorf("PATH is required")))
 	}
-	readings, err := readingsFor(*hypothesis)
+	readings, err := readingsFor(a.hypothesis)
 	if err != nil {
 		return report(stderr, coded("usage", err))
 	}

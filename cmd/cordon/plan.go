@@ -18,11 +18,14 @@ import (
 
 const planUsage = `usage: cordon plan --policy P --cwd DIR --tree SNAPSHOT [--writable-root DIR]... [--temp DIR]...
                    [--audit DIR]... [--audit-depth N] [--user SID] [--sid-workspace SID] [--sid-generic SID]
-                   [--sid-readonly SID] [--sid-other SID]... [--json]
+                   [--sid-readonly SID] [--sid-other SID]... [--medium-integrity] [--hypothesis R] [--json]
 
 Computes the ACL edits that make a Windows file system match the policy and
 proves them with the access-check model: applied to the tree, every sandbox
-token may write exactly inside its writable roots and never a protected name.
+token may write exactly inside its writable roots and never a protected name,
+under every reading of the kernel that is still open. The sandbox runs at Low
+integrity: the roots get a Low label, and the user's own FILE_DELETE_CHILD is
+denied inside them.
 
   --policy P         read-only, workspace-write, a JSON policy or @FILE
   --cwd DIR          the workspace (Windows path, e.g. C:\Users\me\ws)
@@ -35,6 +38,12 @@ token may write exactly inside its writable roots and never a protected name.
   --user SID         the user the sandbox runs as (default: the cwd's owner)
   --sid-*            capability SIDs (default: fresh random ones for this plan);
                      --sid-other (repeatable) names other workspaces' SIDs
+  --medium-integrity plan for a sandbox that keeps Medium integrity: no Low labels on
+                     the roots, deny ACEs on world-writable folders instead. Its proof
+                     fails under the H2 readings: the sandbox may then delete what the
+                     user may delete outside the roots
+  --hypothesis R     prove under reading R alone (default: every open reading;
+                     see cordon access --help)
   --json             print {"edits","audit","proof"} as JSON
 
 The real Windows file system is read by the restricted-token backend, which
@@ -52,9 +61,10 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 // planArgs are the flags plan and explain share.
 type planArgs struct {
 	policy, cwd, tree, user, sidWS, sidGeneric, sidRO string
+	hypothesis                                        string
 	roots, temps, audits, others                      multiFlag
 	depth                                             int
-	asJSON                                            bool
+	asJSON, medium                                    bool
 }
 
 func (a *planArgs) register(fs *flag.FlagSet) {
@@ -71,6 +81,8 @@ func (a *planArgs) register(fs *flag.FlagSet) {
 	fs.Var(&a.others, "sid-other", "")
 	fs.IntVar(&a.depth, "audit-depth", -1, "")
 	fs.BoolVar(&a.asJSON, "json", false, "")
+	fs.BoolVar(&a.medium, "medium-integrity", false, "")
+	fs.StringVar(&a.hypothesis, "hypothesis", "", "")
 }
 
 // codedError carries the stable CLI error code.
@@ -158,6 +170,12 @@ func (a *planArgs) input() (plan.Input, *fsview.Memory, error) {
 	if a.user != "" {
 		if in.User.SID, err = ntsec.ParseSID(a.user); err != nil {
 			return in, nil, coded("usage", fmt.Errorf("--user: %w", err))
+		}
+	}
+	in.User.MediumIntegrity = a.medium
+	if a.hypothesis != "" {
+		if in.Readings, err = readingsFor(a.hypothesis); err != nil {
+			return in, nil, coded("usage", err)
 		}
 	}
 	in.Audit = plan.AuditConfig{Roots: append(append([]string{res.Cwd}, a.temps...), a.audits...), Depth: a.depth}

@@ -38,12 +38,22 @@ func TestPlanCLI(t *testing.T) {
 		t.Errorf("plan: %+v", got)
 	}
 	last := got.Edits[len(got.Edits)-1]
-	if last.Type != "allow" || last.Mask != "0x001301bf" || last.Flags != "OICI" {
+	if last.Op != "label" || last.Type != "label" || last.ACE != "(ML;OICI;NW;;;LW)" || last.Flags != "OICI" {
 		t.Errorf("last edit %+v", last)
 	}
-	// Read-only: no grants, and a failing proof when the audit cannot see
-	// the world-writable folder two levels down.
+	if grant := got.Edits[len(got.Edits)-2]; grant.Type != "allow" || grant.Mask != "0x001301bf" || grant.Flags != "OICI" {
+		t.Errorf("grant %+v", grant)
+	}
+	// Read-only at Low integrity: nothing to write at all, whatever the
+	// audit sees.
 	code, out, _ = runCLI(t, "", append([]string{"plan", "--policy", "read-only", "--audit-depth", "1"}, planFlags...)...)
+	if code != 0 || !strings.Contains(out, "0 edits") || !strings.Contains(out, "proof: PROVEN") {
+		t.Errorf("read-only, Low: exit %d\n%s", code, out)
+	}
+	// At Medium integrity the audit's denies hold world-writable folders,
+	// and the proof fails when the audit cannot see the one two levels
+	// down.
+	code, out, _ = runCLI(t, "", append([]string{"plan", "--policy", "read-only", "--audit-depth", "1", "--medium-integrity", "--hypothesis", "H1/per-right/MA-split"}, planFlags...)...)
 	if code != 1 || !strings.Contains(out, "proof: FAILED") || !strings.Contains(out, `C:\Users\Public\Shared`) {
 		t.Errorf("shallow audit: exit %d\n%s", code, out)
 	}
