@@ -51,10 +51,10 @@ const (
 
 // Edit is one change to one object.
 type Edit struct {
-	Op     Op
-	Path   string
-	ACE    ntsec.ACE
-	Owner  ntsec.SID // CreateDir only
+	Op    Op
+	Path  string
+	ACE   ntsec.ACE
+	Owner ntsec.SID // CreateDir only
 	// Prev is the explicit label SetLabel replaces (nil: none).
 	Prev   *ntsec.ACE
 	Reason string
