@@ -58,6 +58,14 @@ type Request struct {
 	// (or RLIMIT_NPROC) enforce them. A limit the backend cannot enforce
 	// here is refused ("unavailable") unless BestEffort.
 	Limits sandbox.Limits
+	// MediumIntegrity (Windows, restricted-token backend only) runs the
+	// command at the caller's Medium integrity instead of Low, and the
+	// roots get no Low label. What it opens: under the H2 reading of the
+	// write-restricted pass, which the best public evidence supports, the
+	// command may then delete or rename whatever the user may delete
+	// outside the roots; the proof holds under H1 only. Other backends
+	// refuse it ("bad_request").
+	MediumIntegrity bool
 }
 
 // DefaultCaptureLimit is the capture per stream when Request.CaptureLimit is

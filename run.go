@@ -214,7 +214,10 @@ func prepare(req Request, env []string, choose func(string) (sandbox.Backend, er
 			return spec, nil, fail("bad_policy", fmt.Errorf("%s root %s is not a directory", r.Kind, r.Path))
 		}
 	}
-	spec = sandbox.Spec{Policy: res, Args: req.Command, Dir: abs, Env: env, BestEffort: req.BestEffort, Limits: req.Limits}
+	if req.MediumIntegrity && backend.Name() != winsandbox.Name {
+		return spec, nil, fail("bad_request", fmt.Errorf("medium integrity is an option of the %s backend, not of %s", winsandbox.Name, backend.Name()))
+	}
+	spec = sandbox.Spec{Policy: res, Args: req.Command, Dir: abs, Env: env, BestEffort: req.BestEffort, Limits: req.Limits, MediumIntegrity: req.MediumIntegrity}
 	if !req.Limits.IsZero() && !enforcesLimits(backend) && !req.BestEffort {
 		return spec, nil, fail("unavailable", fmt.Errorf("the %s backend enforces no resource limits (--best-effort runs without them)", backend.Name()))
 	}

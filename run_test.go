@@ -127,14 +127,15 @@ func TestRunBadRequests(t *testing.T) {
 		code string
 		want string
 	}{
-		"empty command":   {func(r *cordon.Request) { r.Command = nil }, "bad_request", "empty command"},
-		"missing dir":     {func(r *cordon.Request) { r.Dir = "/nonexistent/x" }, "bad_request", "/nonexistent/x"},
-		"dir is a file":   {func(r *cordon.Request) { r.Dir = "/etc/hostname" }, "bad_request", "not a directory"},
-		"no mode":         {func(r *cordon.Request) { r.Policy = policy.Policy{} }, "bad_policy", `"mode" is required`},
-		"missing root":    {func(r *cordon.Request) { r.Policy.WritableRoots = []string{"nope"} }, "bad_policy", "extra root"},
-		"unknown backend": {func(r *cordon.Request) { r.Backend = "vm" }, "bad_request", `unknown sandbox backend "vm"`},
-		"not found":       {func(r *cordon.Request) { r.Command = []string{"no-such-command-xyz"} }, "setup_failed", "no-such-command-xyz"},
-		"windows backend": {func(r *cordon.Request) { r.Backend = "restricted-token" }, "unavailable", "Windows only"},
+		"empty command":    {func(r *cordon.Request) { r.Command = nil }, "bad_request", "empty command"},
+		"missing dir":      {func(r *cordon.Request) { r.Dir = "/nonexistent/x" }, "bad_request", "/nonexistent/x"},
+		"dir is a file":    {func(r *cordon.Request) { r.Dir = "/etc/hostname" }, "bad_request", "not a directory"},
+		"no mode":          {func(r *cordon.Request) { r.Policy = policy.Policy{} }, "bad_policy", `"mode" is required`},
+		"missing root":     {func(r *cordon.Request) { r.Policy.WritableRoots = []string{"nope"} }, "bad_policy", "extra root"},
+		"unknown backend":  {func(r *cordon.Request) { r.Backend = "vm" }, "bad_request", `unknown sandbox backend "vm"`},
+		"not found":        {func(r *cordon.Request) { r.Command = []string{"no-such-command-xyz"} }, "setup_failed", "no-such-command-xyz"},
+		"windows backend":  {func(r *cordon.Request) { r.Backend = "restricted-token" }, "unavailable", "Windows only"},
+		"medium integrity": {func(r *cordon.Request) { r.MediumIntegrity = true }, "bad_request", "medium integrity is an option of the restricted-token backend, not of none"},
 	}
 	for name, c := range cases {
 		req := base()

@@ -124,3 +124,39 @@ func TestSetDACL(t *testing.T) {
 		t.Errorf("SetDACL protected: %s", got.SDDL())
 	}
 }
+
+// Labels propagate like DACL ACEs, but on their own: an explicit label
+// stays first and decides, an inherited one follows the parent, a protected
+// SACL keeps its own, and a label the parent withdraws goes, SACL and all.
+func TestPropagateLabel(t *testing.T) {
+	low := mustSD(t, "D:(A;OICI;FA;;;SY)S:(ML;OICI;NW;;;LW)")
+	cases := []struct {
+		child, typ, want string
+		level            SID // the label that counts
+	}{
+		{"D:(A;;FA;;;SY)", "file", "D:AI(A;;FA;;;SY)(A;ID;FA;;;SY)S:AI(ML;ID;NW;;;LW)", LowLabel},
+		{"D:(A;;FA;;;SY)", "dir", "D:AI(A;;FA;;;SY)(A;OICIID;FA;;;SY)S:AI(ML;OICIID;NW;;;LW)", LowLabel},
+		{"D:(A;;FA;;;SY)S:(ML;;NW;;;ME)", "file", "D:AI(A;;FA;;;SY)(A;ID;FA;;;SY)S:AI(ML;;NW;;;ME)(ML;ID;NW;;;LW)", MediumLabel},
+		{"D:(A;;FA;;;SY)S:P(ML;;NW;;;HI)", "file", "D:AI(A;;FA;;;SY)(A;ID;FA;;;SY)S:P(ML;;NW;;;HI)", HighLabel},
+	}
+	for _, c := range cases {
+		typ := File
+		if c.typ == "dir" {
+			typ = Directory
+		}
+		got := Propagate(low, mustSD(t, c.child), typ)
+		if got.SDDL() != c.want {
+			t.Errorf("%s (%s):\n got %s\nwant %s", c.child, c.typ, got.SDDL(), c.want)
+		}
+		if l, ok := got.Label(); !ok || l.SID != c.level {
+			t.Errorf("%s: effective label %v, want %s", c.child, l, c.level)
+		}
+	}
+	// The parent's label withdrawn: the inherited copy goes, and with it
+	// the SACL the child did not have before.
+	bare := mustSD(t, "D:(A;OICI;FA;;;SY)")
+	child := mustSD(t, "D:(A;;FA;;;SY)")
+	if got := Propagate(bare, Propagate(low, child, File), File); got.SACL != nil || got.Control&(SACLPresent|SACLAutoInherited) != 0 {
+		t.Errorf("label not withdrawn: %s", got.SDDL())
+	}
+}

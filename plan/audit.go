@@ -37,11 +37,14 @@ type AuditConfig struct {
 
 // AuditReport says what the audit did, including everything it left out.
 type AuditReport struct {
-	Checked  int      `json:"checked"`
-	Flagged  []string `json:"flagged"`
-	Skipped  []Skip   `json:"skipped,omitempty"`
-	Complete bool     `json:"complete"` // no budget was reached
-	Elapsed  string   `json:"elapsed"`
+	Checked int      `json:"checked"`
+	Flagged []string `json:"flagged"`
+	// LowLabelled are the directories outside the roots whose own label
+	// lets a Low sandbox in, where the user's FILE_DELETE_CHILD is denied.
+	LowLabelled []string `json:"low_labelled,omitempty"`
+	Skipped     []Skip   `json:"skipped,omitempty"`
+	Complete    bool     `json:"complete"` // no budget was reached
+	Elapsed     string   `json:"elapsed"`
 }
 
 // Skip is something the audit did not examine, and why.
@@ -82,6 +85,7 @@ func runAudit(ctx context.Context, in *Input) (auditResult, error) {
 	rep.Flagged = []string{}
 	world := worldToken(in.User)
 	lowSandbox := !in.User.MediumIntegrity
+	user := baseToken(in.User)
 	seen := map[string]bool{}
 	type item struct {
 		path  string
@@ -142,6 +146,17 @@ func runAudit(ctx context.Context, in *Input) (auditResult, error) {
 		if worldWritable(n.SD, world, n.ObjectType()) && !(lowSandbox && !inRoot && heldByIntegrity(n.SD)) {
 			rep.Flagged = append(rep.Flagged, n.Path)
 			res.edits = append(res.edits, auditEdits(in, n)...)
+		}
+		// A directory outside the roots that is Low already (LocalLow,
+		// Temp\Low, an app container's folder) does not hold a Low
+		// sandbox back by its label: under H2 the user's own
+		// FILE_DELETE_CHILD there would be the sandbox's.
+		if lowSandbox && !inRoot && n.IsDir() && !n.IsReparse() && !heldByIntegrity(n.SD) {
+			deny := userDenyDeleteChild(in.User.SID, ntsec.ContainerInherit)
+			if !hasACE(n.SD, deny) && ntsec.AccessCheck(n.SD, user, ntsec.FileDeleteChild, ntsec.Directory).Allowed {
+				rep.LowLabelled = append(rep.LowLabelled, n.Path)
+				res.edits = append(res.edits, Edit{Op: AddACE, Path: n.Path, ACE: deny, Reason: "Low-labelled directory outside the roots: no deleting its contents through the user's own FILE_DELETE_CHILD"})
+			}
 		}
 		if !n.IsDir() || cfg.Depth >= 0 && it.depth >= cfg.Depth {
 			continue

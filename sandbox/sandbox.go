@@ -37,6 +37,9 @@ type Spec struct {
 	// Limits bound the resources of the command's whole process tree. A
 	// backend that cannot enforce them refuses the spec unless BestEffort.
 	Limits Limits
+	// MediumIntegrity asks the Windows backend to keep the caller's
+	// integrity level instead of Low (cordon.Request.MediumIntegrity).
+	MediumIntegrity bool
 }
 
 // Limits bound the resources of a command and everything it starts. The

@@ -170,10 +170,21 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	}); err != nil {
 		return s, fmt.Errorf("restricted-token: capability SIDs: %w", err)
 	}
+	// The command runs at Low integrity unless asked otherwise: the
+	// roots get a Low label, and nothing outside them unlabelled is
+	// writable to it by any right, FILE_DELETE_CHILD included, whatever
+	// the write-restricted pass covers. The state directory's contents
+	// are guarded besides (plan.Input.Guards), for Medium runs.
+	medium := b.MediumIntegrity || spec.MediumIntegrity
 	in := plan.Input{
 		Policy: r, SIDs: sids,
 		Audit:    plan.AuditConfig{Roots: AuditRoots(spec.Env, r.Cwd), Depth: 1},
 		Unproven: true,
+		Guards:   []string{state},
+	}
+	if medium {
+		in.Readings = []ntsec.Reading{ntsec.DefaultReading}
+		s.degraded = append(s.degraded, mediumUnproven)
 	}
 	var model func(caps ...ntsec.SID) (*ntsec.Token, error)
 	if !plumbingOnly {
@@ -181,9 +192,9 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 		if err != nil {
 			return s, fmt.Errorf("restricted-token: %w", err)
 		}
-		in.User = plan.User{SID: base.User, Logon: logon}
+		in.User = plan.User{SID: base.User, Logon: logon, MediumIntegrity: medium}
 		model = func(c ...ntsec.SID) (*ntsec.Token, error) {
-			return caller.Sandbox(restrictedtoken.Spec{Caps: c, Run: run, LowIntegrity: b.LowIntegrity})
+			return caller.Sandbox(restrictedtoken.Spec{Caps: c, Run: run, LowIntegrity: !medium})
 		}
 		// The token this run gets must be one the model can describe
 		// before anything is written.
@@ -192,7 +203,7 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 		}
 		in.Token = model
 	} else {
-		in.User = plan.User{SID: base.User}
+		in.User = plan.User{SID: base.User, MediumIntegrity: medium}
 	}
 	rec := fsview.Record(ntfs.NewView())
 	in.View = rec
@@ -237,7 +248,7 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 		if err := ensureNUL(tok, in.User.Logon); err != nil {
 			s.degraded = append(s.degraded, "nul: "+err.Error())
 		}
-		if s.token, err = caller.Create(restrictedtoken.Spec{Caps: caps, Run: run, LowIntegrity: b.LowIntegrity}); err != nil {
+		if s.token, err = caller.Create(restrictedtoken.Spec{Caps: caps, Run: run, LowIntegrity: !medium}); err != nil {
 			return s, fmt.Errorf("restricted-token: %w", err)
 		}
 	}

@@ -43,9 +43,9 @@ func getenv(env []string, name string) string {
 }
 
 // AuditRoots are the directories the world-writable audit visits, as the
-// anchor chooses them: the cwd, TEMP and TMP, USERPROFILE, PUBLIC, every
-// PATH entry, the system drive's root, the Windows directory and
-// ProgramData. Relative, empty and duplicate entries are dropped (the
+// anchor chooses them, and LocalLow: the cwd, TEMP and TMP, USERPROFILE
+// and its AppData\LocalLow, PUBLIC, every PATH entry, the system drive's
+// root, the Windows directory and ProgramData. Relative, empty and duplicate entries are dropped (the
 // anchor's bug of splitting PATH on '\' is not copied).
 func AuditRoots(env []string, cwd string) []string {
 	var out []string
@@ -61,6 +61,11 @@ func AuditRoots(env []string, cwd string) []string {
 	add(cwd)
 	for _, v := range []string{"TEMP", "TMP", "USERPROFILE", "PUBLIC"} {
 		add(getenv(env, v))
+	}
+	// LocalLow is Low-labelled: its label does not hold a Low sandbox
+	// back, so the audit must see it (plan.AuditReport.LowLabelled).
+	if p := getenv(env, "USERPROFILE"); p != "" {
+		add(p + `\AppData\LocalLow`)
 	}
 	for _, d := range winexec.SplitPathList(getenv(env, "PATH")) {
 		add(d)

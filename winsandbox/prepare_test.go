@@ -61,7 +61,7 @@ func TestAuditRoots(t *testing.T) {
 	}
 	got := AuditRoots(env, `C:\Users\me\ws`)
 	want := []string{
-		`C:\Users\me\ws`, `C:\Users\me\AppData\Local\Temp`, `C:\Users\me`, `C:\Users\Public`,
+		`C:\Users\me\ws`, `C:\Users\me\AppData\Local\Temp`, `C:\Users\me`, `C:\Users\Public`, `C:\Users\me\AppData\LocalLow`,
 		`C:\Windows\system32`, `C:\Program Files\Git\cmd`, `C:\`, `C:\Windows`, `C:\ProgramData`,
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -13,9 +13,17 @@
 //     a generic one for temp directories and extra roots, a read-only one.
 //  3. The plan (plan.Make) is computed on the real file system
 //     (ntfs.View), through a recorder that keeps the paths it read: the
-//     roots, the protected names inside them and the audited directories,
-//     never the files below a root. A warm run, with every ACE in place,
-//     plans nothing and writes nothing.
+//     roots, the protected names inside them and the audited directories.
+//     Only a cold root — one whose ACEs are about to be written, so that
+//     propagation rewrites its whole tree anyway — has its tree read, for
+//     the directories whose DACL would not take the root's denial of the
+//     user's FILE_DELETE_CHILD. A warm run, with every ACE in place, reads
+//     O(roots), plans nothing and writes nothing.
+//     The plan labels the roots Low (OI|CI, no-write-up) and denies the
+//     user's own FILE_DELETE_CHILD inside them and in the state directory:
+//     under the H2 reading of the write-restricted pass that right meets
+//     only the user's own groups, and at Low integrity nothing unlabelled
+//     is writable or deletable by any right (plan.LowLabel).
 //  4. The edits are recorded (acelog) and then applied (ntfs.ApplyAll, all
 //     or nothing).
 //  5. The model's access check proves, for the token Create will make
@@ -26,7 +34,9 @@
 //     concurrent run applied) and the command does not run.
 //  6. The NUL device is made usable by that token, if it is not already.
 //  7. The token is made (Caller.Create, which reads it back and refuses
-//     it unless it equals the model proven in step 5) with a fresh run SID
+//     it unless it equals the model proven in step 5) at Low integrity
+//     (Options.MediumIntegrity or --medium-integrity keep Medium, proven
+//     under H1 only, and Degraded says so) with a fresh run SID
 //     among its restricting SIDs and a default DACL granting only the
 //     user, SYSTEM and that SID; a job object is created
 //     (KILL_ON_JOB_CLOSE, DIE_ON_UNHANDLED_EXCEPTION, optional limits) and
@@ -43,9 +53,11 @@
 //  8. When the command exits, the job is terminated, so nothing it left
 //     running outlives it.
 //
-// A read-only run adds no allow ACE at all (its plan only denies the
-// read-only SID on world-writable directories), so, unlike the anchor's
-// read-only "guards", it leaves no grant behind to revoke. Every run holds
+// A read-only run adds no allow ACE at all, and at Low integrity no deny
+// on anything of the user's either (a world-writable directory outside the
+// roots is held by its own Medium label; only cordon's state directory
+// gets the user's FILE_DELETE_CHILD denied): unlike the anchor's read-only
+// "guards", it leaves nothing behind to revoke. Every run holds
 // the run lock shared from before it records its edits until its command
 // has ended: `cordon cleanup` takes it exclusive, so it never removes ACEs
 // from under a running command. Steps 2 to 5 run under the setup lock, one
@@ -90,8 +102,14 @@ type Options struct {
 	// StateDir holds the capability SID store and the record of applied
 	// ACEs; empty means capsid.StateDir().
 	StateDir string
-	// LowIntegrity runs the command at Low integrity as well.
-	LowIntegrity bool
+	// MediumIntegrity keeps the caller's Medium integrity for every run
+	// instead of Low (sandbox.Spec.MediumIntegrity asks for it per run).
+	// The roots then get no Low label, and nothing but DACLs stands
+	// between the command and the user's files: under the H2 reading of
+	// the write-restricted pass the command may delete or rename whatever
+	// the user may delete outside the roots (issue 10, finding 1). Runs so
+	// made are proven under H1 only, and say so in Degraded.
+	MediumIntegrity bool
 	// MemoryLimit caps the committed memory of the whole process tree in
 	// bytes; 0 means no limit.
 	MemoryLimit uint64
@@ -117,6 +135,9 @@ func (b *Backend) Name() string { return Name }
 // backend.
 func Experimental(getenv func(string) string) bool { return getenv(ExperimentalEnv) == "1" }
 
+// mediumUnproven is what Degraded reports for a Medium-integrity run.
+const mediumUnproven = "medium-integrity: the command keeps Medium integrity; the plan is proven under the H1 reading only, and under H2 the command may delete whatever you may delete outside the writable roots"
+
 // wineUnenforced is what Degraded reports for a run under Wine.
 const wineUnenforced = "restricted-token: nothing enforced under Wine (no token restriction, no DACL stored, no proof)"
 
@@ -130,7 +151,7 @@ const (
 )
 
 var enforces = map[string]string{
-	LayerToken:   "Every write the command makes must also be granted to one of its capability SIDs, its own run SID, its logon SID or Everyone; it holds no privilege but bypass-traverse. What it creates, its own processes included, grants writes to the user, SYSTEM and its run SID only, so other sandboxes cannot write or inject into it (they can still read and terminate it).",
+	LayerToken:   "Every write the command makes must also be granted to one of its capability SIDs, its own run SID, its logon SID or Everyone; it holds no privilege but bypass-traverse. It runs at Low integrity (unless --medium-integrity): it may write, delete or rename nothing that lacks a Low label, and only the writable roots get one. What it creates, its own processes included, grants writes to the user, SYSTEM and its run SID only, so other sandboxes cannot write or inject into it (they can still read and terminate it).",
 	LayerACL:     "Its capability SIDs are granted on the writable roots only, denied on protected names (.git, .codex, .agents) and on world-writable directories outside the roots.",
 	LayerJob:     "The command and everything it starts die when it exits, times out or is cancelled. It may not use the clipboard, global atoms, other processes' windows, system parameters, display settings, desktop switching or log-off.",
 	LayerDesktop: "The command runs on a private desktop of its own: its hooks and SendInput reach none of the user's windows.",

@@ -21,7 +21,7 @@ import (
 
 const runUsage = `usage: cordon run [--policy read-only|workspace-write|JSON|@FILE] [--cwd DIR] [--writable-root DIR]...
                   [--network] [--timeout DUR] [--json] [--sandbox auto|linux|restricted-token|none] [--best-effort]
-                  [--memory-limit N] [--process-limit N]
+                  [--memory-limit N] [--process-limit N] [--medium-integrity]
                   [--env NAME=VALUE]... [--env-keep NAME]... [--env-clear] -- COMMAND [ARGS...]
 
 Runs COMMAND in a sandbox. It may write only inside the cwd, the temp
@@ -46,6 +46,11 @@ with the network off it cannot open network sockets.
                      for processes; a limit that cannot be enforced here is
                      refused unless --best-effort. Linux caps every run at
                      2048 tasks by default)
+  --medium-integrity Windows: run at Medium integrity, not Low, and leave the roots
+                     unlabelled. Under the H2 reading of Windows' write-restricted
+                     check the command may then delete anything you may delete
+                     outside the roots (see README, Windows); use it only if a
+                     program fails at Low
   --env NAME=VALUE   give the command this variable, whatever the filter says (repeatable)
   --env-keep NAME    exempt this variable from the filter; '*' matches any run of
                      characters, e.g. AWS_* (repeatable)
@@ -81,6 +86,7 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "")
 	backend := fs.String("sandbox", "auto", "")
 	bestEffort := fs.Bool("best-effort", false, "")
+	medium := fs.Bool("medium-integrity", false, "")
 	memLimit := fs.String("memory-limit", "", "")
 	procLimit := fs.Uint("process-limit", 0, "")
 	var envSet, envKeep multiFlag
@@ -140,7 +146,7 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	req := cordon.Request{
 		Policy: p, Command: command, Dir: *cwd, Timeout: *timeout,
-		Stdin: stdin, Backend: *backend, BestEffort: *bestEffort, Limits: limits,
+		Stdin: stdin, Backend: *backend, BestEffort: *bestEffort, Limits: limits, MediumIntegrity: *medium,
 	}
 	if !*asJSON {
 		req.Stdout, req.Stderr = stdout, stderr
