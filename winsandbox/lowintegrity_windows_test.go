@@ -1,0 +1,120 @@
+package winsandbox_test
+
+// Real Windows only: what Low integrity closes (issue 10, finding 1) and
+// what it costs common programs. Wine enforces no integrity level, so none
+// of this runs there.
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cordon-sandbox/cordon"
+	"github.com/cordon-sandbox/cordon/internal/testutil"
+	"github.com/cordon-sandbox/cordon/ntfs"
+	"github.com/cordon-sandbox/cordon/ntsec"
+	"github.com/cordon-sandbox/cordon/policy"
+	"github.com/cordon-sandbox/cordon/winsandbox"
+)
+
+func (f fixture) runAt(t *testing.T, medium bool, args ...string) cordon.Result {
+	t.Helper()
+	res, err := cordon.Run(context.Background(), cordon.Request{
+		Policy: policy.Policy{Mode: policy.WorkspaceWrite}, Command: args, Dir: f.ws, Env: f.env,
+		Backend: winsandbox.Name, Timeout: 2 * time.Minute, MediumIntegrity: medium,
+	})
+	if err != nil {
+		t.Fatalf("%v: %v", args, err)
+	}
+	return res
+}
+
+// The deletions the H2 reading would allow a Medium sandbox through the
+// user's own FILE_DELETE_CHILD: a file in a directory of the user's outside
+// the roots, and the protected .git renamed away through the workspace. At
+// Low integrity both fail under every reading. At Medium the outcome of the
+// first says which reading this machine matches, and is logged.
+func TestDeleteViaParentClosedAtLow(t *testing.T) {
+	testutil.RealWindows(t)
+	f := newFixture(t)
+	outside := testutil.TempDir(t)
+	victim := filepath.Join(outside, "victim.txt")
+	for _, medium := range []bool{false, true} {
+		if err := os.WriteFile(victim, []byte("keep"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(f.ws, ".git"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		f.runAt(t, medium, "cmd", "/c", "del /f /q "+victim)
+		_, err := os.Stat(victim)
+		deleted := os.IsNotExist(err)
+		f.runAt(t, medium, "cmd", "/c", "move "+filepath.Join(f.ws, ".git")+" "+filepath.Join(f.ws, "git-moved"))
+		_, err = os.Stat(filepath.Join(f.ws, ".git"))
+		moved := os.IsNotExist(err)
+		switch {
+		case !medium && (deleted || moved):
+			t.Errorf("Low: deleted a file outside the roots: %v; renamed .git: %v", deleted, moved)
+		case medium && moved:
+			t.Errorf("Medium: renamed .git through the workspace's FILE_DELETE_CHILD")
+		case medium:
+			t.Logf("Medium: a file outside the roots deleted through its parent: %v (true means this machine matches H2)", deleted)
+		}
+	}
+}
+
+// The roots carry the Low label while cordon's ACEs are in place, and
+// cleanup takes it away again.
+func TestRootLabelAppliedAndRemoved(t *testing.T) {
+	testutil.RealWindows(t)
+	f := newFixture(t)
+	if res := f.runAt(t, false, "cmd", "/c", "echo x> ok.txt"); res.ExitCode != 0 {
+		t.Fatalf("exit %d: %s", res.ExitCode, res.Stderr)
+	}
+	n, err := ntfs.NewView().Stat(f.ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, ok := n.SD.Label(); !ok || l.SID != ntsec.LowLabel || l.Flags&ntsec.Inherited != 0 {
+		t.Errorf("workspace label %s, want an explicit Low label", n.SD.SDDL())
+	}
+	c, err := ntfs.NewView().Stat(filepath.Join(f.ws, "ok.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, ok := c.SD.Label(); !ok || l.SID != ntsec.LowLabel {
+		t.Errorf("a file the command made: %s, want Low", c.SD.SDDL())
+	}
+}
+
+// What Low integrity costs: common programs writing in the workspace. A
+// program missing here is skipped, not failed; one that fails at Low is
+// the trade-off the README must name.
+func TestCommonProgramsAtLow(t *testing.T) {
+	testutil.RealWindows(t)
+	f := newFixture(t)
+	progs := []struct {
+		name string
+		args []string
+		file string
+	}{
+		{"cmd", []string{"cmd", "/c", "echo hi> cmd.txt && type cmd.txt"}, "cmd.txt"},
+		{"powershell", []string{"powershell", "-NoProfile", "-NonInteractive", "-Command", "Set-Content -Path ps.txt -Value hi; Get-Content ps.txt"}, "ps.txt"},
+		{"python", []string{"python", "-c", "open('py.txt','w').write('hi'); print(open('py.txt').read())"}, "py.txt"},
+		{"git", []string{"git", "init", "-q", "sub"}, filepath.Join("sub", ".git", "HEAD")},
+		{"node", []string{"node", "-e", "require('fs').writeFileSync('node.txt','hi')"}, "node.txt"},
+	}
+	for _, p := range progs {
+		if _, err := exec.LookPath(p.args[0]); err != nil {
+			t.Logf("%s: not installed here, skipped", p.name)
+			continue
+		}
+		res := f.runAt(t, false, p.args...)
+		if _, err := os.Stat(filepath.Join(f.ws, p.file)); res.ExitCode != 0 || err != nil {
+			t.Errorf("%s at Low: exit %d, %s: %v; stderr %q", p.name, res.ExitCode, p.file, err, res.Stderr)
+		}
+	}
+}
