@@ -66,6 +66,12 @@ type Request struct {
 	// outside the roots; the proof holds under H1 only. Other backends
 	// refuse it ("bad_request").
 	MediumIntegrity bool
+	// Temp (Windows, restricted-token backend only) is the command's
+	// TEMP and TMP, a directory of the caller's made writable on purpose.
+	// Empty means the workspace's own temp directory under cordon's state
+	// directory (winsandbox.WorkspaceTemp), so the user's %TEMP% is never
+	// touched. Other backends refuse it ("bad_request").
+	Temp string
 }
 
 // DefaultCaptureLimit is the capture per stream when Request.CaptureLimit is

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cordon-sandbox/cordon/capsid"
 	"github.com/cordon-sandbox/cordon/linuxsandbox"
 	"github.com/cordon-sandbox/cordon/ntfs"
 	"github.com/cordon-sandbox/cordon/policy"
@@ -201,7 +202,16 @@ func prepare(req Request, env []string, choose func(string) (sandbox.Backend, er
 	if pol.Mode == "" {
 		return spec, nil, fail("bad_policy", fmt.Errorf("policy: field \"mode\" is required (read-only or workspace-write)"))
 	}
-	res, err := pol.Resolve(policy.Env{Rules: rules, Cwd: abs, TempDirs: tempDirs(env), Canonical: canonical})
+	penv := policy.Env{Rules: rules, Cwd: abs, TempDirs: tempDirs(env), Canonical: canonical}
+	if req.Temp != "" && backend.Name() != winsandbox.Name {
+		return spec, nil, fail("bad_request", fmt.Errorf("a temp directory of your own is an option of the %s backend, not of %s (the Linux backend gives every run a private /tmp; --writable-root makes a directory writable)", winsandbox.Name, backend.Name()))
+	}
+	if runtime.GOOS == "windows" && backend.Name() == winsandbox.Name && pol.Mode == policy.WorkspaceWrite && !pol.ExcludeTmp {
+		if env, err = windowsTemp(req.Temp, abs, canonical, env, &penv); err != nil {
+			return spec, nil, err
+		}
+	}
+	res, err := pol.Resolve(penv)
 	if err != nil {
 		return spec, nil, fail("bad_policy", err)
 	}
@@ -222,6 +232,49 @@ func prepare(req Request, env []string, choose func(string) (sandbox.Backend, er
 		return spec, nil, fail("unavailable", fmt.Errorf("the %s backend enforces no resource limits (--best-effort runs without them)", backend.Name()))
 	}
 	return spec, backend, nil
+}
+
+// windowsTemp points the command's TEMP and TMP at its temp directory and
+// makes that the run's one temp root: dir when the caller names one (a
+// directory of theirs, made writable on purpose, granted the generic SID),
+// else the workspace's own under cordon's state directory
+// (winsandbox.WorkspaceTemp, created if missing, granted the workspace's
+// SID). The user's own %TEMP% is then never stamped with cordon's ACEs.
+func windowsTemp(dir, cwd string, canonical func(string) string, env []string, penv *policy.Env) ([]string, error) {
+	if dir == "" {
+		state, err := capsid.StateDir()
+		if err != nil {
+			return nil, fail("setup_failed", err)
+		}
+		if canonical != nil {
+			cwd = canonical(cwd)
+		}
+		if dir, err = winsandbox.WorkspaceTemp(state, cwd); err != nil {
+			return nil, fail("bad_request", err)
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fail("setup_failed", fmt.Errorf("the workspace's temp directory: %w", err))
+		}
+		penv.TempOwned = true
+	} else if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, fail("bad_request", fmt.Errorf("temp directory %s: not an existing directory", dir))
+	}
+	env = setEnv(setEnv(env, "TEMP", dir), "TMP", dir)
+	penv.TempDirs = []string{dir}
+	return env, nil
+}
+
+// setEnv sets name to value in env, replacing every entry of that name
+// (compared case-insensitively, as Windows does).
+func setEnv(env []string, name, value string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, e := range env {
+		if k, _, ok := strings.Cut(e, "="); ok && strings.EqualFold(k, name) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return append(out, name+"="+value)
 }
 
 // tempDirs are the temp directories that become writable roots: TEMP and

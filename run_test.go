@@ -135,6 +135,7 @@ func TestRunBadRequests(t *testing.T) {
 		"unknown backend":  {func(r *cordon.Request) { r.Backend = "vm" }, "bad_request", `unknown sandbox backend "vm"`},
 		"not found":        {func(r *cordon.Request) { r.Command = []string{"no-such-command-xyz"} }, "setup_failed", "no-such-command-xyz"},
 		"windows backend":  {func(r *cordon.Request) { r.Backend = "restricted-token" }, "unavailable", "Windows only"},
+		"temp":             {func(r *cordon.Request) { r.Temp = "/tmp" }, "bad_request", "a temp directory of your own is an option of the restricted-token backend"},
 		"medium integrity": {func(r *cordon.Request) { r.MediumIntegrity = true }, "bad_request", "medium integrity is an option of the restricted-token backend, not of none"},
 	}
 	for name, c := range cases {

@@ -232,7 +232,7 @@ func auditEdits(in *Input, n fsview.Node) []Edit {
 				inCwd, inGeneric = false, false
 				break
 			}
-			if root.Kind == policy.RootCwd {
+			if in.SIDs.forRoot(root.Kind) == in.SIDs.Workspace {
 				inCwd = true
 			} else {
 				inGeneric = true

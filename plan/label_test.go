@@ -187,3 +187,48 @@ func TestGuards(t *testing.T) {
 		t.Errorf("file guard: %v", err)
 	}
 }
+
+// A temp directory that belongs to the workspace (policy.RootOwnTemp) is
+// granted the workspace's own SID: another workspace's sandbox, which
+// holds the generic SID, may not write it, and the proof checks that.
+func TestOwnTempIsTheWorkspaces(t *testing.T) {
+	m := machine(t)
+	b := &builder{t, m}
+	b.add(`C:\Users\me\AppData\Local\cordon`, fsview.Directory, "")
+	b.add(`C:\Users\me\AppData\Local\cordon\tmp`, fsview.Directory, "")
+	b.add(`C:\Users\me\AppData\Local\cordon\tmp\0123456789abcdef`, fsview.Directory, "")
+	b.add(`C:\Users\me\AppData\Local\cordon\tmp\0123456789abcdef\t.txt`, fsview.File, "")
+	own := `C:\Users\me\AppData\Local\cordon\tmp\0123456789abcdef`
+	pol := policy.Policy{Mode: policy.WorkspaceWrite, Cwd: `C:\Users\me\ws`}
+	res, err := pol.Resolve(policy.Env{Rules: policy.Windows, TempDirs: []string{own}, TempOwned: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := res.RootOf(own); !ok || r.Kind != policy.RootOwnTemp {
+		t.Fatalf("root of %s: %+v", own, r)
+	}
+	in := Input{Policy: res, SIDs: testSID, View: m}
+	pl := mustMake(t, in)
+	if !contains(edits(pl), `add `+own+` (A;OICI;0x1301bf;;;S-1-5-21-11-11-11-11)`) {
+		t.Errorf("own temp not granted the workspace SID:\n%s", strings.Join(edits(pl), "\n"))
+	}
+	for _, e := range pl.Edits {
+		if e.ACE.SID == genSID && e.ACE.Type == ntsec.AccessAllowed {
+			t.Errorf("generic grant: %v", e)
+		}
+	}
+	// Granted the generic SID instead, the proof catches the neighbour.
+	bad := append([]Edit(nil), pl.Edits...)
+	for i, e := range bad {
+		if e.Path == own && e.ACE.Type == ntsec.AccessAllowed {
+			bad[i].ACE.SID = genSID
+		}
+	}
+	pr, err := Prove(m, in, bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.OK || !strings.HasPrefix(pr.Violations[0].Path, own) || !strings.HasPrefix(pr.Violations[0].Token, "other-workspace") {
+		t.Errorf("generic grant on the own temp: %s", pr.Summary())
+	}
+}

@@ -262,7 +262,7 @@ func compute(ctx context.Context, in *Input) (*Plan, error) {
 }
 
 func (s SIDs) forRoot(k policy.RootKind) ntsec.SID {
-	if k == policy.RootCwd {
+	if k == policy.RootCwd || k == policy.RootOwnTemp {
 		return s.Workspace
 	}
 	return s.Generic

@@ -12,6 +12,10 @@ const (
 	RootCwd   RootKind = "cwd"   // the workspace: its own capability SID
 	RootTemp  RootKind = "temp"  // a temp directory: the generic SID
 	RootExtra RootKind = "extra" // an extra writable root: the generic SID
+	// RootOwnTemp is a temp directory that belongs to this workspace alone
+	// (cordon's own, per workspace, on Windows): the workspace's own SID,
+	// so no other workspace's sandbox shares it.
+	RootOwnTemp RootKind = "workspace-temp"
 )
 
 // Root is a resolved writable root.
@@ -51,6 +55,9 @@ type Env struct {
 	// TempDirs are the temp directories (TEMP and TMP on Windows, TMPDIR
 	// elsewhere), in order; duplicates are fine.
 	TempDirs []string
+	// TempOwned says the TempDirs belong to this workspace alone: their
+	// roots are RootOwnTemp instead of RootTemp.
+	TempOwned bool
 	// Canonical, when set, maps an absolute path to the one spelling the
 	// file system resolves it to. On Windows the caller passes one built
 	// on GetFinalPathNameByHandle, so that a short name (RUNNER~1), a
@@ -118,7 +125,11 @@ func (p Policy) Resolve(env Env) (*Resolved, error) {
 			if r.hasRoot(abs) {
 				continue // TEMP and TMP are usually the same
 			}
-			r.Roots = append(r.Roots, Root{Path: abs, Kind: RootTemp})
+			kind := RootTemp
+			if env.TempOwned {
+				kind = RootOwnTemp
+			}
+			r.Roots = append(r.Roots, Root{Path: abs, Kind: kind})
 		}
 	}
 	for i, w := range p.WritableRoots {

@@ -3,6 +3,7 @@ package smoke
 import (
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,18 @@ func after(d time.Duration, c check) check {
 	}}
 }
 
+// ownTempHas checks that the run's TEMP was the workspace's own temp
+// directory under the state directory: name is there.
+func ownTempHas(name string) check {
+	return check{what: "the workspace's own temp directory has " + name, fn: func(w *ws, _ *result) error {
+		m, err := filepath.Glob(filepath.Join(w.path("state"), "tmp", "*", name))
+		if err != nil || len(m) != 1 {
+			return fmt.Errorf("state\\tmp\\*\\%s: %v %v", name, m, err)
+		}
+		return nil
+	}}
+}
+
 func windowsRows() []tc {
 	win := func(name, policy string, cmd []string, want outcome, checks ...check) tc {
 		c := tc{name: name, on: onWindows, policy: policy, cmd: cmd, want: want, checks: checks}
@@ -69,8 +82,15 @@ func windowsRows() []tc {
 		win("cwd/ps-writeallbytes-ro-denied", ro, ps(`[IO.File]::WriteAllBytes("$PWD\b.bin", [byte[]](1,2,3))`), denied, noFile("ws/b.bin")),
 		win("cwd/python-write-ws", wsw, []string{"python", "-c", `open("py.txt", "w").write("py")`}, ok, hasFile("ws/py.txt", "py")),
 		win("cwd/python-write-ro-denied", ro, []string{"python", "-c", `open("py.txt", "w").write("py")`}, denied, noFile("ws/py.txt")),
-		// TEMP: writable in workspace-write only.
-		win("temp/cmd-write-ws", wsw, cmdc(`echo t> %TEMP%\t.txt`), ok, hasFile("tmp/t.txt", "t\r\n")),
+		// TEMP: writable in workspace-write only. By default it is the
+		// workspace's own temp directory under the state directory, and
+		// the user's TEMP (tmp/) is left alone; --temp names one on purpose.
+		win("temp/cmd-write-ws-own", wsw, cmdc(`echo t> %TEMP%\t.txt`), ok, noFile("tmp/t.txt"), ownTempHas("t.txt")),
+		func() tc {
+			c := win("temp/cmd-write-ws-flag", wsw, cmdc(`echo t> %TEMP%\t.txt`), ok, hasFile("tmp/t.txt", "t\r\n"))
+			c.flags = []string{"--temp", "${USERTEMP}"}
+			return c
+		}(),
 		win("temp/cmd-write-ro-denied", ro, cmdc(`echo t> %TEMP%\t.txt`), denied, noFile("tmp/t.txt")),
 		win("temp/ps-write-ro-denied", ro, ps(`Set-Content -Path "$env:TEMP\t.txt" -Value t`), denied, noFile("tmp/t.txt")),
 		// Appends.

@@ -55,7 +55,7 @@ func newWS(t *testing.T, c tc) *ws {
 	w := &ws{base: base, before: map[string]string{}, user: c.asUser}
 	w.dir, w.out, w.tmp, w.extra = w.path("ws"), w.path("out"), w.path("tmp"), w.path("extra")
 	w.mark = fmt.Sprintf("300.%06d", rand.IntN(1000000))
-	w.vars = map[string]string{"BASE": base, "WS": w.dir, "OUT": w.out, "EXTRA": w.extra, "MARK": w.mark}
+	w.vars = map[string]string{"BASE": base, "WS": w.dir, "OUT": w.out, "EXTRA": w.extra, "MARK": w.mark, "USERTEMP": w.tmp}
 	t.Cleanup(func() {
 		if runtime.GOOS == "windows" && cordonBin != "" {
 			w.cleanup(t)

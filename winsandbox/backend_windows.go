@@ -127,6 +127,9 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	// is compared as one too.
 	state := finalPath(s.dir)
 	for _, root := range r.Roots {
+		if inTempBase(root.Path, state) {
+			continue // a workspace temp directory (WorkspaceTemp) holds none of cordon's state
+		}
 		if policy.Windows.Within(state, root.Path) || policy.Windows.Within(root.Path, state) {
 			return nil, fmt.Errorf("restricted-token: cordon's state directory %s and the writable root %s overlap, so the sandbox could rewrite cordon's state: set CORDON_STATE_DIR to a directory outside every writable root", s.dir, root.Path)
 		}

@@ -1,6 +1,8 @@
 package winsandbox
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -109,4 +111,31 @@ func runSIDs(store *capsid.Store, r *policy.Resolved, now time.Time) (plan.SIDs,
 		return s, []ntsec.SID{s.Workspace, s.Generic}, nil
 	}
 	return s, []ntsec.SID{s.ReadOnly}, nil
+}
+
+// TempDirName is the directory of the state directory that holds the
+// per-workspace temp directories.
+const TempDirName = "tmp"
+
+// WorkspaceTemp is the temp directory cordon gives the workspace cwd (a
+// final path) under the state directory state: state\tmp\<16 hex digits of
+// the SHA-256 of the workspace's comparison key>. One per workspace, kept
+// between runs and never shared: it is granted the workspace's own SID
+// (policy.RootOwnTemp) and labelled Low, so the user's own %TEMP% — which
+// the anchor stamps with ACEs its users find there for good — is left
+// alone. It is not created here.
+func WorkspaceTemp(state, cwd string) (string, error) {
+	key, err := fsview.Key(cwd)
+	if err != nil {
+		return "", fmt.Errorf("workspace temp for %s: %w", cwd, err)
+	}
+	sum := sha256.Sum256([]byte(key))
+	return strings.TrimRight(state, `\/`) + `\` + TempDirName + `\` + hex.EncodeToString(sum[:8]), nil
+}
+
+// inTempBase reports whether root lies in the state directory's temp area,
+// the one part of it a sandbox may be granted.
+func inTempBase(root, state string) bool {
+	base := strings.TrimRight(state, `\/`) + `\` + TempDirName
+	return policy.Windows.Within(root, base) && !policy.Windows.Within(base, root)
 }

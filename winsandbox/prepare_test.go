@@ -108,3 +108,29 @@ func TestRunSIDs(t *testing.T) {
 		t.Errorf("store has %d workspaces, want 2 (a read-only run creates none)", len(st.Workspaces))
 	}
 }
+
+// One temp directory per workspace, under state\tmp, the same for every
+// spelling Windows treats as the same path, and different for another
+// workspace; it is the one part of the state directory a root may be.
+func TestWorkspaceTemp(t *testing.T) {
+	a, err := WorkspaceTemp(`C:\Users\me\AppData\Local\cordon`, `C:\src\repo`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(a, `C:\Users\me\AppData\Local\cordon\tmp\`) || len(a) != len(`C:\Users\me\AppData\Local\cordon\tmp\`)+16 {
+		t.Errorf("WorkspaceTemp = %s", a)
+	}
+	same, _ := WorkspaceTemp(`C:\Users\me\AppData\Local\cordon\`, `c:\SRC\Repo`)
+	other, _ := WorkspaceTemp(`C:\Users\me\AppData\Local\cordon`, `C:\src\repo2`)
+	if same != a || other == a {
+		t.Errorf("same workspace %s, other %s, first %s", same, other, a)
+	}
+	if _, err := WorkspaceTemp(`C:\state`, `relative\path`); err == nil {
+		t.Error("a relative workspace was accepted")
+	}
+	for root, want := range map[string]bool{a: true, `C:\Users\me\AppData\Local\cordon\tmp`: false, `C:\Users\me\AppData\Local\cordon`: false, `C:\src\repo`: false} {
+		if got := inTempBase(root, `C:\Users\me\AppData\Local\cordon`); got != want {
+			t.Errorf("inTempBase(%s) = %v", root, got)
+		}
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -112,8 +111,18 @@ func TestRunCaptureExitAndEnvironment(t *testing.T) {
 		t.Errorf("Degraded = %q (under Wine: %v)", res.Degraded, testutil.UnderWine())
 	}
 	res = f.run(t, policy.WorkspaceWrite, time.Minute, "cmd", "/c", "echo %SBX_NONET_ACTIVE%,%HTTPS_PROXY%,%GIT_PAGER%,%TEMP%")
-	if want := fmt.Sprintf("1,http://127.0.0.1:9,more.com,%s", f.temp); strings.TrimSpace(string(res.Stdout)) != want {
-		t.Errorf("environment %q, want %q", res.Stdout, want)
+	// TEMP is the workspace's own temp directory under the state
+	// directory, which exists; the caller's TEMP is not the command's.
+	own, err := winsandbox.WorkspaceTemp(ntfs.FinalPath(f.state), ntfs.FinalPath(f.ws))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.TrimSpace(string(res.Stdout))
+	if want := "1,http://127.0.0.1:9,more.com,"; !strings.HasPrefix(got, want) || !strings.EqualFold(ntfs.FinalPath(strings.TrimPrefix(got, want)), own) {
+		t.Errorf("environment %q, want %q then %s", got, want, own)
+	}
+	if fi, err := os.Stat(own); err != nil || !fi.IsDir() {
+		t.Errorf("workspace temp %s: %v", own, err)
 	}
 	// ssh resolves to the failing stub, first on PATH.
 	res = f.run(t, policy.WorkspaceWrite, time.Minute, "ssh", "example.com")
@@ -192,13 +201,19 @@ func TestEnforcement(t *testing.T) {
 	testutil.RealWindows(t)
 	f := newFixture(t)
 	outside := testutil.TempDir(t)
+	own, err := winsandbox.WorkspaceTemp(ntfs.FinalPath(f.state), ntfs.FinalPath(f.ws))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		mode   policy.Mode
 		target string
 		allow  bool
 	}{
 		{policy.WorkspaceWrite, filepath.Join(f.ws, "ok.txt"), true},
-		{policy.WorkspaceWrite, filepath.Join(f.temp, "ok.txt"), true},
+		{policy.WorkspaceWrite, filepath.Join(own, "ok.txt"), true},
+		// The caller's TEMP is no longer a root: cordon's own is.
+		{policy.WorkspaceWrite, filepath.Join(f.temp, "no.txt"), false},
 		{policy.WorkspaceWrite, filepath.Join(outside, "no.txt"), false},
 		{policy.WorkspaceWrite, filepath.Join(f.ws, ".git", "no.txt"), false},
 		{policy.ReadOnly, filepath.Join(f.ws, "no-ro.txt"), false},

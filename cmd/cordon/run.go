@@ -21,7 +21,7 @@ import (
 
 const runUsage = `usage: cordon run [--policy read-only|workspace-write|JSON|@FILE] [--cwd DIR] [--writable-root DIR]...
                   [--network] [--timeout DUR] [--json] [--sandbox auto|linux|restricted-token|none] [--best-effort]
-                  [--memory-limit N] [--process-limit N] [--medium-integrity]
+                  [--memory-limit N] [--process-limit N] [--medium-integrity] [--temp DIR]
                   [--env NAME=VALUE]... [--env-keep NAME]... [--env-clear] -- COMMAND [ARGS...]
 
 Runs COMMAND in a sandbox. It may write only inside the cwd, the temp
@@ -51,6 +51,9 @@ with the network off it cannot open network sockets.
                      check the command may then delete anything you may delete
                      outside the roots (see README, Windows); use it only if a
                      program fails at Low
+  --temp DIR         Windows: the command's TEMP/TMP, a directory of yours made writable
+                     on purpose (default: the workspace's own temp directory under
+                     cordon's state directory; your own TEMP is left alone)
   --env NAME=VALUE   give the command this variable, whatever the filter says (repeatable)
   --env-keep NAME    exempt this variable from the filter; '*' matches any run of
                      characters, e.g. AWS_* (repeatable)
@@ -87,6 +90,7 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	backend := fs.String("sandbox", "auto", "")
 	bestEffort := fs.Bool("best-effort", false, "")
 	medium := fs.Bool("medium-integrity", false, "")
+	temp := fs.String("temp", "", "")
 	memLimit := fs.String("memory-limit", "", "")
 	procLimit := fs.Uint("process-limit", 0, "")
 	var envSet, envKeep multiFlag
@@ -146,7 +150,7 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	req := cordon.Request{
 		Policy: p, Command: command, Dir: *cwd, Timeout: *timeout,
-		Stdin: stdin, Backend: *backend, BestEffort: *bestEffort, Limits: limits, MediumIntegrity: *medium,
+		Stdin: stdin, Backend: *backend, BestEffort: *bestEffort, Limits: limits, MediumIntegrity: *medium, Temp: *temp,
 	}
 	if !*asJSON {
 		req.Stdout, req.Stderr = stdout, stderr
