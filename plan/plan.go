@@ -121,6 +121,9 @@ type Input struct {
 	// (User.MediumIntegrity) holds under H1 only: outside the roots, the
 	// user's own FILE_DELETE_CHILD is the sandbox's under H2.
 	Readings []ntsec.Reading
+	// Git are the git directories the roots' git would use (GitDirs): kept
+	// as the protected names are.
+	Git GitDirs
 	// Guards are directories outside the roots that must stay undeletable
 	// even for a Medium-integrity sandbox under H2 — cordon's state
 	// directory: each existing one gets the user's FILE_DELETE_CHILD
@@ -252,12 +255,17 @@ func compute(ctx context.Context, in *Input) (*Plan, error) {
 			denies = append(denies, Edit{Op: AddACE, Path: n.Path, ACE: d, Reason: "guarded directory: no deleting its contents through the user's own FILE_DELETE_CHILD"})
 		}
 	}
+	git, err := gitEdits(in)
+	if err != nil {
+		return nil, err
+	}
+	denies = append(denies, git...)
 	audit, err := runAudit(ctx, in)
 	if err != nil {
 		return nil, err
 	}
 	pl.Audit = audit.report
-	pl.Edits = append(append(append(pl.Edits, denies...), audit.edits...), allows...)
+	pl.Edits = dedupe(append(append(append(pl.Edits, denies...), audit.edits...), allows...))
 	return pl, nil
 }
 

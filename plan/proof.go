@@ -198,6 +198,12 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 	if len(roots) > 64 {
 		return Proof{}, fmt.Errorf("proof: %d writable roots, at most 64", len(roots))
 	}
+	gitProtected, gitPins := gitKeys(in.Git)
+	type pinCheck struct {
+		n, parent *fsview.Node
+		in        uint64
+	}
+	var pins []pinCheck
 	stand := map[*fsview.Node]standing{}
 	rootKeys := map[string]int{}
 	for i, ri := range roots {
@@ -219,14 +225,21 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 					}
 				}
 			}
+			p, perr := winpath.Parse(n.Path)
+			if perr == nil && gitProtected[p.Key()] {
+				st.protected = true
+			}
 			if n.IsDir() {
-				if p, err := winpath.Parse(n.Path); err == nil {
+				if perr == nil {
 					if i, ok := rootKeys[p.Key()]; ok {
 						st.in |= 1 << i
 						st.isRoot |= 1 << i
 					}
 				}
 				stand[n] = st
+			}
+			if perr == nil && gitPins[p.Key()] && parent != nil {
+				pins = append(pins, pinCheck{n, parent, st.in})
 			}
 			// FILE_DELETE_CHILD means nothing on a file: NTFS asks for it
 			// only on the directory a name is deleted from.
@@ -266,6 +279,28 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 			return true
 		})
 	}
+	// A pin must not be renamed or removed by a token that may write inside
+	// it: neither DELETE on it nor FILE_DELETE_CHILD on its parent.
+	for _, pc := range pins {
+		for ti, t := range tokens {
+			if want, _ := expectWritable(pc.in, false, roots, t.caps); !want {
+				continue // the walk already holds it to no write at all
+			}
+			for ri, rd := range readings {
+				g := granted(pc.n.SD, ti, ri, ntsec.Directory) & ntsec.Delete
+				if granted(pc.parent.SD, ti, ri, ntsec.Directory)&ntsec.FileDeleteChild != 0 {
+					g |= ntsec.FileDeleteChild
+				}
+				if g != 0 {
+					pr.ViolationCount++
+					pr.PerReading[ri].Violations++
+					if len(pr.Violations) < maxListed {
+						pr.Violations = append(pr.Violations, Violation{pc.n.Path, t.name, rights(g), "git pin: the sandbox could rename it and build a fresh copy of the git directory below", rd.Name()})
+					}
+				}
+			}
+		}
+	}
 	// A protected name that does not exist must not be creatable either:
 	// the token must lack ADD_FILE and ADD_SUBDIRECTORY on its root.
 	for _, root := range roots {
@@ -290,6 +325,34 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 						if len(pr.Violations) < maxListed {
 							pr.Violations = append(pr.Violations, Violation{p.String(), t.name, "create (" + rights(g) + " on " + root.path.String() + ")", "protected name " + name + " is missing and its root lets the token create it", rd.Name()})
 						}
+					}
+				}
+			}
+		}
+	}
+	// So must a missing git guard: its parent must not let the token
+	// create it.
+	for _, g := range in.Git.Guards {
+		gp, err := winpath.Parse(g)
+		if err != nil {
+			continue
+		}
+		parent, ok := gp.Parent()
+		if _, err := work.Stat(gp.String()); err == nil || !ok {
+			continue
+		}
+		pn, err := work.Stat(parent.String())
+		if err != nil {
+			continue
+		}
+		for ti, t := range tokens {
+			for ri, rd := range readings {
+				g := granted(pn.SD, ti, ri, ntsec.Directory) & (ntsec.FileWriteData | ntsec.FileAppendData)
+				if g != 0 {
+					pr.ViolationCount++
+					pr.PerReading[ri].Violations++
+					if len(pr.Violations) < maxListed {
+						pr.Violations = append(pr.Violations, Violation{gp.String(), t.name, "create (" + rights(g) + " on " + parent.String() + ")", "git guard is missing and its parent lets the token create it", rd.Name()})
 					}
 				}
 			}

@@ -34,6 +34,7 @@ type setup struct {
 	token    windows.Token
 	job      *jobobject.Job
 	degraded []string
+	notes    []string
 	// procSD and threadSD are the descriptors of the command's process and
 	// first thread (restrictedtoken.ProcessSD, ThreadSD), in Go memory.
 	procSD, threadSD *windows.SECURITY_DESCRIPTOR
@@ -189,6 +190,10 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 		in.Readings = []ntsec.Reading{ntsec.DefaultReading}
 		s.degraded = append(s.degraded, mediumUnproven)
 	}
+	// The git directories git would use in the roots, by the rule both
+	// backends share: a gitfile's target, a worktree's commondir, a bare
+	// repository at a root, and the HEAD guard of a root that is none.
+	in.Git, s.notes = gitDirs(r)
 	var model func(caps ...ntsec.SID) (*ntsec.Token, error)
 	if !plumbingOnly {
 		logon, err := restrictedtoken.LogonSID(base)
@@ -412,3 +417,6 @@ func (pr *process) Kill() error { return pr.p.Kill() }
 
 // Degraded lists what this run did not enforce.
 func (pr *process) Degraded() []string { return pr.s.degraded }
+
+// Notes are the git-directory resolver's findings, for the log.
+func (pr *process) Notes() []string { return pr.s.notes }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cordon-sandbox/cordon/capsid"
 	"github.com/cordon-sandbox/cordon/fsview"
+	"github.com/cordon-sandbox/cordon/internal/gitdir"
 	"github.com/cordon-sandbox/cordon/ntsec"
 	"github.com/cordon-sandbox/cordon/plan"
 	"github.com/cordon-sandbox/cordon/policy"
@@ -138,4 +139,27 @@ func WorkspaceTemp(state, cwd string) (string, error) {
 func inTempBase(root, state string) bool {
 	base := strings.TrimRight(state, `\/`) + `\` + TempDirName
 	return policy.Windows.Within(root, base) && !policy.Windows.Within(base, root)
+}
+
+// gitDirs resolves the roots' git directories with the resolver the Linux
+// backend uses (internal/gitdir), on the real file system with Windows
+// path rules, and returns them for the planner with the resolver's notes.
+// The roots are final paths, as the resolver needs.
+func gitDirs(r *policy.Resolved) (plan.GitDirs, []string) {
+	var roots []string
+	for _, root := range r.Roots {
+		roots = append(roots, root.Path)
+	}
+	if len(roots) == 0 {
+		return plan.GitDirs{}, nil
+	}
+	return toGitDirs(gitdir.Resolve(gitdir.OS(), gitdir.Windows, roots))
+}
+
+func toGitDirs(res gitdir.Result) (plan.GitDirs, []string) {
+	g := plan.GitDirs{Pins: res.Pins, Guards: res.Guards}
+	for _, f := range res.Protect {
+		g.Protect = append(g.Protect, f.Path)
+	}
+	return g, res.Notes
 }
