@@ -1,5 +1,6 @@
 // Package acelog is cordon's record of every change it made to anyone's
-// files: each ACE it added and each placeholder directory it created, kept
+// files: each ACE it added, each mandatory label it set (with the label it
+// replaced) and each placeholder directory it created, kept
 // in the state directory next to the capability SID store. `cordon cleanup`
 // undoes exactly what the record lists, and nothing else: an ACE the user
 // or another tool added, even one naming a capability SID, is not cordon's
@@ -42,7 +43,13 @@ const (
 	// SetupLockName is the lock a run holds exclusive while it plans,
 	// records, applies and proves its edits: one run at a time.
 	SetupLockName = "setup.lock"
-	// Version is the record's format version.
+	// Version is the record's format version. Label entries (op "label",
+	// field "prev") came later without a new version: every version 1
+	// record written before them still reads the same. A cordon older than
+	// them calls a record holding one damaged (an unknown op or field) and
+	// refuses to run or clean up until it is upgraded. That is the safe
+	// failure: read on, the labels would fall out of the record, and no
+	// cleanup would ever take them back.
 	Version = 1
 )
 
@@ -53,10 +60,13 @@ var ErrDamaged = errors.New("the record of applied ACEs is damaged")
 
 // entry is one line of the record in file form.
 type entry struct {
-	Op    plan.Op `json:"op"` // "add" or "create-dir"
+	Op    plan.Op `json:"op"` // "add", "create-dir" or "label"
 	Path  string  `json:"path"`
 	ACE   string  `json:"ace"`             // SDDL of the ACE
 	Owner string  `json:"owner,omitempty"` // create-dir only
+	// Prev is the SDDL of the explicit label a "label" entry replaced;
+	// empty when the object had none.
+	Prev string `json:"prev,omitempty"`
 }
 
 type file struct {
@@ -93,14 +103,14 @@ func lock(ctx context.Context, dir, name string, exclusive bool) (func(), error)
 var ErrBusy = errors.New("sandboxed commands are still running")
 
 // Record adds edits to the record in dir, skipping those already in it,
-// and returns the ones it added. Only AddACE and CreateDir edits are
-// recorded: they are what cordon adds.
+// and returns the ones it added. Only AddACE, SetLabel and CreateDir edits
+// are recorded: they are what cordon adds; removals have nothing to undo.
 func Record(ctx context.Context, dir string, edits []plan.Edit) ([]plan.Edit, error) {
 	var added []plan.Edit
 	err := change(ctx, dir, func(have []plan.Edit) ([]plan.Edit, error) {
 		added = nil
 		for _, e := range edits {
-			if e.Op != plan.AddACE && e.Op != plan.CreateDir {
+			if !recorded(e.Op) {
 				continue
 			}
 			if index(have, e) < 0 {
@@ -207,6 +217,11 @@ func change(ctx context.Context, dir string, f func([]plan.Edit) ([]plan.Edit, e
 	return capsid.WriteFile(path, after)
 }
 
+// recorded reports whether edits of op are kept in the record.
+func recorded(op plan.Op) bool {
+	return op == plan.AddACE || op == plan.SetLabel || op == plan.CreateDir
+}
+
 func index(list []plan.Edit, e plan.Edit) int {
 	k := key(e)
 	for i, x := range list {
@@ -217,13 +232,21 @@ func index(list []plan.Edit, e plan.Edit) int {
 	return -1
 }
 
-// key identifies an edit: its object (by winpath's comparison key) and ACE.
+// key identifies an edit: its object (by winpath's comparison key), ACE
+// and, for a label that replaced another, that label. Two runs that set
+// Low over different labels (someone relabelled the object in between)
+// are two entries, so that cleanup, undoing the newer first, leaves the
+// label as that someone set it rather than restoring the older one.
 func key(e plan.Edit) string {
 	p, err := fsview.Key(e.Path)
 	if err != nil {
 		p = e.Path
 	}
-	return string(e.Op) + "\x00" + p + "\x00" + e.ACE.SDDL()
+	k := string(e.Op) + "\x00" + p + "\x00" + e.ACE.SDDL()
+	if e.Prev != nil {
+		k += "\x00" + e.Prev.SDDL()
+	}
+	return k
 }
 
 func read(path string) ([]plan.Edit, error) {
@@ -252,17 +275,38 @@ func read(path string) ([]plan.Edit, error) {
 }
 
 func (e entry) edit() (plan.Edit, error) {
-	if e.Op != plan.AddACE && e.Op != plan.CreateDir {
-		return plan.Edit{}, fmt.Errorf("op %q (want add or create-dir)", e.Op)
+	if !recorded(e.Op) {
+		return plan.Edit{}, fmt.Errorf("op %q (want add, create-dir or label)", e.Op)
 	}
 	if _, err := fsview.Key(e.Path); err != nil {
 		return plan.Edit{}, fmt.Errorf("path %q: %w", e.Path, err)
+	}
+	ed := plan.Edit{Op: e.Op, Path: e.Path, Reason: "recorded by cordon"}
+	if e.Op == plan.SetLabel {
+		ace, err := parseLabel(e.ACE)
+		if err != nil {
+			return plan.Edit{}, fmt.Errorf("ace: %w", err)
+		}
+		ed.ACE = ace
+		if e.Prev != "" {
+			prev, err := parseLabel(e.Prev)
+			if err != nil {
+				return plan.Edit{}, fmt.Errorf("prev: %w", err)
+			}
+			ed.Prev = &prev
+		}
+		return ed, nil
+	}
+	if e.Prev != "" {
+		// Only a label replaces something; a prev elsewhere means the
+		// entry is not what cordon wrote.
+		return plan.Edit{}, fmt.Errorf("prev %q on op %q (only label entries have one)", e.Prev, e.Op)
 	}
 	sd, err := ntsec.ParseSDDL("D:" + e.ACE)
 	if err != nil || sd.DACL == nil || len(sd.DACL.Entries) != 1 {
 		return plan.Edit{}, fmt.Errorf("ace %q is not one ACE in SDDL", e.ACE)
 	}
-	ed := plan.Edit{Op: e.Op, Path: e.Path, ACE: sd.DACL.Entries[0], Reason: "recorded by cordon"}
+	ed.ACE = sd.DACL.Entries[0]
 	if e.Owner != "" {
 		if ed.Owner, err = ntsec.ParseSID(e.Owner); err != nil {
 			return plan.Edit{}, fmt.Errorf("owner %q: %w", e.Owner, err)
@@ -271,12 +315,36 @@ func (e entry) edit() (plan.Edit, error) {
 	return ed, nil
 }
 
+// parseLabel parses s as one explicit mandatory label ACE. ParseSDDL
+// already refuses anything but ML ACEs in a SACL; the type is checked
+// again so that this does not rest on that. Anything beside the ACE (ACL
+// flags, another section such as "D:…" after it) is refused, and so is an
+// inherited label: cordon sets explicit labels only, and LabelEdit
+// compares explicit ones.
+func parseLabel(s string) (ntsec.ACE, error) {
+	sd, err := ntsec.ParseSDDL("S:" + s)
+	if err != nil {
+		return ntsec.ACE{}, fmt.Errorf("%q is not a mandatory label ACE in SDDL: %w", s, err)
+	}
+	if sd.SACL == nil || len(sd.SACL.Entries) != 1 || sd.DACL != nil || !sd.Owner.IsZero() || !sd.Group.IsZero() || sd.Control != ntsec.SACLPresent {
+		return ntsec.ACE{}, fmt.Errorf("%q is not one mandatory label ACE in SDDL", s)
+	}
+	ace := sd.SACL.Entries[0]
+	if ace.Type != ntsec.MandatoryLabel || ace.Flags&ntsec.Inherited != 0 {
+		return ntsec.ACE{}, fmt.Errorf("%q is not an explicit mandatory label ACE", s)
+	}
+	return ace, nil
+}
+
 func encode(edits []plan.Edit) ([]byte, error) {
 	f := file{Version: Version, Entries: []entry{}}
 	for _, e := range edits {
 		en := entry{Op: e.Op, Path: e.Path, ACE: e.ACE.SDDL()}
 		if !e.Owner.IsZero() {
 			en.Owner = e.Owner.String()
+		}
+		if e.Prev != nil {
+			en.Prev = e.Prev.SDDL()
 		}
 		f.Entries = append(f.Entries, en)
 	}

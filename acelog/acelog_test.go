@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cordon-sandbox/cordon/fsview"
 	"github.com/cordon-sandbox/cordon/internal/testutil"
 	"github.com/cordon-sandbox/cordon/ntsec"
 	"github.com/cordon-sandbox/cordon/plan"
@@ -46,6 +47,9 @@ func describe(edits []plan.Edit) []string {
 		s := string(e.Op) + " " + e.Path + " " + e.ACE.SDDL()
 		if !e.Owner.IsZero() {
 			s += " owner " + e.Owner.String()
+		}
+		if e.Prev != nil {
+			s += " prev " + e.Prev.SDDL()
 		}
 		out = append(out, s)
 	}
@@ -129,6 +133,16 @@ func TestDamagedRecordIsAnError(t *testing.T) {
 		"bad path":      `{"version":1,"entries":[{"op":"add","path":"x","ace":"(A;;FA;;;WD)"}]}`,
 		"bad ace":       `{"version":1,"entries":[{"op":"add","path":"C:\\x","ace":"(A;;FA;;;WD)(A;;FA;;;WD)"}]}`,
 		"bad owner":     `{"version":1,"entries":[{"op":"create-dir","path":"C:\\x","ace":"(A;;FA;;;WD)","owner":"S-1-x"}]}`,
+		// Label entries: the ace and prev must each be one explicit ML ACE.
+		"label of a DACL ACE":   `{"version":1,"entries":[{"op":"label","path":"C:\\x","ace":"(A;;FA;;;WD)"}]}`,
+		"label of two labels":   `{"version":1,"entries":[{"op":"label","path":"C:\\x","ace":"(ML;;NW;;;LW)(ML;;NW;;;ME)"}]}`,
+		"label and a DACL":      `{"version":1,"entries":[{"op":"label","path":"C:\\x","ace":"(ML;;NW;;;LW)D:(A;;FA;;;WD)"}]}`,
+		"label of a non-level":  `{"version":1,"entries":[{"op":"label","path":"C:\\x","ace":"(ML;;NW;;;WD)"}]}`,
+		"inherited label":       `{"version":1,"entries":[{"op":"label","path":"C:\\x","ace":"(ML;OICIID;NW;;;LW)"}]}`,
+		"garbage prev":          `{"version":1,"entries":[{"op":"label","path":"C:\\x","ace":"(ML;OICI;NW;;;LW)","prev":"medium"}]}`,
+		"prev of a DACL ACE":    `{"version":1,"entries":[{"op":"label","path":"C:\\x","ace":"(ML;OICI;NW;;;LW)","prev":"(A;;FA;;;WD)"}]}`,
+		"prev on an add":        `{"version":1,"entries":[{"op":"add","path":"C:\\x","ace":"(A;;FA;;;WD)","prev":"(ML;;NW;;;ME)"}]}`,
+		"remove-label recorded": `{"version":1,"entries":[{"op":"remove-label","path":"C:\\x","ace":"(ML;OICI;NW;;;LW)"}]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := testutil.TempDir(t)
@@ -136,9 +150,11 @@ func TestDamagedRecordIsAnError(t *testing.T) {
 			if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := Load(ctx, dir); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), path) {
+			_, err := Load(ctx, dir)
+			if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), path) {
 				t.Errorf("Load = %v, want an error naming %s", err, path)
 			}
+			t.Log(err)
 			if _, err := Record(ctx, dir, sampleEdits(t)); err == nil {
 				t.Error("Record overwrote a damaged record")
 			}
@@ -204,5 +220,187 @@ func TestCleanupWaitsForRuns(t *testing.T) {
 	release()
 	if _, err := Cleanup(ctx, dir, func(context.Context, []plan.Edit) error { called = true; return nil }); err != nil || !called {
 		t.Errorf("cleanup after the run: called=%v err=%v", called, err)
+	}
+}
+
+var (
+	lowLabel    = ntsec.ACE{Type: ntsec.MandatoryLabel, Flags: ntsec.ObjectInherit | ntsec.ContainerInherit, Mask: ntsec.LabelNoWriteUp, SID: ntsec.LowLabel}
+	mediumLabel = ntsec.ACE{Type: ntsec.MandatoryLabel, Mask: ntsec.LabelNoWriteUp, SID: ntsec.MediumLabel}
+	highLabel   = ntsec.ACE{Type: ntsec.MandatoryLabel, Mask: ntsec.LabelNoWriteUp, SID: ntsec.HighLabel}
+)
+
+// addDirs adds directories to m, given as path, SDDL, path, SDDL, ...,
+// parents first.
+func addDirs(t *testing.T, m *fsview.Memory, pathSDDL ...string) {
+	t.Helper()
+	for i := 0; i < len(pathSDDL); i += 2 {
+		sd, err := ntsec.ParseSDDL(pathSDDL[i+1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Add(fsview.Node{Path: pathSDDL[i], Type: fsview.Directory, SD: sd}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func labelEdits() []plan.Edit {
+	return []plan.Edit{
+		{Op: plan.SetLabel, Path: `C:\ws`, ACE: lowLabel, Reason: "over no label"},
+		{Op: plan.SetLabel, Path: `C:\Temp`, ACE: lowLabel, Prev: &mediumLabel, Reason: "over Medium"},
+		{Op: plan.RemoveLabel, Path: `C:\other`, ACE: lowLabel},
+	}
+}
+
+// A label cordon set is recorded with the label it replaced, and comes
+// back from the file as it went in; a label removal is nothing to undo.
+func TestRecordLabels(t *testing.T) {
+	dir := testutil.TempDir(t)
+	edits := labelEdits()
+	added, err := Record(ctx, dir, edits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := describe(edits[:2])
+	if !reflect.DeepEqual(describe(added), want) {
+		t.Errorf("Record added %v, want %v", describe(added), want)
+	}
+	got, err := Load(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(describe(got), want) {
+		t.Errorf("loaded\n%s\nwant\n%s", strings.Join(describe(got), "\n"), strings.Join(want, "\n"))
+	}
+	if got[0].Prev != nil || got[1].Prev == nil || *got[1].Prev != mediumLabel || got[1].ACE != lowLabel {
+		t.Errorf("loaded labels: %+v", got)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, FileName))
+	if !strings.Contains(string(raw), `"prev": "(ML;;NW;;;ME)"`) || strings.Count(string(raw), `"prev"`) != 1 {
+		t.Errorf("the file does not hold exactly the one prev:\n%s", raw)
+	}
+	// The same label over the same previous one is already recorded; over
+	// another (someone changed it back in between), it is a new entry.
+	again := []plan.Edit{edits[0], edits[1], {Op: plan.SetLabel, Path: `c:\TEMP`, ACE: lowLabel, Prev: &highLabel}}
+	added, err = Record(ctx, dir, again)
+	if err != nil || !reflect.DeepEqual(describe(added), describe(again[2:])) {
+		t.Errorf("second Record added %v, %v; want only the label over High", describe(added), err)
+	}
+	if err := Forget(ctx, dir, again[2:]); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := Load(ctx, dir); !reflect.DeepEqual(describe(got), want) {
+		t.Errorf("after Forget: %v", describe(got))
+	}
+}
+
+// Cleanup of recorded labels gives their inverses: RemoveLabel where there
+// was none before, SetLabel back to the previous label otherwise, each a
+// compare-and-swap against the label cordon set. Applied to a model of the
+// objects, that restores every label as it was, except where someone has
+// changed it since.
+func TestCleanupRestoresLabels(t *testing.T) {
+	dir := testutil.TempDir(t)
+	m := fsview.NewMemory()
+	addDirs(t, m, `C:\`, "O:SYD:(A;OICI;FA;;;SY)", `C:\ws`, "O:SYD:(A;OICI;FA;;;SY)",
+		`C:\Temp`, "O:SYD:(A;OICI;FA;;;SY)S:(ML;;NW;;;ME)", `C:\changed`, "O:SYD:(A;OICI;FA;;;SY)")
+	edits := append(labelEdits()[:2], plan.Edit{Op: plan.SetLabel, Path: `C:\changed`, ACE: lowLabel})
+	if _, err := Record(ctx, dir, edits); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plan.Apply(m, edits); err != nil {
+		t.Fatal(err)
+	}
+	label := func(path string) string {
+		n, err := m.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.SD.SACL == nil {
+			return ""
+		}
+		return n.SD.SACL.SDDL()
+	}
+	if got := label(`C:\Temp`); got != "(ML;OICI;NW;;;LW)" {
+		t.Fatalf("applied label on C:\\Temp: %q", got)
+	}
+	// Someone relabels one object High after cordon set it Low.
+	n, _ := m.Stat(`C:\changed`)
+	sd := n.SD.Clone()
+	sd.SACL = &ntsec.ACL{Revision: ntsec.ACLRevision, Entries: []ntsec.ACE{highLabel}}
+	if err := m.SetSD(`C:\changed`, sd); err != nil {
+		t.Fatal(err)
+	}
+	undone, err := Cleanup(ctx, dir, func(_ context.Context, inv []plan.Edit) error {
+		_, err := plan.Apply(m, inv)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`remove-label C:\changed (ML;OICI;NW;;;LW)`,
+		`label C:\Temp (ML;;NW;;;ME) prev (ML;OICI;NW;;;LW)`,
+		`remove-label C:\ws (ML;OICI;NW;;;LW)`,
+	}
+	if !reflect.DeepEqual(describe(undone), want) {
+		t.Errorf("cleanup applied\n%s\nwant\n%s", strings.Join(describe(undone), "\n"), strings.Join(want, "\n"))
+	}
+	for path, want := range map[string]string{`C:\ws`: "", `C:\Temp`: "(ML;;NW;;;ME)", `C:\changed`: "(ML;;NW;;;HI)"} {
+		if got := label(path); got != want {
+			t.Errorf("label of %s after cleanup: %q, want %q", path, got, want)
+		}
+	}
+}
+
+// cordon sets Low over a label (or none), someone relabels the object
+// High, and a later run sets Low over High: the record holds both labels,
+// and cleanup ends on the High that someone set, not on what was there
+// before cordon first came (the newer entry is undone first; the older
+// then finds High, not Low, and leaves it).
+func TestCleanupOfRelabelledObjects(t *testing.T) {
+	for name, c := range map[string]struct {
+		first, second *ntsec.ACE
+		want          string
+	}{
+		"medium then high": {&mediumLabel, &highLabel, "(ML;;NW;;;HI)"},
+		"none then high":   {nil, &highLabel, "(ML;;NW;;;HI)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := testutil.TempDir(t)
+			m := fsview.NewMemory()
+			sddl := "O:SYD:(A;OICI;FA;;;SY)"
+			if c.first != nil {
+				sddl += "S:" + c.first.SDDL()
+			}
+			addDirs(t, m, `C:\`, "O:SYD:(A;OICI;FA;;;SY)", `C:\ws`, sddl)
+			run := func(prev *ntsec.ACE) {
+				e := []plan.Edit{{Op: plan.SetLabel, Path: `C:\ws`, ACE: lowLabel, Prev: prev}}
+				if _, err := Record(ctx, dir, e); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := plan.Apply(m, e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			run(c.first)
+			n, _ := m.Stat(`C:\ws`)
+			sd := n.SD.Clone()
+			sd.SACL = &ntsec.ACL{Revision: ntsec.ACLRevision, Entries: []ntsec.ACE{*c.second}}
+			if err := m.SetSD(`C:\ws`, sd); err != nil {
+				t.Fatal(err)
+			}
+			run(c.second)
+			if _, err := Cleanup(ctx, dir, func(_ context.Context, inv []plan.Edit) error {
+				_, err := plan.Apply(m, inv)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			n, _ = m.Stat(`C:\ws`)
+			if n.SD.SACL == nil || n.SD.SACL.SDDL() != c.want {
+				t.Errorf("label after cleanup: %v, want %s", n.SD.SACL, c.want)
+			}
+		})
 	}
 }

@@ -38,8 +38,8 @@ func hasExplicit(acl *ntsec.ACL, e ntsec.ACE) bool {
 }
 
 // explicitPart returns the entries of acl that are not inherited, which is
-// what SetSecurityInfo takes for an unprotected DACL: it drops ACEs marked
-// inherited and recomputes them from the parent.
+// what SetSecurityInfo takes for an unprotected DACL or label SACL: it
+// drops ACEs marked inherited and recomputes them from the parent.
 func explicitPart(acl *ntsec.ACL) *ntsec.ACL {
 	out := &ntsec.ACL{Revision: acl.Revision, Entries: []ntsec.ACE{}}
 	for _, x := range acl.Entries {
@@ -88,4 +88,22 @@ func placeholderDACL(parent *ntsec.SecurityDescriptor, e plan.Edit, owner ntsec.
 	}
 	def.Entries = append(def.Entries, ntsec.ACE{Type: ntsec.AccessAllowed, Mask: ntsec.FileAllAccess, SID: ntsec.LocalSystem})
 	return plan.WithACE(def, e.ACE)
+}
+
+// nextLabel returns the label SACL an object with descriptor cur holds
+// after a SetLabel or RemoveLabel edit, computed by plan.LabelEdit as
+// plan.Apply computes it, or false when the edit leaves the object alone:
+// a SetLabel whose Prev is no longer the explicit label (or whose ACE
+// already is), a RemoveLabel whose ACE is not. The SACL is never nil: an
+// object left with no label gets an empty one, because that is what
+// removes a label, and a nil SACL handed to Windows would be a null one.
+func nextLabel(cur *ntsec.SecurityDescriptor, e plan.Edit) (*ntsec.ACL, bool) {
+	next, ok := plan.LabelEdit(cur, e)
+	if !ok {
+		return nil, false
+	}
+	if next.SACL == nil {
+		return &ntsec.ACL{Revision: ntsec.ACLRevision, Entries: []ntsec.ACE{}}, true
+	}
+	return next.SACL, true
 }

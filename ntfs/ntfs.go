@@ -128,7 +128,9 @@ func sortNames(names []string) []string {
 
 // Apply applies edits to the file system in order and returns how many
 // descriptors it wrote: one per edit that changed its object (an ACE added
-// or removed, a placeholder created); edits already in effect write nothing.
+// or removed, a label set or removed, a placeholder created); edits already
+// in effect, and label edits whose compare-and-swap finds another label,
+// write nothing.
 // The descriptors Windows rewrites below an edited directory when it
 // propagates inheritance are not counted (plan.Apply's model counts them).
 //
@@ -147,11 +149,16 @@ func Apply(ctx context.Context, edits []plan.Edit) (writes int, err error) {
 // ApplyAll applies edits like [Apply]. When one fails it undoes, best
 // effort, the edits that had changed something before it, by applying
 // plan.Inverse of them (an ACE that was already present is not removed:
-// the plan did not put it there), even if ctx is done. Removals (RemoveACE,
-// RemoveDir) have no inverse and are not undone: cleanup removes grants
-// before the denies they were guarded by, so a partial cleanup leaves
-// nothing writable that was not. The error names the failed edit and says
-// what was rolled back, what stays, and what the rollback failed to undo.
+// the plan did not put it there), even if ctx is done. A label set is
+// undone by putting back the label it replaced, if the object still holds
+// the one set. Removals (RemoveACE, RemoveLabel, RemoveDir) have no
+// inverse and are not undone: cleanup removes grants before the denies
+// they were guarded by, so a partial cleanup leaves nothing writable that
+// was not. A cleanup's SetLabel restoring a previous label is undone like
+// any label set, back to the label cordon had set: the record still lists
+// it, and the next cleanup tries again. The error names the failed edit
+// and says what was rolled back, what stays, and what the rollback failed
+// to undo.
 func ApplyAll(ctx context.Context, edits []plan.Edit) error {
 	_, err := ApplyChanged(ctx, edits)
 	return err
@@ -197,11 +204,12 @@ func applyAll(ctx context.Context, edits []plan.Edit, apply applyFunc) ([]plan.E
 	return nil, fmt.Errorf("%w (%s)", err, strings.Join(notes, "; "))
 }
 
-// undoable counts the edits plan.Inverse undoes: additions.
+// undoable counts the edits plan.Inverse undoes: additions, labels set
+// included.
 func undoable(edits []plan.Edit) int {
 	n := 0
 	for _, e := range edits {
-		if e.Op == plan.AddACE || e.Op == plan.CreateDir {
+		if e.Op == plan.AddACE || e.Op == plan.SetLabel || e.Op == plan.CreateDir {
 			n++
 		}
 	}

@@ -327,6 +327,103 @@ func TestApplyAllRemovalsStay(t *testing.T) {
 	}
 }
 
+var (
+	lowLabel    = plan.LowLabel
+	mediumLabel = ntsec.ACE{Type: ntsec.MandatoryLabel, Mask: ntsec.LabelNoWriteUp, SID: ntsec.MediumLabel}
+)
+
+// nextLabel is plan.LabelEdit's compare-and-swap, and what it gives
+// Windows is the explicit label alone (the inherited one Windows re-adds),
+// an empty SACL when there is none left, never nil.
+func TestNextLabel(t *testing.T) {
+	prevMedium := mediumLabel
+	for _, c := range []struct {
+		name, sddl string
+		e          plan.Edit
+		want       string // the explicit part; "-" for no write
+	}{
+		{"set over none", "O:SYD:(A;;FA;;;SY)", plan.Edit{Op: plan.SetLabel, ACE: lowLabel}, "(ML;OICI;NW;;;LW)"},
+		{"set over an inherited label", "O:SYD:(A;;FA;;;SY)S:AI(ML;OICIID;NW;;;ME)", plan.Edit{Op: plan.SetLabel, ACE: lowLabel}, "(ML;OICI;NW;;;LW)"},
+		{"set over the expected label", "O:SYD:(A;;FA;;;SY)S:(ML;;NW;;;ME)", plan.Edit{Op: plan.SetLabel, ACE: lowLabel, Prev: &prevMedium}, "(ML;OICI;NW;;;LW)"},
+		{"set, someone changed it", "O:SYD:(A;;FA;;;SY)S:(ML;;NW;;;ME)", plan.Edit{Op: plan.SetLabel, ACE: lowLabel}, "-"},
+		{"set, already set", "O:SYD:(A;;FA;;;SY)S:(ML;OICI;NW;;;LW)", plan.Edit{Op: plan.SetLabel, ACE: lowLabel, Prev: &prevMedium}, "-"},
+		{"remove", "O:SYD:(A;;FA;;;SY)S:(ML;OICI;NW;;;LW)", plan.Edit{Op: plan.RemoveLabel, ACE: lowLabel}, ""},
+		{"remove, inherited stays", "O:SYD:(A;;FA;;;SY)S:AI(ML;OICI;NW;;;LW)(ML;OICIID;NW;;;ME)", plan.Edit{Op: plan.RemoveLabel, ACE: lowLabel}, ""},
+		{"remove, someone changed it", "O:SYD:(A;;FA;;;SY)S:(ML;;NW;;;ME)", plan.Edit{Op: plan.RemoveLabel, ACE: lowLabel}, "-"},
+		{"remove, none", "O:SYD:(A;;FA;;;SY)", plan.Edit{Op: plan.RemoveLabel, ACE: lowLabel}, "-"},
+	} {
+		sd := mustSD(t, c.sddl)
+		next, ok := nextLabel(sd, c.e)
+		if !ok {
+			if c.want != "-" {
+				t.Errorf("%s: no write", c.name)
+			}
+			continue
+		}
+		if next == nil {
+			t.Fatalf("%s: a nil SACL", c.name)
+		}
+		if got := explicitPart(next).SDDL(); got != c.want {
+			t.Errorf("%s: writes %q, want %q", c.name, got, c.want)
+		}
+		// What Windows holds after the write is what plan.Apply models.
+		model, _ := plan.LabelEdit(sd, c.e)
+		if model.SACL != nil && !sameEntries(next, model.SACL) || model.SACL == nil && len(next.Entries) != 0 {
+			t.Errorf("%s: ntfs %s, plan %v", c.name, next.SDDL(), model.SACL)
+		}
+	}
+}
+
+// A failed run rolls back the labels it set, to the label each replaced;
+// a failed cleanup keeps its label removals and undoes its restores.
+func TestApplyAllRollsBackLabels(t *testing.T) {
+	prev := mediumLabel
+	var calls []string
+	fake := func(e plan.Edit) (bool, error) {
+		s := string(e.Op) + " " + e.Path
+		if e.Op != plan.RemoveDir {
+			s += " " + e.ACE.SDDL()
+		}
+		if e.Prev != nil {
+			s += " over " + e.Prev.SDDL()
+		}
+		calls = append(calls, s)
+		if e.Path == `C:\gone` {
+			return false, errors.New("boom")
+		}
+		return true, nil
+	}
+	edits := []plan.Edit{
+		{Op: plan.SetLabel, Path: `C:\ws`, ACE: lowLabel},
+		{Op: plan.SetLabel, Path: `C:\tmp`, ACE: lowLabel, Prev: &prev},
+		{Op: plan.AddACE, Path: `C:\gone`, ACE: allowB},
+	}
+	_, err := applyAll(context.Background(), edits, fake)
+	want := []string{
+		`label C:\ws (ML;OICI;NW;;;LW)`, `label C:\tmp (ML;OICI;NW;;;LW) over (ML;;NW;;;ME)`, `add C:\gone ` + allowB.SDDL(),
+		`label C:\tmp (ML;;NW;;;ME) over (ML;OICI;NW;;;LW)`, `remove-label C:\ws (ML;OICI;NW;;;LW)`,
+	}
+	if !reflect.DeepEqual(calls, want) {
+		t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(calls, "\n"), strings.Join(want, "\n"))
+	}
+	if err == nil || !strings.Contains(err.Error(), "2 additions before it rolled back") {
+		t.Errorf("ApplyAll: %v", err)
+	}
+	calls = nil
+	cleanup := append(plan.Inverse(edits[:2]), plan.Edit{Op: plan.RemoveDir, Path: `C:\gone`})
+	_, err = applyAll(context.Background(), cleanup, fake)
+	want = []string{
+		`label C:\tmp (ML;;NW;;;ME) over (ML;OICI;NW;;;LW)`, `remove-label C:\ws (ML;OICI;NW;;;LW)`, `remove-dir C:\gone`,
+		`label C:\tmp (ML;OICI;NW;;;LW) over (ML;;NW;;;ME)`,
+	}
+	if !reflect.DeepEqual(calls, want) {
+		t.Errorf("cleanup calls:\n%s\nwant:\n%s", strings.Join(calls, "\n"), strings.Join(want, "\n"))
+	}
+	if err == nil || !strings.Contains(err.Error(), "1 removals before it stay made") || !strings.Contains(err.Error(), "1 additions before it rolled back") {
+		t.Errorf("ApplyAll of a cleanup: %v", err)
+	}
+}
+
 func TestNotWindows(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("Windows has NTFS views")
