@@ -142,7 +142,7 @@ func (p Policy) Resolve(env Env) (*Resolved, error) {
 	}
 	for i, a := range r.Roots {
 		for _, b := range r.Roots[i+1:] {
-			if a.Kind == RootTemp || b.Kind == RootTemp {
+			if a.Kind == RootTemp || b.Kind == RootTemp || a.Kind == RootOwnTemp || b.Kind == RootOwnTemp {
 				// A temp directory may hold the workspace (TMPDIR=/tmp and
 				// a checkout in /tmp): both stay roots, and the protected
 				// names of each are kept from every root that covers them.
