@@ -16,10 +16,12 @@ import (
 
 const cleanupUsage = `usage: cordon cleanup [--dry-run] [--json]
 
-Removes every ACE and placeholder directory the Windows backend added, as
+Removes every ACE and placeholder directory the Windows backend added, and
+puts back the integrity label it replaced on each writable root, as
 recorded in applied.json in cordon's state directory (CORDON_STATE_DIR
 overrides where it lives), and nothing else: ACEs someone else added stay,
-and a placeholder someone has since filled stays. Grants go before the
+a placeholder someone has since filled stays, and a label someone has
+changed since stays. Grants go before the
 denies that guarded what they opened. --dry-run prints the edits and
 changes nothing.
 

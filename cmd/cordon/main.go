@@ -45,7 +45,7 @@ commands:
   plan     compute and prove the ACL edits a policy needs on a Windows file-system snapshot
   explain  say whether the sandbox may read, write or delete a path, and which ACE decides
   sids     list the capability SIDs in cordon's store, or drop those of vanished workspaces
-  cleanup  remove every ACE and placeholder the Windows backend added, and nothing else
+  cleanup  remove every ACE, label and placeholder the Windows backend added, and nothing else
 
 Run 'cordon <command> -h' for a command's flags.
 `

@@ -208,7 +208,15 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	} else {
 		fmt.Fprintf(stdout, "plan for %s in %s: %d edits\n", in.Policy.Mode, in.Policy.Cwd, len(pl.Edits))
 		for i, e := range pl.Edits {
-			fmt.Fprintf(stdout, "  %2d. %-10s %s %s\n      %s\n", i+1, e.Op, e.Path, e.ACE.SDDL(), e.Reason)
+			ace := e.ACE.SDDL()
+			if e.Op == plan.SetLabel {
+				prev := "none"
+				if e.Prev != nil {
+					prev = e.Prev.SDDL()
+				}
+				ace += " (replacing " + prev + ")"
+			}
+			fmt.Fprintf(stdout, "  %2d. %-10s %s %s\n      %s\n", i+1, e.Op, e.Path, ace, e.Reason)
 		}
 		complete := "complete"
 		if !pl.Audit.Complete {
