@@ -36,7 +36,14 @@ type Node struct {
 	Type   Type
 	SD     *ntsec.SecurityDescriptor // owner, group and DACL as stored
 	Target string                    // reparse target, for Symlink and Junction
+	// Links is a file's number of names (hard links); 0 means unknown, as
+	// for a directory. A file with more than one may have a name outside
+	// every root: cordon never rewrites its descriptor.
+	Links uint32
 }
+
+// MultiLinked reports whether the node is a file with more than one name.
+func (n Node) MultiLinked() bool { return n.Type == File && n.Links > 1 }
 
 // IsDir reports whether the node is a directory. A junction or directory
 // symlink is not: its own DACL guards the reparse point, not what it points

@@ -24,6 +24,8 @@ type Entry struct {
 	Owner  string `json:"owner,omitempty"`
 	SDDL   string `json:"sddl"`
 	Target string `json:"target,omitempty"`
+	// Links is a file's number of hard links, when more than one.
+	Links uint32 `json:"links,omitempty"`
 }
 
 // LoadSnapshot reads a JSON array of entries into a new Memory. Entries may
@@ -79,7 +81,10 @@ func LoadSnapshot(r io.Reader) (*Memory, error) {
 		if (e.Target != "") != (e.Type == Symlink || e.Type == Junction) {
 			return nil, fmt.Errorf("%s: field \"target\" is for symlinks and junctions only, and they need one", where)
 		}
-		items = append(items, item{i, len(p.Elems), Node{Path: e.Path, Type: e.Type, SD: sd, Target: e.Target}})
+		if e.Links != 0 && e.Type != File {
+			return nil, fmt.Errorf("%s: field \"links\" is for files only", where)
+		}
+		items = append(items, item{i, len(p.Elems), Node{Path: e.Path, Type: e.Type, SD: sd, Target: e.Target, Links: e.Links}})
 	}
 	sort.SliceStable(items, func(a, b int) bool { return items[a].depth < items[b].depth })
 	m := NewMemory()
@@ -97,7 +102,11 @@ func (m *Memory) WriteSnapshot(w io.Writer) error {
 	var entries []Entry
 	for _, root := range m.Roots() {
 		m.Walk(root, func(n, _ *Node) bool {
-			entries = append(entries, Entry{Path: n.Path, Type: n.Type, SDDL: n.SD.SDDL(), Target: n.Target})
+			e := Entry{Path: n.Path, Type: n.Type, SDDL: n.SD.SDDL(), Target: n.Target}
+			if n.Links > 1 {
+				e.Links = n.Links
+			}
+			entries = append(entries, e)
 			return true
 		})
 	}

@@ -15,7 +15,8 @@ import (
 // is propagated once, top down, from every edited object that has no edited
 // ancestor, rewriting only the descendants whose DACL changes. That is what
 // SetNamedSecurityInfo's propagation does on Windows, done once for the
-// whole plan so that no object is written twice.
+// whole plan so that no object is written twice. A file with more than one
+// name (fsview.Node.MultiLinked) is never rewritten.
 func Apply(m *fsview.Memory, edits []Edit) (writes int, err error) {
 	written := map[string]bool{}
 	var tops []string
@@ -107,6 +108,11 @@ func Apply(m *fsview.Memory, edits []Edit) (writes int, err error) {
 	for _, top := range outermost(tops) {
 		m.Walk(top, func(n, parent *fsview.Node) bool {
 			if parent == nil || n.Path == top {
+				return true
+			}
+			if n.MultiLinked() {
+				// Another name of it may lie outside every root:
+				// propagation leaves it as it is (Plan.Linked).
 				return true
 			}
 			cur := n.SD

@@ -232,3 +232,50 @@ func TestOwnTempIsTheWorkspaces(t *testing.T) {
 		t.Errorf("generic grant on the own temp: %s", pr.Summary())
 	}
 }
+
+// A file with more than one name inside a cold root is listed, never
+// rewritten by the plan's propagation, and held to what an object outside
+// the roots is held to: a user's file linked into the workspace stays as
+// unwritable as its other name; one the plan would have opened fails the
+// proof.
+func TestMultiLinkedFilesLeftAlone(t *testing.T) {
+	m := machine(t)
+	b := &builder{t, m}
+	b.add(`C:\Users\me\ws\linked.txt`, fsview.File, "")
+	n, _ := m.Stat(`C:\Users\me\ws\linked.txt`)
+	before := n.SD.SDDL()
+	n.Links = 2
+	m.Remove(n.Path)
+	if err := m.Add(n); err != nil {
+		t.Fatal(err)
+	}
+	in := wsInput(t, m, policy.WorkspaceWrite)
+	pl := mustMake(t, in)
+	if len(pl.Linked) != 1 || pl.Linked[0] != `C:\Users\me\ws\linked.txt` {
+		t.Errorf("Linked = %v", pl.Linked)
+	}
+	if _, err := Apply(m, pl.Edits); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := m.Stat(`C:\Users\me\ws\linked.txt`)
+	if after.SD.SDDL() != before {
+		t.Errorf("a multi-linked file was rewritten:\n%s\n%s", before, after.SD.SDDL())
+	}
+	// Its neighbour, a single-named file, got the grant and the label.
+	readme, _ := m.Stat(`C:\Users\me\ws\README.md`)
+	if !strings.Contains(readme.SD.SDDL(), "S-1-5-21-11-11-11-11") || !strings.Contains(readme.SD.SDDL(), "LW") {
+		t.Errorf("README.md: %s", readme.SD.SDDL())
+	}
+	// Had the file already carried the workspace's grant and a Low label
+	// (the sandbox linked two of its own names), the proof fails closed.
+	m2 := machine(t)
+	b2 := &builder{t, m2}
+	b2.add(`C:\Users\me\ws\linked.txt`, fsview.File, "D:(A;;0x1301bf;;;S-1-5-21-11-11-11-11)S:(ML;;NW;;;LW)")
+	n2, _ := m2.Stat(`C:\Users\me\ws\linked.txt`)
+	n2.Links = 2
+	m2.Remove(n2.Path)
+	m2.Add(n2)
+	if _, err := Make(context.Background(), wsInput(t, m2, policy.WorkspaceWrite)); !errors.Is(err, ErrProof) || !strings.Contains(err.Error(), "linked.txt") {
+		t.Errorf("writable multi-linked file: %v", err)
+	}
+}

@@ -133,10 +133,15 @@ type Input struct {
 
 // Plan is the result: edits in order, what the audit saw, and the proof.
 type Plan struct {
-	Edits []Edit      `json:"edits"`
-	Audit AuditReport `json:"audit"`
-	Proof Proof       `json:"proof"`
-	User  User        `json:"-"`
+	Edits []Edit `json:"edits"`
+	// Linked are the files with more than one name that a cold root's
+	// walk found: their descriptors are left as they are, since another
+	// name may lie outside every root, and the proof holds them to what it
+	// holds objects outside the roots to.
+	Linked []string    `json:"linked,omitempty"`
+	Audit  AuditReport `json:"audit"`
+	Proof  Proof       `json:"proof"`
+	User   User        `json:"-"`
 }
 
 // ErrProof is returned, wrapped, when a plan fails its proof: such a plan is
@@ -219,11 +224,12 @@ func compute(ctx context.Context, in *Input) (*Plan, error) {
 			denies = append(denies, Edit{Op: AddACE, Path: node.Path, ACE: d, Reason: "no deleting or renaming through the user's own FILE_DELETE_CHILD in the " + string(root.Kind) + " root"})
 			// A cold root: inheritance is about to rewrite its whole
 			// tree anyway, so reading the tree costs no more.
-			es, err := cutOffDirs(ctx, in, node)
+			es, linked, err := cutOffDirs(ctx, in, node)
 			if err != nil {
 				return nil, err
 			}
 			denies = append(denies, es...)
+			pl.Linked = append(pl.Linked, linked...)
 		}
 		for _, name := range r.Protected {
 			es, err := protectEdits(in.View, r, root, name, in.SIDs, in.User.SID)
@@ -423,10 +429,13 @@ func lowEnough(sd *ntsec.SecurityDescriptor) bool {
 // SACL and DACL inheritance are blocked separately. Each directory is
 // checked as it will be after the plan: the access check runs on what it
 // inherits from its parent as planned.
-func cutOffDirs(ctx context.Context, in *Input, root fsview.Node) ([]Edit, error) {
+//
+// It also returns the files with more than one name it met (Plan.Linked).
+func cutOffDirs(ctx context.Context, in *Input, root fsview.Node) ([]Edit, []string, error) {
 	user := baseToken(in.User)
 	deny := userDenyDeleteChild(in.User.SID, ntsec.ContainerInherit)
 	var out []Edit
+	var linked []string
 	var walk func(dir string, after *ntsec.SecurityDescriptor) error
 	walk = func(dir string, after *ntsec.SecurityDescriptor) error {
 		if err := ctx.Err(); err != nil {
@@ -443,6 +452,9 @@ func cutOffDirs(ctx context.Context, in *Input, root fsview.Node) ([]Edit, error
 					continue
 				}
 				return fmt.Errorf("reading %s\\%s: %w", dir, name, err)
+			}
+			if n.MultiLinked() {
+				linked = append(linked, n.Path)
 			}
 			if !n.IsDir() || n.IsReparse() || n.SD == nil {
 				continue
@@ -461,7 +473,7 @@ func cutOffDirs(ctx context.Context, in *Input, root fsview.Node) ([]Edit, error
 	top := root.SD.Clone()
 	top.DACL = WithACE(top.DACL, deny)
 	if err := walk(strings.TrimSuffix(root.Path, `\`), top); err != nil {
-		return nil, fmt.Errorf("plan: walking root %s: %w", root.Path, err)
+		return nil, nil, fmt.Errorf("plan: walking root %s: %w", root.Path, err)
 	}
-	return out, nil
+	return out, linked, nil
 }

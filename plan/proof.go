@@ -249,6 +249,11 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 			}
 			for ti, t := range tokens {
 				want, why := expectWritable(st.in, st.protected, roots, t.caps)
+				if n.MultiLinked() {
+					// Another name may lie outside every root: held to
+					// what an object outside them is held to.
+					want, why = false, func() string { return "a file with more than one name, left as it is" }
+				}
 				for ri, rd := range readings {
 					g := granted(n.SD, ti, ri, n.ObjectType()) & probe
 					deleteChild := g&^ntsec.FileDeleteChild == 0
