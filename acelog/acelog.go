@@ -80,6 +80,14 @@ func HoldRun(ctx context.Context, dir string) (release func(), err error) {
 	return lock(ctx, dir, RunLockName, false)
 }
 
+// HoldAlone takes the run lock in dir exclusive: no sandboxed command runs
+// while it is held. A cold run holds it while it applies, so that nothing
+// runs in the trees its propagation rewrites. It returns the function that
+// releases it.
+func HoldAlone(ctx context.Context, dir string) (release func(), err error) {
+	return lock(ctx, dir, RunLockName, true)
+}
+
 // HoldSetup takes the setup lock in dir exclusive; it returns the function
 // that releases it.
 func HoldSetup(ctx context.Context, dir string) (release func(), err error) {

@@ -135,20 +135,23 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 			return nil, fmt.Errorf("restricted-token: cordon's state directory %s and the writable root %s overlap, so the sandbox could rewrite cordon's state: set CORDON_STATE_DIR to a directory outside every writable root", s.dir, root.Path)
 		}
 	}
+	// One run at a time plans, records, applies and proves, so that no run
+	// plans on a state another is changing, and a run undoing its own
+	// changes after a failed proof cannot take away what another run was
+	// just proven with. The setup lock comes first, and a run waiting for
+	// it holds nothing else: a cold run below takes the run lock
+	// exclusive while it holds the setup lock, which would deadlock with a
+	// run holding the run lock shared while it waited for setup.
+	unlockSetup, err := hold(ctx, acelog.HoldSetup, s.dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlockSetup()
 	unlock, err := hold(ctx, acelog.HoldRun, s.dir)
 	if err != nil {
 		return nil, err
 	}
 	s.unlock = unlock
-	// One run at a time plans, records, applies and proves, so that no run
-	// plans on a state another is changing, and a run undoing its own
-	// changes after a failed proof cannot take away what another run was
-	// just proven with.
-	unlockSetup, err := hold(ctx, acelog.HoldSetup, s.dir)
-	if err != nil {
-		return s, err
-	}
-	defer unlockSetup()
 	// The caller's token is read once: the proof's model and the token
 	// Create makes come from this one read, and Create checks the token it
 	// made against the model proven.
@@ -224,7 +227,7 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 		return s, fmt.Errorf("restricted-token: recording the plan before applying it: %w", err)
 	}
 	bg := context.WithoutCancel(ctx)
-	changed, err := ntfs.ApplyChanged(ctx, pl.Edits)
+	changed, err := s.applyAlone(ctx, pl.Edits)
 	if err != nil {
 		// ApplyChanged undid what this run changed. Entries for ACEs stay
 		// recorded (a concurrent run of the same workspace may have
@@ -284,6 +287,31 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 		return s, fmt.Errorf("restricted-token: a private desktop: %w", err)
 	}
 	return s, nil
+}
+
+// applyAlone applies edits. When there are any — a cold run, whose
+// propagation rewrites whole trees — it first trades its shared run lock
+// for the exclusive one, so no sandboxed command runs while the trees
+// change under it (issue 10 part 7), and takes the shared one back after.
+// It waits for running commands at most lockWait, then fails "busy".
+func (s *setup) applyAlone(ctx context.Context, edits []plan.Edit) ([]plan.Edit, error) {
+	if len(edits) == 0 {
+		return nil, nil
+	}
+	s.unlock()
+	s.unlock = nil
+	release, err := hold(ctx, acelog.HoldAlone, s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("waiting for the running sandboxed commands to end before changing ACLs: %w", err)
+	}
+	changed, err := ntfs.ApplyChanged(ctx, edits)
+	release()
+	unlock, lerr := hold(context.WithoutCancel(ctx), acelog.HoldRun, s.dir)
+	if lerr != nil {
+		return changed, errors.Join(err, lerr)
+	}
+	s.unlock = unlock
+	return changed, err
 }
 
 // desktopName is the run's desktop for STARTUPINFO, or "" without one.

@@ -118,3 +118,63 @@ func TestCommonProgramsAtLow(t *testing.T) {
 		}
 	}
 }
+
+// A cold run — one that changes ACLs, whose propagation rewrites whole
+// trees — waits for the sandboxed commands already running to end before
+// it applies (issue 10 part 7); a warm run does not wait. The lock files
+// work under Wine, so this runs there too.
+func TestColdRunWaitsForRunningCommands(t *testing.T) {
+	a := newFixture(t)
+	wsB := testutil.TempDir(t)
+	runIn := func(dir string, args ...string) (cordon.Result, error) {
+		return cordon.Run(context.Background(), cordon.Request{
+			Policy: policy.Policy{Mode: policy.WorkspaceWrite}, Command: args, Dir: dir, Env: a.env,
+			Backend: winsandbox.Name, Timeout: time.Minute,
+		})
+	}
+	if res, err := runIn(a.ws, "cmd", "/c", "exit 0"); err != nil || res.ExitCode != 0 {
+		t.Fatalf("warming A: %v, %d", err, res.ExitCode)
+	}
+	ended := make(chan time.Time, 1)
+	go func() {
+		res, err := runIn(a.ws, "cmd", "/c", "echo x> started.txt & ping -n 4 127.0.0.1 >nul")
+		if err != nil || res.ExitCode != 0 {
+			t.Errorf("A: %v, exit %d, %s", err, res.ExitCode, res.Stderr)
+		}
+		ended <- time.Now()
+	}()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(a.ws, "started.txt")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("A never started")
+		}
+	}
+	res, err := runIn(wsB, "cmd", "/c", "exit 0")
+	done := time.Now()
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("B: %v, exit %d, %s", err, res.ExitCode, res.Stderr)
+	}
+	aEnded := <-ended
+	if done.Before(aEnded) {
+		t.Errorf("the cold run in B ended %s before A's command did: it did not wait", aEnded.Sub(done))
+	}
+	if testutil.UnderWine() {
+		// Wine stores no DACL, so every run there plans as if cold and
+		// waits: the warm half needs real Windows.
+		return
+	}
+	// Warm now, B runs while A runs.
+	go func() {
+		runIn(a.ws, "cmd", "/c", "ping -n 4 127.0.0.1 >nul")
+		ended <- time.Now()
+	}()
+	time.Sleep(500 * time.Millisecond)
+	if res, err := runIn(wsB, "cmd", "/c", "exit 0"); err != nil || res.ExitCode != 0 {
+		t.Fatalf("warm B: %v", err)
+	}
+	if warmDone, aEnded := time.Now(), <-ended; !warmDone.Before(aEnded) {
+		t.Errorf("the warm run in B waited for A's command")
+	}
+}

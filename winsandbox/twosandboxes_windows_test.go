@@ -150,6 +150,16 @@ func TestRealWindowsTwoSandboxes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// B's first run is cold: its propagation waits for every running
+	// sandboxed command to end (applyAlone), the victim included. Warm B
+	// up first, so the attack below plans nothing and starts at once.
+	warm, err := cordon.Run(context.Background(), cordon.Request{
+		Policy: policy.Policy{Mode: policy.WorkspaceWrite}, Command: []string{"cmd", "/c", "exit 0"},
+		Dir: wsB, Env: a.env, Backend: winsandbox.Name, Timeout: time.Minute,
+	})
+	if err != nil || warm.ExitCode != 0 {
+		t.Fatalf("warming B: %v, exit %d", err, warm.ExitCode)
+	}
 	victimDone := make(chan cordon.Result, 1)
 	go func() {
 		res, err := cordon.Run(context.Background(), cordon.Request{
