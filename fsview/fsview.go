@@ -79,6 +79,10 @@ func (n Node) IsGitfile() bool {
 // ErrNotExist is returned, wrapped, for paths that do not exist.
 var ErrNotExist = errors.New("does not exist")
 
+// ErrUnreadable is returned, wrapped, for an object whose security
+// descriptor the caller may not read.
+var ErrUnreadable = errors.New("its security descriptor could not be read")
+
 // View is read access to a file system.
 type View interface {
 	// Stat returns the node at path, without following a reparse point

@@ -100,7 +100,7 @@ func Capture(v View, paths []string) (*Memory, error) {
 			return false, fmt.Errorf("capture %s: %w", p, err)
 		}
 		if n.SD == nil {
-			return false, fmt.Errorf("capture %s: its security descriptor could not be read", p)
+			return false, fmt.Errorf("capture %s: %w", p, ErrUnreadable)
 		}
 		n.Path = p.String()
 		if err := m.Add(n); err != nil {

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/cordon-sandbox/cordon/fsview"
@@ -40,6 +41,12 @@ func ProveApplied(in Input, read *fsview.Recorder, edits []Edit) (Proof, error) 
 	}
 	v := &afterEdits{live: in.View, read: read, edited: edited}
 	mem, err := fsview.Capture(v, read.Paths())
+	if errors.Is(err, fsview.ErrUnreadable) {
+		// Inside a root, a sandbox may have created it so (an OWNER
+		// RIGHTS ACE granting nothing takes the owner's READ_CONTROL): the
+		// proof cannot vouch for it, so the run stops, and says how out.
+		return Proof{}, fmt.Errorf("proof: %w; if a sandboxed command made it, run `cordon cleanup` (which gives the user back the right to delete it) and delete it", err)
+	}
 	if err != nil {
 		return Proof{}, fmt.Errorf("proof: %w", err)
 	}

@@ -146,3 +146,51 @@ func TestCaptureSkipsMissingAndAddsAncestors(t *testing.T) {
 		t.Error("Capture accepted a relative path")
 	}
 }
+
+// hiding is a view in which one object's descriptor cannot be read, as
+// ntfs.View reports an object that refuses READ_CONTROL.
+type hiding struct {
+	*fsview.Memory
+	path string
+}
+
+func (h hiding) Stat(p string) (fsview.Node, error) {
+	n, err := h.Memory.Stat(p)
+	if err == nil && n.Path == h.path {
+		n.SD = nil
+	}
+	return n, err
+}
+
+// A sandbox can create, inside its root, an object whose descriptor the
+// user cannot read (an OWNER RIGHTS ACE granting nothing); the proof
+// cannot vouch for it, so the run stops — and says how to get out, since
+// the root's denial of the user's FILE_DELETE_CHILD also keeps the user
+// from deleting it until cleanup (review finding).
+func TestUnreadableObjectInRootStopsWithAWayOut(t *testing.T) {
+	m := machine(t)
+	in := wsInput(t, m, policy.WorkspaceWrite)
+	pl := mustMake(t, in)
+	if _, err := Apply(m, pl.Edits); err != nil {
+		t.Fatal(err)
+	}
+	sd, err := ntsec.ParseSDDL("O:S-1-5-21-1-2-3-1001D:P(A;OICI;FA;;;S-1-5-21-11-11-11-11)(A;;0x0;;;OW)S:(ML;OICI;NW;;;LW)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Add(fsview.Node{Path: `C:\Users\me\ws\x`, Type: fsview.Directory, SD: sd}); err != nil {
+		t.Fatal(err)
+	}
+	v := hiding{m, `C:\Users\me\ws\x`}
+	rec := fsview.Record(v)
+	in.View, in.Unproven = rec, true
+	warm, err := Make(context.Background(), in)
+	if err != nil {
+		t.Fatalf("warm plan: %v", err)
+	}
+	in.View, in.Unproven = v, false
+	_, err = ProveApplied(in, rec, warm.Edits)
+	if !errors.Is(err, fsview.ErrUnreadable) || !strings.Contains(err.Error(), `C:\Users\me\ws\x`) || !strings.Contains(err.Error(), "cordon cleanup") {
+		t.Errorf("ProveApplied = %v", err)
+	}
+}

@@ -85,7 +85,7 @@ func runAudit(ctx context.Context, in *Input) (auditResult, error) {
 	rep.Flagged = []string{}
 	world := worldToken(in.User)
 	lowSandbox := !in.User.MediumIntegrity
-	user := baseToken(in.User)
+	user := userToken(in)
 	seen := map[string]bool{}
 	type item struct {
 		path  string

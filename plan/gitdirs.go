@@ -67,6 +67,9 @@ func gitEdits(in *Input) ([]Edit, error) {
 				out = append(out, Edit{Op: AddACE, Path: n.Path, ACE: d, Reason: reason})
 			}
 		}
+		if e, ok := mediumLabel(in, n.Path, n.SD, n.IsDir()); ok && !n.IsReparse() {
+			out = append(out, e)
+		}
 		return nil
 	}
 	for _, p := range in.Git.Protect {
@@ -92,6 +95,9 @@ func gitEdits(in *Input) ([]Edit, error) {
 			} else {
 				out = append(out, Edit{Op: AddACE, Path: p, ACE: d, Reason: "git guard"})
 			}
+		}
+		if e, ok := mediumLabel(in, p, nil, true); ok {
+			out = append(out, e)
 		}
 	}
 	for _, p := range in.Git.Pins {

@@ -101,7 +101,7 @@ func TestLowRootNeedsNoLabel(t *testing.T) {
 	in.Audit = AuditConfig{Roots: []string{`C:\LocalLow`}, Depth: 1}
 	pl = mustMake(t, in)
 	for _, e := range pl.Edits {
-		if e.Op == SetLabel {
+		if e.Op == SetLabel && e.Path == `C:\LocalLow\ws` {
 			t.Errorf("label edit on a Low root: %v", e)
 		}
 	}
@@ -277,5 +277,50 @@ func TestMultiLinkedFilesLeftAlone(t *testing.T) {
 	m2.Add(n2)
 	if _, err := Make(context.Background(), wsInput(t, m2, policy.WorkspaceWrite)); !errors.Is(err, ErrProof) || !strings.Contains(err.Error(), "linked.txt") {
 		t.Errorf("writable multi-linked file: %v", err)
+	}
+}
+
+// The root's Low label opens the workspace to any Low process of the user,
+// not only to cordon's tokens; the protected names' Medium label keeps
+// every Low token out of .git, whatever the DACL says.
+func TestProtectedNamesHeldFromEveryLowProcess(t *testing.T) {
+	m := machine(t)
+	pl := mustMake(t, wsInput(t, m, policy.WorkspaceWrite))
+	if _, err := Apply(m, pl.Edits); err != nil {
+		t.Fatal(err)
+	}
+	low := baseToken(User{SID: me}) // an unrestricted Low process of the user
+	low.Integrity = ntsec.LowLabel
+	for path, want := range map[string]bool{
+		`C:\Users\me\ws\README.md`:             true,
+		`C:\Users\me\ws\.git\config`:           false,
+		`C:\Users\me\ws\.git\hooks\pre-commit`: false,
+		`C:\Users\me\ws\.codex`:                false,
+	} {
+		n, _ := m.Stat(path)
+		if got := ntsec.AccessCheck(n.SD, low, ntsec.FileWriteData, n.ObjectType()).Allowed; got != want {
+			t.Errorf("Low process writing %s: %v, want %v (%s)", path, got, want, n.SD.SDDL())
+		}
+	}
+}
+
+// The planner asks the live token (Input.Token) whether the user's own
+// rights hand the sandbox FILE_DELETE_CHILD: a directory granting a group
+// the real user holds and the stand-in lacks (Local account, S-1-5-113)
+// gets its explicit denial, and the plan is proven (review finding).
+func TestCutOffDirsAskTheLiveToken(t *testing.T) {
+	m := machine(t)
+	b := &builder{t, m}
+	b.add(`C:\Users\me\ws\vendor`, fsview.Directory, "D:(A;OICI;FA;;;S-1-5-113)")
+	in := wsInput(t, m, policy.WorkspaceWrite)
+	local := mustParseSID("S-1-5-113")
+	in.Token = func(caps ...ntsec.SID) (*ntsec.Token, error) {
+		tok := SandboxToken(User{SID: me}, caps...)
+		tok.Groups = append(tok.Groups, ntsec.Group{SID: local, Attributes: ntsec.GroupEnabled | ntsec.GroupMandatory})
+		return tok, nil
+	}
+	pl := mustMake(t, in)
+	if !contains(edits(pl), `add C:\Users\me\ws\vendor (D;CI;0x40;;;S-1-5-21-1-2-3-1001)`) {
+		t.Errorf("no denial on vendor:\n%s", strings.Join(edits(pl), "\n"))
 	}
 }

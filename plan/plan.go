@@ -232,7 +232,7 @@ func compute(ctx context.Context, in *Input) (*Plan, error) {
 			pl.Linked = append(pl.Linked, linked...)
 		}
 		for _, name := range r.Protected {
-			es, err := protectEdits(in.View, r, root, name, in.SIDs, in.User.SID)
+			es, err := protectEdits(in, root, name)
 			if err != nil {
 				return nil, err
 			}
@@ -308,7 +308,8 @@ func statDir(v fsview.View, path, what string) (fsview.Node, error) {
 // protectEdits returns the edits that keep root\name unwritable for the SID
 // of every root that covers it (a workspace inside the temp directory is
 // covered by both), or none when the denies are already in place.
-func protectEdits(v fsview.View, r *policy.Resolved, root policy.Root, name string, sids SIDs, owner ntsec.SID) ([]Edit, error) {
+func protectEdits(in *Input, root policy.Root, name string) ([]Edit, error) {
+	v, r, sids, owner := in.View, in.Policy, in.SIDs, in.User.SID
 	rp, err := winpath.Parse(root.Path)
 	if err != nil {
 		return nil, fmt.Errorf("root %s: %w", root.Path, err)
@@ -357,6 +358,13 @@ func protectEdits(v fsview.View, r *policy.Resolved, root policy.Root, name stri
 				out = append(out, Edit{Op: AddACE, Path: n.Path, ACE: deny, Reason: reason})
 			}
 		}
+	}
+	if missing {
+		if e, ok := mediumLabel(in, p.String(), nil, true); ok {
+			out = append(out, e)
+		}
+	} else if e, ok := mediumLabel(in, n.Path, n.SD, n.IsDir()); ok && !n.IsReparse() {
+		out = append(out, e)
 	}
 	return out, nil
 }
@@ -432,7 +440,7 @@ func lowEnough(sd *ntsec.SecurityDescriptor) bool {
 //
 // It also returns the files with more than one name it met (Plan.Linked).
 func cutOffDirs(ctx context.Context, in *Input, root fsview.Node) ([]Edit, []string, error) {
-	user := baseToken(in.User)
+	user := userToken(in)
 	deny := userDenyDeleteChild(in.User.SID, ntsec.ContainerInherit)
 	var out []Edit
 	var linked []string
@@ -476,4 +484,29 @@ func cutOffDirs(ctx context.Context, in *Input, root fsview.Node) ([]Edit, []str
 		return nil, nil, fmt.Errorf("plan: walking root %s: %w", root.Path, err)
 	}
 	return out, linked, nil
+}
+
+// mediumLabel returns the edit that gives a protected object (a protected
+// name, a resolved git directory entry, a placeholder: sd nil) an explicit
+// Medium label, when the sandbox runs at Low. The root's Low label would
+// otherwise reach it, and with it every Low process of the user — not only
+// cordon's tokens, which its denies keep out — could write .git\hooks. With
+// the label, integrity refuses every Low token every write right there,
+// whatever the DACL and under every reading. None when the object already
+// carries an explicit label at Medium or above with no-write-up.
+func mediumLabel(in *Input, path string, sd *ntsec.SecurityDescriptor, dir bool) (Edit, bool) {
+	if in.User.MediumIntegrity {
+		return Edit{}, false
+	}
+	want := MediumLabel
+	if !dir {
+		want.Flags = 0
+	}
+	prev := explicitLabel(sd)
+	if prev != nil {
+		if rid, _ := prev.SID.IntegrityLevel(); rid >= 0x2000 && prev.Mask&ntsec.LabelNoWriteUp != 0 && (!dir || prev.Flags&dirInherit == dirInherit) {
+			return Edit{}, false
+		}
+	}
+	return Edit{Op: SetLabel, Path: path, ACE: want, Prev: prev, Reason: "Medium label on a protected object: no Low process may write it"}, true
 }

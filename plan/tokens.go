@@ -59,6 +59,10 @@ func userDenyDeleteChild(user ntsec.SID, flags ntsec.ACEFlags) ntsec.ACE {
 // the user's files under every reading of the write-restricted pass.
 var LowLabel = ntsec.ACE{Type: ntsec.MandatoryLabel, Flags: dirInherit, Mask: ntsec.LabelNoWriteUp, SID: ntsec.LowLabel}
 
+// MediumLabel is the label the planner writes on protected objects inside
+// a Low root (see mediumLabel): Medium, no-write-up, inherited below.
+var MediumLabel = ntsec.ACE{Type: ntsec.MandatoryLabel, Flags: dirInherit, Mask: ntsec.LabelNoWriteUp, SID: ntsec.MediumLabel}
+
 // SIDs are the capability SIDs of one run.
 type SIDs struct {
 	Workspace ntsec.SID // the cwd's own SID
@@ -123,6 +127,23 @@ func SandboxToken(u User, caps ...ntsec.SID) *ntsec.Token {
 		t.Integrity = ntsec.LowLabel
 	}
 	return t
+}
+
+// userToken is the user's own token as the normal pass of the sandbox
+// token sees it: the live token's user and groups when the backend gave
+// one (Input.Token), else the assumed one (baseToken). The planner asks it
+// whether the user's own rights hand the sandbox FILE_DELETE_CHILD; a
+// stand-in lacking one of the real user's groups would answer no where the
+// proof, which uses the live token, then finds yes.
+func userToken(in *Input) *ntsec.Token {
+	if in.Token != nil {
+		if t, err := in.Token(); err == nil && t != nil {
+			u := *t
+			u.RestrictedSIDs, u.WriteRestricted, u.Integrity = nil, false, ntsec.SID{}
+			return &u
+		}
+	}
+	return baseToken(in.User)
 }
 
 // worldToken holds only the SIDs through which every sandbox token may
