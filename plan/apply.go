@@ -105,7 +105,7 @@ func Apply(m *fsview.Memory, edits []Edit) (writes int, err error) {
 		typ           ntsec.ObjectType // a file and a directory may share a descriptor yet inherit differently
 	}
 	memo := map[memoKey]*ntsec.SecurityDescriptor{}
-	for _, top := range outermost(tops) {
+	for _, top := range Outermost(tops) {
 		m.Walk(top, func(n, parent *fsview.Node) bool {
 			if parent == nil || n.Path == top {
 				return true
@@ -138,9 +138,11 @@ func Apply(m *fsview.Memory, edits []Edit) (writes int, err error) {
 	return writes, nil
 }
 
-// outermost keeps the paths that have no ancestor (or equal) among the
-// others.
-func outermost(paths []string) []string {
+// Outermost keeps the paths that have no ancestor (or equal) among the
+// others, in their order: the objects a single top-down propagation starts
+// from. ntfs.Apply propagates from the same ones, so that it writes what
+// this model writes.
+func Outermost(paths []string) []string {
 	var out []string
 	for i, p := range paths {
 		pp, _ := winpath.Parse(p)
