@@ -27,6 +27,11 @@
 // the model rejects. Where READ_CONTROL is refused the object is still
 // reported, with a nil SD, which the planner treats as unreadable.
 //
+// A file's number of names (fsview.Node.Links) comes from the same handle
+// (GetFileInformationByHandle): the planner lists a file with more than one
+// in Plan.Linked, and propagation never rewrites it, since another of its
+// names may lie outside every root.
+//
 // Reparse points: the tag, read with GetFileInformationByHandleEx
 // (FileAttributeTagInfo), decides. IO_REPARSE_TAG_MOUNT_POINT is a Junction
 // and IO_REPARSE_TAG_SYMLINK a Symlink, their Target the substitute name

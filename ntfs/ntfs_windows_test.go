@@ -103,6 +103,9 @@ func TestStatAndList(t *testing.T) {
 		if n.SD == nil || n.SD.Owner.IsZero() || n.SD.DACL == nil {
 			t.Fatalf("Stat(%s): descriptor without owner or DACL: %v", c.path, n.SD)
 		}
+		if want := map[fsview.Type]uint32{fsview.File: 1}[c.typ]; n.Links != want {
+			t.Errorf("Stat(%s).Links = %d, want %d", c.path, n.Links, want)
+		}
 		t.Logf("%s: %s", c.path, n.SD.SDDL())
 	}
 	names, err := v.List(base)
@@ -128,6 +131,23 @@ func TestStatAndList(t *testing.T) {
 	}
 	if tags := v.Tags(); len(tags) != 0 {
 		t.Errorf("Tags = %v", tags)
+	}
+}
+
+// A file with a second name made by os.Link reports two links under both
+// names, so that the planner lists it and propagation leaves it alone.
+func TestStatLinks(t *testing.T) {
+	base := testutil.TempDir(t)
+	orig, other := filepath.Join(base, "orig.txt"), filepath.Join(base, "other.txt")
+	writeFiles(t, orig)
+	if err := os.Link(orig, other); err != nil {
+		t.Fatal(err)
+	}
+	v := NewView()
+	for _, p := range []string{orig, other} {
+		if n := stat(t, v, p); n.Links != 2 || !n.MultiLinked() {
+			t.Errorf("Stat(%s).Links = %d, want 2", p, n.Links)
+		}
 	}
 }
 

@@ -84,6 +84,16 @@ func (a attrTag) isLink() bool { return a.Tag&tagNameSurrogate != 0 }
 
 func (a attrTag) isDir() bool { return a.Attributes&windows.FILE_ATTRIBUTE_DIRECTORY != 0 }
 
+// readLinks returns the number of names (hard links) of the file open as
+// h, from BY_HANDLE_FILE_INFORMATION, which FILE_READ_ATTRIBUTES allows.
+func readLinks(h windows.Handle) (uint32, error) {
+	var fi windows.ByHandleFileInformation
+	if err := windows.GetFileInformationByHandle(h, &fi); err != nil {
+		return 0, fmt.Errorf("number of links: %w", err)
+	}
+	return fi.NumberOfLinks, nil
+}
+
 // readReparse returns the object's REPARSE_DATA_BUFFER.
 func readReparse(h windows.Handle) ([]byte, error) {
 	buf := make([]byte, windows.MAXIMUM_REPARSE_DATA_BUFFER_SIZE)
@@ -131,6 +141,12 @@ func (v *View) Stat(path string) (fsview.Node, error) {
 	n, err := v.node(h, p)
 	if err != nil {
 		return fsview.Node{}, fmt.Errorf("stat %s: %w", p, err)
+	}
+	if n.Type == fsview.File {
+		// From the same handle, so that the count is this object's.
+		if n.Links, err = readLinks(h); err != nil {
+			return fsview.Node{}, fmt.Errorf("stat %s: %w", p, err)
+		}
 	}
 	if readable {
 		if n.SD, err = readSD(h, statInfo); err != nil {
