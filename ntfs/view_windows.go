@@ -219,6 +219,16 @@ func (v *View) List(dir string) ([]string, error) {
 	case !info.isDir():
 		return nil, fmt.Errorf("list %s: a file, not a directory", p)
 	}
+	names, err := listNames(h)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", p, err)
+	}
+	return names, nil
+}
+
+// listNames returns the sorted names in the directory open as h, which
+// must be a synchronous handle with FILE_LIST_DIRECTORY.
+func listNames(h windows.Handle) ([]string, error) {
 	buf := make([]byte, dirBufSize)
 	var names []string
 	for class := uint32(fileFullDirectoryRestartInfo); ; class = fileFullDirectoryInfo {
@@ -228,10 +238,10 @@ func (v *View) List(dir string) ([]string, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", p, err)
+			return nil, err
 		}
 		if names, err = dirNames(buf, names); err != nil {
-			return nil, fmt.Errorf("list %s: %w", p, err)
+			return nil, err
 		}
 	}
 	return sortNames(names), nil
