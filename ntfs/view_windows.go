@@ -84,11 +84,20 @@ func (a attrTag) isLink() bool { return a.Tag&tagNameSurrogate != 0 }
 
 func (a attrTag) isDir() bool { return a.Attributes&windows.FILE_ATTRIBUTE_DIRECTORY != 0 }
 
+// fileStandardInfo is FILE_STANDARD_INFO, which x/sys/windows does not
+// define.
+type fileStandardInfo struct {
+	AllocationSize, EndOfFile int64
+	NumberOfLinks             uint32
+	DeletePending, Directory  bool // BOOLEANs
+}
+
 // readLinks returns the number of names (hard links) of the file open as
-// h, from BY_HANDLE_FILE_INFORMATION, which FILE_READ_ATTRIBUTES allows.
+// h: FILE_STANDARD_INFO's NumberOfLinks, the count GetFileInformationByHandle
+// also reports, without the volume and name queries that call adds.
 func readLinks(h windows.Handle) (uint32, error) {
-	var fi windows.ByHandleFileInformation
-	if err := windows.GetFileInformationByHandle(h, &fi); err != nil {
+	var fi fileStandardInfo
+	if err := windows.GetFileInformationByHandleEx(h, windows.FileStandardInfo, (*byte)(unsafe.Pointer(&fi)), uint32(unsafe.Sizeof(fi))); err != nil {
 		return 0, fmt.Errorf("number of links: %w", err)
 	}
 	return fi.NumberOfLinks, nil
