@@ -15,8 +15,9 @@ import (
 // is propagated once, top down, from every edited object that has no edited
 // ancestor, rewriting only the descendants whose DACL changes. That is what
 // SetNamedSecurityInfo's propagation does on Windows, done once for the
-// whole plan so that no object is written twice. A file with more than one
-// name (fsview.Node.MultiLinked) is never rewritten.
+// whole plan so that no object is written twice, and what ntfs.Apply's own
+// propagation does on NTFS. A file with more than one name
+// (fsview.Node.MultiLinked) is never rewritten.
 func Apply(m *fsview.Memory, edits []Edit) (writes int, err error) {
 	written := map[string]bool{}
 	var tops []string
