@@ -14,7 +14,8 @@ package ntfs
 // when its inherited part changes (Report.Rewritten): O(edits), not
 // O(files).
 //
-// The walk never follows a reparse point and never reaches an object by a
+// The walk never follows a reparse point, and below the edited objects
+// (opened by path, as their edits were) it never reaches an object by a
 // path: each child is opened relative to its parent's handle, by the name
 // the parent's listing gave (objHandle.open), so a directory swapped for a
 // junction while the walk runs cannot take it anywhere else. A junction or
@@ -28,8 +29,9 @@ package ntfs
 //
 // Where this departs from plan.Apply: the model treats every symlink as a
 // directory (its snapshot cannot tell a file symlink from a directory one);
-// the walk asks the handle, so a file symlink inherits as a file, as
-// Windows' own inheritance treats it.
+// the walk asks the handle (FILE_ATTRIBUTE_DIRECTORY), so a file symlink
+// inherits as a file. The real-Windows tests make no file symlink (it
+// needs a privilege), so the two never meet there.
 //
 // The walk checks ctx before each object. An interrupted or failed
 // propagation is an error: ApplyAll then rolls the edits back and
