@@ -5,29 +5,53 @@ package ntfs
 // How each edit reaches NTFS, and where that differs from plan.Apply's
 // model.
 //
+// Every edit writes its own object and nothing else: the descriptor it
+// computes goes to the object's handle with SetKernelObjectSecurity
+// (NtSetSecurityObject), whole, inherited ACEs included, never through
+// SetSecurityInfo. What lies below an edited directory is brought in line
+// afterwards, once for the whole Apply, by cordon's own walk
+// (propagate.go, propagate_windows.go), as plan.Apply models it.
+//
+// The Windows semantics this relies on:
+//
+//   - SetSecurityInfo and SetNamedSecurityInfo are the functions that
+//     propagate: "The SetNamedSecurityInfo and SetSecurityInfo functions
+//     support automatic propagation of inheritable access control entries
+//     (ACEs) ... the system applies the ACE as appropriate to the access
+//     control lists (ACLs) of any existing subdirectories or files"
+//     (Automatic Propagation of Inheritable ACEs,
+//     https://learn.microsoft.com/en-us/windows/win32/secauthz/automatic-propagation-of-inheritable-aces).
+//     That propagation is MARTA's (ntmarta.dll), in user mode, walking
+//     children by name; it is why the old code rewrote a subtree once per
+//     edited directory and why it was kept away from junctions.
+//   - NtSetSecurityObject sets "an object's security state" on the object
+//     its handle refers to (ZwSetSecurityObject,
+//     https://learn.microsoft.com/en-us/windows-hardware/drivers/ddi/ntifs/nf-ntifs-zwsetsecurityobject),
+//     and SetKernelObjectSecurity "should not be used when setting a
+//     security descriptor on file system objects. Instead, use the
+//     SetSecurityInfo or SetNamedSecurityInfo functions"
+//     (https://learn.microsoft.com/en-us/windows/win32/api/securitybaseapi/nf-securitybaseapi-setkernelobjectsecurity):
+//     no propagation, which is exactly what is wanted here. Microsoft does
+//     not say outright that it touches no child; that, and the next point,
+//     are hypotheses TestOwnPropagation checks on real Windows.
+//   - NTFS stores the DACL and label given to NtSetSecurityObject as they
+//     are, ACEs marked inherited and SE_DACL_AUTO_INHERITED included. As
+//     far as is known, MARTA writes each child it propagates to through
+//     this same call, and so does Cygwin its ACLs. The one documented
+//     counter-case: SeSetSecurityDescriptorInfoEx has an
+//     SEF_DACL_AUTO_INHERIT mode that keeps an object's current inherited
+//     ACEs whatever it is given
+//     (https://learn.microsoft.com/en-us/windows-hardware/drivers/ddi/ntifs/nf-ntifs-sesetsecuritydescriptorinfoex);
+//     if NTFS used it for this call, propagated inherited ACEs would not
+//     be stored, and TestOwnPropagation would fail on the children.
+//
 // AddACE and RemoveACE open the object with READ_CONTROL|WRITE_DAC
 // (BACKUP_SEMANTICS|OPEN_REPARSE_POINT, so a reparse point's own DACL is
-// edited), read its DACL, compute the new one as plan.Apply does (nextDACL)
-// and write nothing when the edit is already in effect. Otherwise:
-//
-//   - A file or directory gets SetSecurityInfo(DACL_SECURITY_INFORMATION)
-//     with the explicit ACEs only, UNPROTECTED_DACL_SECURITY_INFORMATION
-//     (or, for a protected DACL, the whole DACL and
-//     PROTECTED_DACL_SECURITY_INFORMATION: an edit never changes whether a
-//     DACL inherits). Windows (MARTA) re-adds what the object inherits and
-//     then propagates the inheritable ACEs to everything below it, top
-//     down: the same propagation plan.Apply models, but started once per
-//     edited directory rather than once per plan. x/sys offers no
-//     propagation that could be deferred and run once, so the edits are
-//     simply applied one by one in the plan's order: on the cold path a
-//     subtree below two edited directories (a .git below a root that gets
-//     a grant) is rewritten once for each, where the model counts one
-//     write; the warm path writes nothing at all. The writes Apply counts
-//     are the objects it wrote itself, not what propagation rewrote.
-//   - A junction or symlink gets SetKernelObjectSecurity with the whole new
-//     DACL: no propagation at all, because MARTA walks a directory's
-//     children by name, and a walk from a junction would go through it and
-//     rewrite its target's tree.
+// edited), read its DACL, compute the new one as plan.Apply does (nextDACL:
+// the explicit ACE added or removed, the inherited ACEs as they are) and
+// write nothing when the edit is already in effect. Otherwise the whole
+// new DACL is written, with the protected and auto-inherited bits the
+// object had: an edit never changes whether a DACL inherits.
 //
 // SetLabel and RemoveLabel open the object the same way with
 // READ_CONTROL|WRITE_OWNER (a mandatory label is written under WRITE_OWNER,
@@ -36,23 +60,16 @@ package ntfs
 // plan.LabelEdit, plan.Apply's own model (nextLabel): the compare-and-swap
 // against the explicit label the edit expects happens on the label read
 // through this handle, and nothing is written when it says no change.
-// Otherwise the label part of the SACL is written, never the rest: audit
-// ACEs would need ACCESS_SYSTEM_SECURITY and SeSecurityPrivilege.
+// Otherwise the whole label SACL is written under
+// LABEL_SECURITY_INFORMATION, inherited label included, and an empty SACL,
+// never a nil one (a null SACL), when no label is left; audit ACEs are
+// never written (they would need ACCESS_SYSTEM_SECURITY and
+// SeSecurityPrivilege). Hypothesis, which TestApplyLabel checks on real
+// Windows (Wine keeps no labels): an empty SACL under
+// LABEL_SECURITY_INFORMATION removes the label.
 //
-//   - A file or directory gets SetSecurityInfo(LABEL_SECURITY_INFORMATION)
-//     with only its explicit label ACE (or, for a protected SACL, the whole
-//     label SACL), and an empty SACL for RemoveLabel, never a nil one,
-//     which would be a null SACL. No SACL protection flag is passed, so
-//     whether the SACL inherits is left as it was. Hypotheses, which
-//     TestApplyLabel checks on real Windows (Wine keeps no labels): an
-//     empty SACL under LABEL_SECURITY_INFORMATION removes the explicit
-//     label (no documentation found says so outright); MARTA re-adds the
-//     inherited label and propagates an inheritable one (OI|CI) to
-//     everything below, as it does the DACL, so plan.Apply's single
-//     propagation models it.
-//   - A junction or symlink gets SetKernelObjectSecurity with the whole new
-//     label SACL, inherited ACEs included, and no propagation, for the
-//     same reason as its DACL.
+// An edit's write is one call on one handle: it happens or it does not,
+// so a failed edit changed nothing and its rollback has nothing to undo.
 //
 // CreateDir calls CreateDirectory with a descriptor holding the owner and
 // the deny; Windows merges the parent's inheritable ACEs into it, giving
@@ -138,10 +155,6 @@ func setACE(e plan.Edit) (bool, error) {
 		return false, openErr(err)
 	}
 	defer windows.CloseHandle(h)
-	info, err := readAttrTag(h)
-	if err != nil {
-		return false, err
-	}
 	cur, err := readSD(h, windows.DACL_SECURITY_INFORMATION)
 	if err != nil {
 		return false, err
@@ -150,33 +163,8 @@ func setACE(e plan.Edit) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	protected := cur.Control&ntsec.DACLProtected != 0
-	if info.isLink() {
-		sd := &ntsec.SecurityDescriptor{Control: cur.Control & (ntsec.DACLProtected | ntsec.DACLAutoInherited), DACL: next}
-		wsd, err := winSD(sd)
-		if err != nil {
-			return false, err
-		}
-		if err := windows.SetKernelObjectSecurity(h, daclInfo(protected), wsd); err != nil {
-			return false, fmt.Errorf("SetKernelObjectSecurity: %w", err)
-		}
-		return true, nil
-	}
-	write := next
-	if !protected {
-		write = explicitPart(next)
-	}
-	acl, err := winACL(write)
-	if err != nil {
+	if err := writeSD(h, &ntsec.SecurityDescriptor{Control: cur.Control, DACL: next}, daclPart); err != nil {
 		return false, err
-	}
-	if err := windows.SetSecurityInfo(h, windows.SE_FILE_OBJECT, daclInfo(protected), nil, nil, acl, nil); err != nil {
-		// SetSecurityInfo sets the object's DACL before it propagates:
-		// if the object has the new DACL, the edit happened and a
-		// rollback must undo it.
-		after, rerr := readSD(h, windows.DACL_SECURITY_INFORMATION)
-		changed := rerr == nil && after.DACL != nil && sameEntries(explicitPart(after.DACL), explicitPart(next))
-		return changed, fmt.Errorf("SetSecurityInfo: %w", err)
 	}
 	return true, nil
 }
@@ -195,10 +183,6 @@ func setLabel(e plan.Edit) (bool, error) {
 		return false, labelErr(openErr(err))
 	}
 	defer windows.CloseHandle(h)
-	info, err := readAttrTag(h)
-	if err != nil {
-		return false, err
-	}
 	cur, err := readSD(h, windows.LABEL_SECURITY_INFORMATION)
 	if err != nil {
 		return false, err
@@ -207,42 +191,44 @@ func setLabel(e plan.Edit) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	if info.isLink() {
-		sd := &ntsec.SecurityDescriptor{Control: ntsec.SACLPresent | cur.Control&(ntsec.SACLProtected|ntsec.SACLAutoInherited), SACL: next}
-		wsd, err := winSD(sd)
-		if err != nil {
-			return false, err
-		}
-		if err := windows.SetKernelObjectSecurity(h, windows.LABEL_SECURITY_INFORMATION, wsd); err != nil {
-			return false, labelErr(fmt.Errorf("SetKernelObjectSecurity: %w", err))
-		}
-		return true, nil
-	}
-	write := next
-	if cur.Control&ntsec.SACLProtected == 0 {
-		write = explicitPart(next)
-	}
-	sacl, err := winSACL(write)
-	if err != nil {
-		return false, err
-	}
-	if err := windows.SetSecurityInfo(h, windows.SE_FILE_OBJECT, windows.LABEL_SECURITY_INFORMATION, nil, nil, nil, sacl); err != nil {
-		// As for a DACL: if the object has the new label, the edit
-		// happened before propagation failed, and a rollback must undo it.
-		after, rerr := readSD(h, windows.LABEL_SECURITY_INFORMATION)
-		changed := rerr == nil && sameEntries(explicitLabels(after), explicitPart(next))
-		return changed, labelErr(fmt.Errorf("SetSecurityInfo: %w", err))
+	if err := writeSD(h, &ntsec.SecurityDescriptor{Control: cur.Control, SACL: next}, labelPart); err != nil {
+		return false, labelErr(err)
 	}
 	return true, nil
 }
 
-// explicitLabels returns the explicit entries of sd's label SACL, none
-// when it has no SACL.
-func explicitLabels(sd *ntsec.SecurityDescriptor) *ntsec.ACL {
-	if sd.SACL == nil {
-		return &ntsec.ACL{Revision: ntsec.ACLRevision, Entries: []ntsec.ACE{}}
+// writeSD writes the parts ps of sd to the object open as h, and to
+// nothing else (see the file comment): the DACL with its protected and
+// auto-inherited bits, the label SACL (an empty one for a nil SACL, which
+// removes the label) with its protected and auto-inherited bits.
+func writeSD(h windows.Handle, sd *ntsec.SecurityDescriptor, ps parts) error {
+	out := &ntsec.SecurityDescriptor{}
+	var info windows.SECURITY_INFORMATION
+	if ps&daclPart != 0 {
+		if sd.DACL == nil {
+			// A null DACL grants everyone everything: never written.
+			return errors.New("refusing to write a null DACL")
+		}
+		out.DACL = sd.DACL
+		out.Control |= ntsec.DACLPresent | sd.Control&(ntsec.DACLProtected|ntsec.DACLAutoInherited)
+		info |= daclInfo(sd.Control&ntsec.DACLProtected != 0)
 	}
-	return explicitPart(sd.SACL)
+	if ps&labelPart != 0 {
+		out.SACL = sd.SACL
+		if out.SACL == nil {
+			out.SACL = &ntsec.ACL{Revision: ntsec.ACLRevision, Entries: []ntsec.ACE{}}
+		}
+		out.Control |= ntsec.SACLPresent | sd.Control&(ntsec.SACLProtected|ntsec.SACLAutoInherited)
+		info |= windows.LABEL_SECURITY_INFORMATION
+	}
+	wsd, err := winSD(out)
+	if err != nil {
+		return err
+	}
+	if err := windows.SetKernelObjectSecurity(h, info, wsd); err != nil {
+		return fmt.Errorf("SetKernelObjectSecurity: %w", err)
+	}
+	return nil
 }
 
 // labelErr says what the two refusals particular to labels most likely
@@ -357,42 +343,4 @@ func winSD(sd *ntsec.SecurityDescriptor) (*windows.SECURITY_DESCRIPTOR, error) {
 	buf := make([]uintptr, (n+word-1)/word)
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(&buf[0])), len(b)), b)
 	return (*windows.SECURITY_DESCRIPTOR)(unsafe.Pointer(&buf[0])), nil
-}
-
-// winSACL encodes acl, never nil, as a Windows SACL: an empty acl stays an
-// empty SACL.
-func winSACL(acl *ntsec.ACL) (*windows.ACL, error) {
-	if acl == nil {
-		return nil, errors.New("encoded SACL: nil, which Windows would read as a null SACL")
-	}
-	wsd, err := winSD(&ntsec.SecurityDescriptor{Control: ntsec.SACLPresent, SACL: acl})
-	if err != nil {
-		return nil, err
-	}
-	sacl, _, err := wsd.SACL()
-	if err == nil && sacl == nil {
-		err = errors.New("no SACL")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("encoded SACL: %w", err)
-	}
-	return sacl, nil
-}
-
-// winACL encodes acl as a Windows ACL.
-func winACL(acl *ntsec.ACL) (*windows.ACL, error) {
-	wsd, err := winSD(&ntsec.SecurityDescriptor{DACL: acl})
-	if err != nil {
-		return nil, err
-	}
-	dacl, _, err := wsd.DACL()
-	if err == nil && dacl == nil {
-		// Never hand SetSecurityInfo a nil DACL: that is a null DACL,
-		// which grants everyone everything.
-		err = errors.New("no DACL")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("encoded DACL: %w", err)
-	}
-	return dacl, nil
 }

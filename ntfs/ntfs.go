@@ -27,6 +27,11 @@
 // the model rejects. Where READ_CONTROL is refused the object is still
 // reported, with a nil SD, which the planner treats as unreadable.
 //
+// A file's number of names (fsview.Node.Links) comes from the same handle
+// (GetFileInformationByHandle): the planner lists a file with more than one
+// in Plan.Linked, and propagation never rewrites it, since another of its
+// names may lie outside every root.
+//
 // Reparse points: the tag, read with GetFileInformationByHandleEx
 // (FileAttributeTagInfo), decides. IO_REPARSE_TAG_MOUNT_POINT is a Junction
 // and IO_REPARSE_TAG_SYMLINK a Symlink, their Target the substitute name
@@ -50,7 +55,7 @@
 // empty and [Apply] opens nothing at all. The anchor instead re-stamps every
 // root's whole tree on every command (20 to 120 s on large repositories);
 // here the tree below a root is written only when its root's ACEs change,
-// by Windows' own propagation. [View.Reads] counts the calls, as
+// once, by cordon's own propagation. [View.Reads] counts the calls, as
 // fsview.Memory does, so tests can hold the planner to that.
 //
 // # Writing
@@ -58,9 +63,15 @@
 // [Apply] writes edits one at a time, in the plan's order (denies before
 // the grants they guard), checking each object first and writing nothing
 // when it already holds what the edit asks for: applying a plan twice writes
-// once. See apply_windows.go for how each op maps to Windows and where that
-// differs from plan.Apply's model. [ApplyAll] rolls back the edits already
-// applied when one fails.
+// once. Each edit writes its own object and nothing else; then inheritance
+// is propagated once, top down, from the outermost edited objects, by
+// handles opened relative to their parents, writing each object below at
+// most once and never a file with more than one name (propagate.go), as
+// plan.Apply models it. See apply_windows.go for how each op maps to
+// Windows and propagate_windows.go for the walk. [ApplyAll] rolls back the
+// edits already applied when an edit or the propagation fails;
+// [ApplyReport] also says what was written and which multi-linked files
+// were left alone.
 package ntfs
 
 import (
@@ -74,6 +85,7 @@ import (
 
 	"github.com/cordon-sandbox/cordon/fsview"
 	"github.com/cordon-sandbox/cordon/plan"
+	"github.com/cordon-sandbox/cordon/winpath"
 )
 
 // ErrNotWindows is returned, wrapped, by every operation on other systems.
@@ -126,41 +138,63 @@ func sortNames(names []string) []string {
 	return names
 }
 
-// Apply applies edits to the file system in order and returns how many
-// descriptors it wrote: one per edit that changed its object (an ACE added
-// or removed, a label set or removed, a placeholder created); edits already
-// in effect, and label edits whose compare-and-swap finds another label,
-// write nothing.
-// The descriptors Windows rewrites below an edited directory when it
-// propagates inheritance are not counted (plan.Apply's model counts them).
+// Report says what an apply wrote.
+type Report struct {
+	// Writes counts the objects whose descriptor was written, each once,
+	// as plan.Apply counts them: the edited objects that changed (a
+	// placeholder created counts as one) and the objects below them that
+	// propagation rewrote. On a cold run it equals plan.Apply's count on
+	// the same tree: one write per object.
+	Writes int
+	// Propagated counts, of Writes, the objects only propagation wrote.
+	Propagated int
+	// Rewritten counts the edited objects propagation wrote a second time,
+	// because an edit above them changed what they inherit; they are
+	// counted once in Writes.
+	Rewritten int
+	// Linked lists the files with more than one name that propagation
+	// reached and left as they were (see fsview.Node.MultiLinked).
+	Linked []string
+	// Changed lists the edits that changed something: the ones this call
+	// is responsible for (see ApplyChanged).
+	Changed []plan.Edit
+}
+
+// Apply applies edits to the file system in order, then propagates
+// inheritance once from the objects they changed, and returns how many
+// objects it wrote (Report.Writes): edits already in effect, and label
+// edits whose compare-and-swap finds another label, write nothing, and
+// propagation writes only the objects whose descriptor changes.
 //
-// A failure stops the run: Apply returns the writes made so far and an
-// error naming the edit's op, ACE and path. The edits before it stay
-// applied; a caller that wants all or nothing uses [ApplyAll], which undoes
-// them with plan.Inverse.
+// A failure stops the edits: Apply still propagates from the edits that
+// changed something, so that they reach what lies below them, and returns
+// the writes made and an error naming the failed edit's op, ACE and path.
+// The edits before it stay applied; a caller that wants all or nothing
+// uses [ApplyAll], which undoes them with plan.Inverse.
 func Apply(ctx context.Context, edits []plan.Edit) (writes int, err error) {
 	if !supported {
 		return 0, ErrNotWindows
 	}
-	writes, _, err = run(ctx, edits, applyEdit, false)
-	return writes, err
+	r, err := applyOnce(ctx, edits, osOps)
+	return r.Writes, err
 }
 
-// ApplyAll applies edits like [Apply]. When one fails it undoes, best
-// effort, the edits that had changed something before it, by applying
-// plan.Inverse of them (an ACE that was already present is not removed:
-// the plan did not put it there), even if ctx is done. A label set is
-// undone by putting back the label it replaced, if the object still holds
-// the one set. Removals (RemoveACE, RemoveLabel, RemoveDir) have no
-// inverse and are not undone: cleanup removes grants before the denies
-// they were guarded by, so a partial cleanup leaves nothing writable that
-// was not. A cleanup's SetLabel restoring a previous label is undone like
-// any label set, back to the label cordon had set: the record still lists
-// it, and the next cleanup tries again. The error names the failed edit
-// and says what was rolled back, what stays, and what the rollback failed
-// to undo.
+// ApplyAll applies edits like [Apply]. When an edit or the propagation
+// fails it undoes, best effort, the edits that had changed something, by
+// applying plan.Inverse of them (an ACE that was already present is not
+// removed: the plan did not put it there), even if ctx is done, and, if
+// propagation had begun, propagating again from the same objects, which
+// puts back what lies below them. A label set is undone by putting back
+// the label it replaced, if the object still holds the one set. Removals
+// (RemoveACE, RemoveLabel, RemoveDir) have no inverse and are not undone:
+// cleanup removes grants before the denies they were guarded by, so a
+// partial cleanup leaves nothing writable that was not. A cleanup's
+// SetLabel restoring a previous label is undone like any label set, back
+// to the label cordon had set: the record still lists it, and the next
+// cleanup tries again. The error names the failed edit and says what was
+// rolled back, what stays, and what the rollback failed to undo.
 func ApplyAll(ctx context.Context, edits []plan.Edit) error {
-	_, err := ApplyChanged(ctx, edits)
+	_, err := ApplyReport(ctx, edits)
 	return err
 }
 
@@ -169,39 +203,113 @@ func ApplyAll(ctx context.Context, edits []plan.Edit) error {
 // edits already in effect (put there by a concurrent run of the same
 // workspace, say), which a caller undoing its own work must leave alone.
 func ApplyChanged(ctx context.Context, edits []plan.Edit) ([]plan.Edit, error) {
+	r, err := ApplyReport(ctx, edits)
+	return r.Changed, err
+}
+
+// ApplyReport is ApplyAll that also says, on success, what it wrote: the
+// objects, the multi-linked files propagation left alone, and the edits
+// that changed something. On failure the Report is empty: what was
+// changed has been rolled back, as far as the error says.
+func ApplyReport(ctx context.Context, edits []plan.Edit) (Report, error) {
 	if !supported {
-		return nil, ErrNotWindows
+		return Report{}, ErrNotWindows
 	}
-	return applyAll(ctx, edits, applyEdit)
+	return applyAll(ctx, edits, osOps)
 }
 
 // applyFunc applies one edit. changed reports whether it altered the file
-// system; it may be true together with an error (a DACL set on the object
-// before its propagation to the subtree failed), so that a rollback undoes
+// system; it may be true together with an error, so that a rollback undoes
 // it.
 type applyFunc func(e plan.Edit) (changed bool, err error)
 
-func applyAll(ctx context.Context, edits []plan.Edit, apply applyFunc) ([]plan.Edit, error) {
-	_, done, err := run(ctx, edits, apply, false)
+// propagateFunc propagates inheritance below the objects at tops (each
+// edited, in canonical form), adding to written the keys of the objects it
+// writes.
+type propagateFunc func(ctx context.Context, tops []string, written map[string]bool) (propResult, error)
+
+// ops is how edits reach a file system: NTFS (osOps), or a fake in tests.
+type ops struct {
+	apply     applyFunc
+	propagate propagateFunc
+}
+
+var osOps = ops{apply: applyEdit, propagate: propagate}
+
+// applyOnce applies edits, stopping at the first failure, and propagates
+// from those that changed something.
+func applyOnce(ctx context.Context, edits []plan.Edit, o ops) (Report, error) {
+	done, err := run(ctx, edits, o.apply, false)
+	r, perr := propagateEdits(ctx, done, o)
+	return r, errors.Join(err, perr)
+}
+
+func applyAll(ctx context.Context, edits []plan.Edit, o ops) (Report, error) {
+	done, err := run(ctx, edits, o.apply, false)
+	propagated := false
 	if err == nil {
-		return done, nil
+		var r Report
+		propagated = true
+		if r, err = propagateEdits(ctx, done, o); err == nil {
+			r.Changed = done
+			return r, nil
+		}
 	}
 	if len(done) == 0 {
-		return nil, fmt.Errorf("%w (nothing had been changed)", err)
+		return Report{}, fmt.Errorf("%w (nothing had been changed)", err)
 	}
+	bg := context.WithoutCancel(ctx)
 	undo := plan.Inverse(done)
 	var notes []string
 	if kept := len(done) - undoable(done); kept > 0 {
 		notes = append(notes, fmt.Sprintf("%d removals before it stay made", kept))
 	}
+	var uerr error
 	if n := undoable(done); n > 0 {
-		_, _, uerr := run(context.WithoutCancel(ctx), undo, apply, true)
-		if uerr != nil {
-			return nil, fmt.Errorf("%w; rolling back the %d additions before it failed too: %w", err, n, uerr)
-		}
+		_, uerr = run(bg, undo, o.apply, true)
 		notes = append(notes, fmt.Sprintf("%d additions before it rolled back", n))
 	}
-	return nil, fmt.Errorf("%w (%s)", err, strings.Join(notes, "; "))
+	if propagated {
+		// Below the edited objects, propagation may have reached some
+		// objects and not others: propagating again from all of them,
+		// removals included, lines every descendant up with what its
+		// edited ancestor now holds.
+		_, perr := propagateEdits(bg, done, o)
+		if perr != nil {
+			perr = fmt.Errorf("propagating the rollback: %w", perr)
+		}
+		uerr = errors.Join(uerr, perr)
+		notes = append(notes, "propagated again")
+	}
+	if uerr != nil {
+		return Report{}, fmt.Errorf("%w; the rollback (%s) failed too: %w", err, strings.Join(notes, "; "), uerr)
+	}
+	return Report{}, fmt.Errorf("%w (%s)", err, strings.Join(notes, "; "))
+}
+
+// propagateEdits propagates from the objects done changed and reports the
+// writes: the edited objects, once each, and what propagation added.
+func propagateEdits(ctx context.Context, done []plan.Edit, o ops) (Report, error) {
+	written := map[string]bool{}
+	var tops []string
+	for _, e := range done {
+		if e.Op == plan.RemoveDir {
+			continue // nothing is left to write or to propagate from
+		}
+		p, err := winpath.Parse(e.Path)
+		if err != nil {
+			return Report{}, fmt.Errorf("propagate from %s: %w", e.Path, err)
+		}
+		written[p.Object().Key()] = true
+		tops = append(tops, p.Object().String())
+	}
+	r := Report{Writes: len(written)}
+	if len(tops) == 0 {
+		return r, nil
+	}
+	res, err := o.propagate(ctx, tops, written)
+	r.Writes, r.Propagated, r.Rewritten, r.Linked = len(written), res.writes, res.rewritten, res.linked
+	return r, err
 }
 
 // undoable counts the edits plan.Inverse undoes: additions, labels set
@@ -216,29 +324,26 @@ func undoable(edits []plan.Edit) int {
 	return n
 }
 
-// run applies edits in order. It returns the writes made and the edits that
-// changed something. It stops at the first error unless keepGoing, in which
-// case it applies every edit and returns all the errors joined.
-func run(ctx context.Context, edits []plan.Edit, apply applyFunc, keepGoing bool) (writes int, done []plan.Edit, err error) {
+// run applies edits in order and returns the edits that changed something.
+// It stops at the first error unless keepGoing, in which case it applies
+// every edit and returns all the errors joined.
+func run(ctx context.Context, edits []plan.Edit, apply applyFunc, keepGoing bool) (done []plan.Edit, err error) {
 	var errs []error
 	for i, e := range edits {
 		if err := ctx.Err(); err != nil {
-			return writes, done, fmt.Errorf("edit %d of %d (%s %s): %w", i+1, len(edits), e.Op, e.Path, err)
+			return done, fmt.Errorf("edit %d of %d (%s %s): %w", i+1, len(edits), e.Op, e.Path, err)
 		}
 		changed, err := apply(e)
 		if changed {
 			done = append(done, e)
-			if e.Op != plan.RemoveDir {
-				writes++
-			}
 		}
 		if err != nil {
 			err = fmt.Errorf("edit %d of %d: %w", i+1, len(edits), err)
 			if !keepGoing {
-				return writes, done, err
+				return done, err
 			}
 			errs = append(errs, err)
 		}
 	}
-	return writes, done, errors.Join(errs...)
+	return done, errors.Join(errs...)
 }

@@ -3,6 +3,7 @@
 package ntfs
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/cordon-sandbox/cordon/fsview"
@@ -25,6 +26,10 @@ func (v *View) List(dir string) ([]string, error) {
 
 func applyEdit(e plan.Edit) (bool, error) {
 	return false, fmt.Errorf("%s %s: %w", e.Op, e.Path, ErrNotWindows)
+}
+
+func propagate(context.Context, []string, map[string]bool) (propResult, error) {
+	return propResult{}, ErrNotWindows
 }
 
 // FinalPath returns p: resolving aliases is Windows' business.

@@ -239,6 +239,13 @@ func TestPlaceholderDACLMatchesModel(t *testing.T) {
 	}
 }
 
+// noPropagation is ops that apply edits with apply and propagate nothing.
+func noPropagation(apply applyFunc) ops {
+	return ops{apply: apply, propagate: func(context.Context, []string, map[string]bool) (propResult, error) {
+		return propResult{}, nil
+	}}
+}
+
 func TestApplyAllRollsBack(t *testing.T) {
 	ws := `C:\ws`
 	edits := []plan.Edit{
@@ -261,12 +268,12 @@ func TestApplyAllRollsBack(t *testing.T) {
 			return e.Path != ws+`\.git`, nil
 		}
 	}
-	writes, done, err := run(context.Background(), edits, fake(false), false)
-	if writes != 2 || len(done) != 2 || err == nil || !strings.Contains(err.Error(), "edit 4 of 5") {
-		t.Errorf("run: %d writes, %d done, %v", writes, len(done), err)
+	done, err := run(context.Background(), edits, fake(false), false)
+	if len(done) != 2 || err == nil || !strings.Contains(err.Error(), "edit 4 of 5") {
+		t.Errorf("run: %d done, %v", len(done), err)
 	}
 	calls = nil
-	_, err = applyAll(context.Background(), edits, fake(false))
+	_, err = applyAll(context.Background(), edits, noPropagation(fake(false)))
 	want := []string{
 		`create-dir C:\ws\.codex`, `add C:\ws\.git`, `add C:\ws`, `add C:\gone`,
 		`remove C:\ws`, `remove C:\ws\.codex`, `remove-dir C:\ws\.codex`,
@@ -278,29 +285,30 @@ func TestApplyAllRollsBack(t *testing.T) {
 		t.Errorf("ApplyAll: %v", err)
 	}
 	calls = nil
-	_, err = applyAll(context.Background(), edits, fake(true))
+	_, err = applyAll(context.Background(), edits, noPropagation(fake(true)))
 	if err == nil || !strings.Contains(err.Error(), `C:\gone`) || !strings.Contains(err.Error(), "access denied") || len(calls) != 7 {
 		t.Errorf("ApplyAll with a failing rollback: %v after %q", err, calls)
 	}
 	// A cancelled context stops the run, and the rollback still runs.
 	ctx, cancel := context.WithCancel(context.Background())
 	calls = nil
-	_, err = applyAll(ctx, edits[:3], func(e plan.Edit) (bool, error) {
+	_, err = applyAll(ctx, edits[:3], noPropagation(func(e plan.Edit) (bool, error) {
 		calls = append(calls, string(e.Op)+" "+e.Path)
 		if e.Op == plan.CreateDir {
 			cancel()
 		}
 		return true, nil
-	})
+	}))
 	if !errors.Is(err, context.Canceled) || len(calls) != 3 {
 		t.Errorf("cancelled: %v after %q", err, calls)
 	}
-	if _, err := applyAll(context.Background(), edits[:1], func(plan.Edit) (bool, error) { return false, errors.New("boom") }); err == nil || !strings.Contains(err.Error(), "nothing had been changed") {
+	if _, err := applyAll(context.Background(), edits[:1], noPropagation(func(plan.Edit) (bool, error) { return false, errors.New("boom") })); err == nil || !strings.Contains(err.Error(), "nothing had been changed") {
 		t.Errorf("first edit failing: %v", err)
 	}
 	// Success returns what changed: the edit already in place is not
 	// this call's to undo.
-	changed, err := applyAll(context.Background(), edits[:3], fake(false))
+	r, err := applyAll(context.Background(), edits[:3], noPropagation(fake(false)))
+	changed := r.Changed
 	if err != nil || len(changed) != 2 || changed[0].Path != ws+`\.codex` || changed[1].Path != ws {
 		t.Errorf("changed %v, %v", changed, err)
 	}
@@ -315,13 +323,13 @@ func TestApplyAllRemovalsStay(t *testing.T) {
 		{Op: plan.RemoveDir, Path: `C:\ws\.codex`},
 	}
 	var calls int
-	_, err := applyAll(context.Background(), edits, func(e plan.Edit) (bool, error) {
+	_, err := applyAll(context.Background(), edits, noPropagation(func(e plan.Edit) (bool, error) {
 		calls++
 		if e.Op == plan.RemoveDir {
 			return false, errors.New("access denied")
 		}
 		return true, nil
-	})
+	}))
 	if err == nil || !strings.Contains(err.Error(), "2 removals before it stay made") || strings.Contains(err.Error(), "rolled back") || calls != 3 {
 		t.Errorf("ApplyAll of removals: %v after %d calls", err, calls)
 	}
@@ -398,7 +406,7 @@ func TestApplyAllRollsBackLabels(t *testing.T) {
 		{Op: plan.SetLabel, Path: `C:\tmp`, ACE: lowLabel, Prev: &prev},
 		{Op: plan.AddACE, Path: `C:\gone`, ACE: allowB},
 	}
-	_, err := applyAll(context.Background(), edits, fake)
+	_, err := applyAll(context.Background(), edits, noPropagation(fake))
 	want := []string{
 		`label C:\ws (ML;OICI;NW;;;LW)`, `label C:\tmp (ML;OICI;NW;;;LW) over (ML;;NW;;;ME)`, `add C:\gone ` + allowB.SDDL(),
 		`label C:\tmp (ML;;NW;;;ME) over (ML;OICI;NW;;;LW)`, `remove-label C:\ws (ML;OICI;NW;;;LW)`,
@@ -411,7 +419,7 @@ func TestApplyAllRollsBackLabels(t *testing.T) {
 	}
 	calls = nil
 	cleanup := append(plan.Inverse(edits[:2]), plan.Edit{Op: plan.RemoveDir, Path: `C:\gone`})
-	_, err = applyAll(context.Background(), cleanup, fake)
+	_, err = applyAll(context.Background(), cleanup, noPropagation(fake))
 	want = []string{
 		`label C:\tmp (ML;;NW;;;ME) over (ML;OICI;NW;;;LW)`, `remove-label C:\ws (ML;OICI;NW;;;LW)`, `remove-dir C:\gone`,
 		`label C:\tmp (ML;OICI;NW;;;LW) over (ML;;NW;;;ME)`,

@@ -84,6 +84,25 @@ func (a attrTag) isLink() bool { return a.Tag&tagNameSurrogate != 0 }
 
 func (a attrTag) isDir() bool { return a.Attributes&windows.FILE_ATTRIBUTE_DIRECTORY != 0 }
 
+// fileStandardInfo is FILE_STANDARD_INFO, which x/sys/windows does not
+// define.
+type fileStandardInfo struct {
+	AllocationSize, EndOfFile int64
+	NumberOfLinks             uint32
+	DeletePending, Directory  bool // BOOLEANs
+}
+
+// readLinks returns the number of names (hard links) of the file open as
+// h: FILE_STANDARD_INFO's NumberOfLinks, the count GetFileInformationByHandle
+// also reports, without the volume and name queries that call adds.
+func readLinks(h windows.Handle) (uint32, error) {
+	var fi fileStandardInfo
+	if err := windows.GetFileInformationByHandleEx(h, windows.FileStandardInfo, (*byte)(unsafe.Pointer(&fi)), uint32(unsafe.Sizeof(fi))); err != nil {
+		return 0, fmt.Errorf("number of links: %w", err)
+	}
+	return fi.NumberOfLinks, nil
+}
+
 // readReparse returns the object's REPARSE_DATA_BUFFER.
 func readReparse(h windows.Handle) ([]byte, error) {
 	buf := make([]byte, windows.MAXIMUM_REPARSE_DATA_BUFFER_SIZE)
@@ -131,6 +150,12 @@ func (v *View) Stat(path string) (fsview.Node, error) {
 	n, err := v.node(h, p)
 	if err != nil {
 		return fsview.Node{}, fmt.Errorf("stat %s: %w", p, err)
+	}
+	if n.Type == fsview.File {
+		// From the same handle, so that the count is this object's.
+		if n.Links, err = readLinks(h); err != nil {
+			return fsview.Node{}, fmt.Errorf("stat %s: %w", p, err)
+		}
 	}
 	if readable {
 		if n.SD, err = readSD(h, statInfo); err != nil {
@@ -203,6 +228,16 @@ func (v *View) List(dir string) ([]string, error) {
 	case !info.isDir():
 		return nil, fmt.Errorf("list %s: a file, not a directory", p)
 	}
+	names, err := listNames(h)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", p, err)
+	}
+	return names, nil
+}
+
+// listNames returns the sorted names in the directory open as h, which
+// must be a synchronous handle with FILE_LIST_DIRECTORY.
+func listNames(h windows.Handle) ([]string, error) {
 	buf := make([]byte, dirBufSize)
 	var names []string
 	for class := uint32(fileFullDirectoryRestartInfo); ; class = fileFullDirectoryInfo {
@@ -212,10 +247,10 @@ func (v *View) List(dir string) ([]string, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", p, err)
+			return nil, err
 		}
 		if names, err = dirNames(buf, names); err != nil {
-			return nil, fmt.Errorf("list %s: %w", p, err)
+			return nil, err
 		}
 	}
 	return sortNames(names), nil

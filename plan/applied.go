@@ -17,14 +17,14 @@ import (
 // every sandbox token.
 //
 // Objects at or below an edited path are read again from in.View, as they
-// now are, since applying the edits changed them (and Windows' propagation
-// the objects below them). Every other object is taken as the planner saw
+// now are, since applying the edits changed them (and ntfs.Apply's
+// propagation the objects below them). Every other object is taken as the planner saw
 // it: nothing cordon did touched it, and reading the audited directories a
 // second time would double the cost of every run.
 //
 // Objects below a root that the planner never read are not checked: they
 // are assumed to carry what the root's inheritable ACEs give them, which is
-// what Windows' propagation writes when a root's DACL is set, and what
+// what ntfs.Apply's propagation writes when a root's DACL is set, and what
 // keeps a warm run O(roots). A subtree whose inheritance is blocked (a
 // protected DACL) is therefore not covered; it can only be narrower than
 // its root, which is a gap, not a violation.

@@ -15,8 +15,9 @@ import (
 // is propagated once, top down, from every edited object that has no edited
 // ancestor, rewriting only the descendants whose DACL changes. That is what
 // SetNamedSecurityInfo's propagation does on Windows, done once for the
-// whole plan so that no object is written twice. A file with more than one
-// name (fsview.Node.MultiLinked) is never rewritten.
+// whole plan so that no object is written twice, and what ntfs.Apply's own
+// propagation does on NTFS. A file with more than one name
+// (fsview.Node.MultiLinked) is never rewritten.
 func Apply(m *fsview.Memory, edits []Edit) (writes int, err error) {
 	written := map[string]bool{}
 	var tops []string
@@ -105,7 +106,7 @@ func Apply(m *fsview.Memory, edits []Edit) (writes int, err error) {
 		typ           ntsec.ObjectType // a file and a directory may share a descriptor yet inherit differently
 	}
 	memo := map[memoKey]*ntsec.SecurityDescriptor{}
-	for _, top := range outermost(tops) {
+	for _, top := range Outermost(tops) {
 		m.Walk(top, func(n, parent *fsview.Node) bool {
 			if parent == nil || n.Path == top {
 				return true
@@ -138,9 +139,11 @@ func Apply(m *fsview.Memory, edits []Edit) (writes int, err error) {
 	return writes, nil
 }
 
-// outermost keeps the paths that have no ancestor (or equal) among the
-// others.
-func outermost(paths []string) []string {
+// Outermost keeps the paths that have no ancestor (or equal) among the
+// others, in their order: the objects a single top-down propagation starts
+// from. ntfs.Apply propagates from the same ones, so that it writes what
+// this model writes.
+func Outermost(paths []string) []string {
 	var out []string
 	for i, p := range paths {
 		pp, _ := winpath.Parse(p)

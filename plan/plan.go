@@ -8,8 +8,8 @@
 // directories the world-writable audit visits — O(roots), never O(files) —
 // and it leaves out every ACE that is already in place, so planning an
 // unchanged tree a second time gives no edits at all. Inheritance does the
-// rest: an OI|CI ACE on a root reaches every file below it, as Windows
-// propagates it once when the edit is applied.
+// rest: an OI|CI ACE on a root reaches every file below it, as ntfs.Apply
+// propagates it once when the edit is applied (Apply here models that).
 package plan
 
 import (
