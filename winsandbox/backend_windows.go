@@ -304,8 +304,12 @@ func (s *setup) applyAlone(ctx context.Context, edits []plan.Edit) ([]plan.Edit,
 	if err != nil {
 		return nil, fmt.Errorf("waiting for the running sandboxed commands to end before changing ACLs: %w", err)
 	}
-	changed, err := ntfs.ApplyChanged(ctx, edits)
+	rep, err := ntfs.ApplyReport(ctx, edits)
 	release()
+	changed := rep.Changed
+	for _, l := range rep.Linked {
+		s.notes = append(s.notes, "left as it is (a file with more than one name): "+l)
+	}
 	unlock, lerr := hold(context.WithoutCancel(ctx), acelog.HoldRun, s.dir)
 	if lerr != nil {
 		return changed, errors.Join(err, lerr)

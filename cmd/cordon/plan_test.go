@@ -68,8 +68,14 @@ func TestExplainCLI(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if !strings.Contains(out, "read:             yes") || !strings.Contains(out, "write:            no") || !strings.Contains(out, "restricted deny") {
+	// The Medium label on .git decides first; the capability SID's deny
+	// is behind it (a Medium plan shows it deciding).
+	if !strings.Contains(out, "read:             yes") || !strings.Contains(out, "write:            no") || !strings.Contains(out, "integrity deny (ML;ID;NW;;;ME)") {
 		t.Errorf(".git/config:\n%s", out)
+	}
+	code, out, _ = runCLI(t, "", append([]string{"explain", `C:\Users\me\ws\.GIT\config`, "--medium-integrity"}, planFlags...)...)
+	if code != 0 || !strings.Contains(out, "write:            no") || !strings.Contains(out, "restricted deny") {
+		t.Errorf(".git/config, Medium:\n%s", out)
 	}
 	code, out, _ = runCLI(t, "", append([]string{"explain", `C:\Users\me\ws\README.md`, "--json"}, planFlags...)...)
 	var got struct {
