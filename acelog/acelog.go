@@ -174,6 +174,13 @@ func Load(ctx context.Context, dir string) ([]plan.Edit, error) {
 // removals already made stay made (cleanup's own removals are not rolled
 // back), and removing an ACE that is gone does nothing.
 func Cleanup(ctx context.Context, dir string, apply func(context.Context, []plan.Edit) error) ([]plan.Edit, error) {
+	return CleanupRepairing(ctx, dir, apply, nil)
+}
+
+// CleanupRepairing is Cleanup that first, holding the run lock, finishes
+// with propagate a propagation a killed run or cleanup left unfinished
+// (Repair); nil propagate skips that.
+func CleanupRepairing(ctx context.Context, dir string, apply func(context.Context, []plan.Edit) error, propagate func(context.Context, []string) error) ([]plan.Edit, error) {
 	release, err := lock(ctx, dir, RunLockName, true)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -182,6 +189,11 @@ func Cleanup(ctx context.Context, dir string, apply func(context.Context, []plan
 		return nil, fmt.Errorf("acelog: %w", err)
 	}
 	defer release()
+	if propagate != nil {
+		if _, err := Repair(context.WithoutCancel(ctx), dir, propagate); err != nil {
+			return nil, err
+		}
+	}
 	ctx = context.WithoutCancel(ctx)
 	var undone []plan.Edit
 	err = change(ctx, dir, func(have []plan.Edit) ([]plan.Edit, error) {
@@ -189,7 +201,7 @@ func Cleanup(ctx context.Context, dir string, apply func(context.Context, []plan
 			return have, nil
 		}
 		inv := plan.Inverse(have)
-		if err := apply(ctx, inv); err != nil {
+		if err := Propagating(ctx, dir, inv, func() error { return apply(ctx, inv) }); err != nil {
 			return nil, fmt.Errorf("cleanup: %w", err)
 		}
 		undone = inv

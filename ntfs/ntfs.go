@@ -218,6 +218,27 @@ func ApplyReport(ctx context.Context, edits []plan.Edit) (Report, error) {
 	return applyAll(ctx, edits, osOps)
 }
 
+// Propagate re-applies, below each of tops, the inheritance its descriptor
+// passes on, as Apply does after its edits, writing only what differs: it
+// finishes what a run cut short between its edits and its walk left undone
+// (acelog.Propagating marks such a run). The report counts the objects it
+// wrote and the multi-linked files it left alone.
+func Propagate(ctx context.Context, tops []string) (Report, error) {
+	if !supported {
+		return Report{}, ErrNotWindows
+	}
+	var canon []string
+	for _, t := range tops {
+		p, err := winpath.Parse(t)
+		if err != nil {
+			return Report{}, fmt.Errorf("propagate from %s: %w", t, err)
+		}
+		canon = append(canon, p.Object().String())
+	}
+	res, err := osOps.propagate(ctx, plan.Outermost(canon), map[string]bool{})
+	return Report{Writes: res.writes, Propagated: res.writes, Linked: res.linked}, err
+}
+
 // applyFunc applies one edit. changed reports whether it altered the file
 // system; it may be true together with an error, so that a rollback undoes
 // it.

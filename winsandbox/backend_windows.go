@@ -295,7 +295,8 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 // change under it (issue 10 part 7), and takes the shared one back after.
 // It waits for running commands at most lockWait, then fails "busy".
 func (s *setup) applyAlone(ctx context.Context, edits []plan.Edit) ([]plan.Edit, error) {
-	if len(edits) == 0 {
+	_, err := os.Stat(filepath.Join(s.dir, acelog.PendingName))
+	if len(edits) == 0 && err != nil {
 		return nil, nil
 	}
 	s.unlock()
@@ -304,7 +305,14 @@ func (s *setup) applyAlone(ctx context.Context, edits []plan.Edit) ([]plan.Edit,
 	if err != nil {
 		return nil, fmt.Errorf("waiting for the running sandboxed commands to end before changing ACLs: %w", err)
 	}
-	rep, err := ntfs.ApplyReport(ctx, edits)
+	var rep ntfs.Report
+	if _, err = acelog.Repair(ctx, s.dir, propagate); err == nil {
+		err = acelog.Propagating(ctx, s.dir, edits, func() error {
+			var err error
+			rep, err = ntfs.ApplyReport(ctx, edits)
+			return err
+		})
+	}
 	release()
 	changed := rep.Changed
 	for _, l := range rep.Linked {
@@ -316,6 +324,12 @@ func (s *setup) applyAlone(ctx context.Context, edits []plan.Edit) ([]plan.Edit,
 	}
 	s.unlock = unlock
 	return changed, err
+}
+
+// propagate finishes an interrupted propagation (acelog.Repair).
+func propagate(ctx context.Context, tops []string) error {
+	_, err := ntfs.Propagate(ctx, tops)
+	return err
 }
 
 // desktopName is the run's desktop for STARTUPINFO, or "" without one.

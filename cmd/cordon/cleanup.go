@@ -66,7 +66,10 @@ func runCleanup(args []string, stdout, stderr io.Writer) int {
 		}
 		edits = plan.Inverse(recorded)
 	} else {
-		edits, err = acelog.Cleanup(ctx, dir, ntfs.ApplyAll)
+		edits, err = acelog.CleanupRepairing(ctx, dir, ntfs.ApplyAll, func(ctx context.Context, tops []string) error {
+			_, err := ntfs.Propagate(ctx, tops)
+			return err
+		})
 		if err != nil {
 			code := "cleanup_failed"
 			switch {
