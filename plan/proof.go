@@ -307,48 +307,34 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 		}
 	}
 	// A protected name that does not exist must not be creatable either:
-	// the token must lack ADD_FILE and ADD_SUBDIRECTORY on its root.
+	// the token must lack ADD_FILE and ADD_SUBDIRECTORY on its root. Nor
+	// must a missing git guard, on its parent.
+	type missing struct {
+		path, parent winpath.Path
+		why          string
+	}
+	var absent []missing
 	for _, root := range roots {
-		rn, err := work.Stat(root.path.String())
-		if err != nil {
-			continue // a missing root fails planning, not the proof
-		}
 		for _, name := range r.Protected {
-			p, err := root.path.Join(name)
-			if err != nil {
-				continue
-			}
-			if _, err := work.Stat(p.String()); err == nil {
-				continue
-			}
-			for ti, t := range tokens {
-				for ri, rd := range readings {
-					g := granted(rn.SD, ti, ri, ntsec.Directory) & (ntsec.FileWriteData | ntsec.FileAppendData)
-					if g != 0 {
-						pr.ViolationCount++
-						pr.PerReading[ri].Violations++
-						if len(pr.Violations) < maxListed {
-							pr.Violations = append(pr.Violations, Violation{p.String(), t.name, "create (" + rights(g) + " on " + root.path.String() + ")", "protected name " + name + " is missing and its root lets the token create it", rd.Name()})
-						}
-					}
-				}
+			if p, err := root.path.Join(name); err == nil {
+				absent = append(absent, missing{p, root.path, "protected name " + name + " is missing and its root lets the token create it"})
 			}
 		}
 	}
-	// So must a missing git guard: its parent must not let the token
-	// create it.
 	for _, g := range in.Git.Guards {
-		gp, err := winpath.Parse(g)
-		if err != nil {
+		if gp, err := winpath.Parse(g); err == nil {
+			if parent, ok := gp.Parent(); ok {
+				absent = append(absent, missing{gp, parent, "git guard is missing and its parent lets the token create it"})
+			}
+		}
+	}
+	for _, a := range absent {
+		if _, err := work.Stat(a.path.String()); err == nil {
 			continue
 		}
-		parent, ok := gp.Parent()
-		if _, err := work.Stat(gp.String()); err == nil || !ok {
-			continue
-		}
-		pn, err := work.Stat(parent.String())
+		pn, err := work.Stat(a.parent.String())
 		if err != nil {
-			continue
+			continue // a missing root fails planning, not the proof
 		}
 		for ti, t := range tokens {
 			for ri, rd := range readings {
@@ -357,7 +343,7 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 					pr.ViolationCount++
 					pr.PerReading[ri].Violations++
 					if len(pr.Violations) < maxListed {
-						pr.Violations = append(pr.Violations, Violation{gp.String(), t.name, "create (" + rights(g) + " on " + parent.String() + ")", "git guard is missing and its parent lets the token create it", rd.Name()})
+						pr.Violations = append(pr.Violations, Violation{a.path.String(), t.name, "create (" + rights(g) + " on " + a.parent.String() + ")", a.why, rd.Name()})
 					}
 				}
 			}
