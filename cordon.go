@@ -100,6 +100,10 @@ type Result struct {
 	// environment) that the policy kept from the command, sorted: names
 	// only, never values.
 	EnvDropped []string
+	// DenyRead are the existing paths the command could not read: the
+	// policy's deny-read list (with the default one unless turned off),
+	// resolved, missing paths left out.
+	DenyRead []string
 }
 
 // Error is returned when the command could not be run at all: bad input or

@@ -46,6 +46,11 @@ func run(ctx context.Context, req Request, choose func(name string) (sandbox.Bac
 		return res, err
 	}
 	res.Backend = backend.Name()
+	for _, d := range spec.Policy.DenyRead {
+		if _, err := os.Stat(d); err == nil {
+			res.DenyRead = append(res.DenyRead, d)
+		}
+	}
 	limit := req.CaptureLimit
 	if limit == 0 {
 		limit = DefaultCaptureLimit
@@ -202,7 +207,7 @@ func prepare(req Request, env []string, choose func(string) (sandbox.Backend, er
 	if pol.Mode == "" {
 		return spec, nil, fail("bad_policy", fmt.Errorf("policy: field \"mode\" is required (read-only or workspace-write)"))
 	}
-	penv := policy.Env{Rules: rules, Cwd: abs, TempDirs: tempDirs(env), Canonical: canonical}
+	penv := policy.Env{Rules: rules, Cwd: abs, TempDirs: tempDirs(env), Canonical: canonical, Getenv: os.Getenv}
 	if req.Temp != "" && backend.Name() != winsandbox.Name {
 		return spec, nil, fail("bad_request", fmt.Errorf("a temp directory of your own is an option of the %s backend, not of %s (the Linux backend gives every run a private /tmp; --writable-root makes a directory writable)", winsandbox.Name, backend.Name()))
 	}

@@ -189,14 +189,16 @@ func CleanupRepairing(ctx context.Context, dir string, apply func(context.Contex
 		return nil, fmt.Errorf("acelog: %w", err)
 	}
 	defer release()
-	if propagate != nil {
-		if _, err := Repair(context.WithoutCancel(ctx), dir, propagate); err != nil {
-			return nil, err
-		}
-	}
 	ctx = context.WithoutCancel(ctx)
 	var undone []plan.Edit
 	err = change(ctx, dir, func(have []plan.Edit) ([]plan.Edit, error) {
+		// The record read, the walk a killed application left unfinished
+		// comes first: it may be this record's own.
+		if propagate != nil {
+			if _, err := Repair(ctx, dir, propagate); err != nil {
+				return nil, err
+			}
+		}
 		if len(have) == 0 {
 			return have, nil
 		}

@@ -290,7 +290,7 @@ func stagePayload(spec *sandbox.Spec, lp plan, prep *prepared) any {
 		UID: os.Getuid(), GID: os.Getgid(),
 		TmpKeep: prep.tmpKeep, HostTmp: prep.hostTmp, TmpSize: tmpSize(spec.Limits),
 		MaskRun: !pol.Network && !anyUnder(append([]string{spec.Dir}, prep.roots...), runDirs),
-		Roots:   prep.roots, Pins: prep.pins, Protected: prep.protected, ReadOnly: prep.readOnly,
+		Roots:   prep.roots, Pins: prep.pins, Protected: prep.protected, ReadOnly: prep.readOnly, DenyRead: prep.denyRead,
 		Rlimits: prep.limits.rlimits(), Exec: ex,
 	}
 }

@@ -136,6 +136,11 @@ func setupMounts(s *initSpec) error {
 			return fmt.Errorf("bind protected %s read-only: %w", p, err)
 		}
 	}
+	for _, d := range s.DenyRead {
+		if err := hide(d); err != nil {
+			return fmt.Errorf("deny-read %s: %w", d.Path, err)
+		}
+	}
 	if s.MaskRun {
 		if err := maskRun(); err != nil {
 			return err
@@ -161,6 +166,41 @@ func setupMounts(s *initSpec) error {
 		return fmt.Errorf("chdir /: %w", err)
 	}
 	return nil
+}
+
+// hide covers a deny-read path in the new tree: a directory with an empty
+// read-only tmpfs, a file with an empty read-only file bound over it. Empty
+// rather than unreadable (mode 000): a program that reads ~/.npmrc or lists
+// ~/.ssh finds nothing and goes on, as it does where they do not exist,
+// instead of failing on EACCES. The cover is a mount point, so it can be
+// neither removed nor renamed, and every path to the object in this tree
+// (a symbolic link, /proc/self/root, "..") meets it; a hard link to the
+// file cannot be made without reaching it.
+func hide(d denyPath) error {
+	target := newRoot + d.Path
+	if d.Dir {
+		return unix.Mount("cordon-deny-read", target, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC|unix.MS_RDONLY, "mode=0755,size=4k")
+	}
+	empty, err := emptyFile()
+	if err != nil {
+		return err
+	}
+	if err := unix.Mount(empty, target, "", unix.MS_BIND, ""); err != nil {
+		return err
+	}
+	return unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+}
+
+// emptyFile is an empty file on the staging tmpfs (the init's "/" until the
+// final pivot), made once: the source of every file cover.
+func emptyFile() (string, error) {
+	const p = "/deny-read-empty"
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDONLY, 0o444)
+	if err != nil {
+		return "", fmt.Errorf("the empty file for covers: %w", err)
+	}
+	f.Close()
+	return p, nil
 }
 
 // runDirs hold the host daemons' Unix sockets: the system and session

@@ -25,6 +25,7 @@ type prepared struct {
 	pins      []string
 	protected []string
 	readOnly  []string
+	denyRead  []denyPath // covered with an empty read-only directory or file
 	tmpKeep   []string // directories below a private temp directory to bind back in
 	hostTmp   []string // temp directories the policy makes writable roots: left the host's
 	warnings  []string // for Process.Degraded
@@ -151,7 +152,41 @@ func prepare(ctx context.Context, spec *sandbox.Spec, namespaces bool) (_ *prepa
 	if err := prep.protectState(); err != nil {
 		return nil, err
 	}
+	prep.resolveDenyRead(spec.Policy.DenyRead)
 	return prep, nil
+}
+
+// resolveDenyRead turns the policy's deny-read paths, and cordon's state
+// directory (always: the sandbox needs nothing there), into the mounts
+// that hide them: each resolved through its symbolic links (the target is
+// what is hidden: every path to it inside the sandbox's tree then meets
+// the cover), a directory covered by an empty read-only directory, a file
+// by an empty read-only file. A path that does not exist is left out and
+// noted: one created after the run starts is not hidden. One in a private
+// temp directory is invisible anyway.
+func (prep *prepared) resolveDenyRead(paths []string) {
+	if dir, err := capsid.StateDir(); err == nil && filepath.IsAbs(dir) && !anyUnder(prep.roots, []string{dir}) {
+		paths = append(paths, dir)
+	}
+	seen := map[string]bool{}
+	for _, p := range paths {
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			if !errors.Is(err, os.ErrNotExist) {
+				prep.notes = append(prep.notes, fmt.Sprintf("deny-read %s: %v: not hidden", p, err))
+			}
+			continue
+		}
+		fi, err := os.Stat(real)
+		if err != nil || seen[real] {
+			continue
+		}
+		seen[real] = true
+		if anyUnder([]string{real}, privateTmpDirs) && !anyUnder([]string{real}, prep.hostTmp) && !anyUnder([]string{real}, prep.tmpKeep) {
+			continue
+		}
+		prep.denyRead = append(prep.denyRead, denyPath{Path: real, Dir: fi.IsDir()})
+	}
 }
 
 // canonicalRoot checks that r is a directory and not a symbolic link, and

@@ -82,9 +82,18 @@ type initSpec struct {
 	Pins      []string `json:"pins,omitempty"`
 	Protected []string `json:"protected,omitempty"`
 	ReadOnly  []string `json:"read_only,omitempty"`
+	// DenyRead are covered last, so that they win over a root holding them.
+	DenyRead []denyPath `json:"deny_read,omitempty"`
 	// Rlimits are set on the init itself before it starts the command.
 	Rlimits []rlimit `json:"rlimits,omitempty"`
 	Exec    execSpec `json:"exec"`
+}
+
+// denyPath is a path the command may not read: a canonical host path, a
+// directory or not.
+type denyPath struct {
+	Path string `json:"path"`
+	Dir  bool   `json:"dir,omitempty"`
 }
 
 // execSpec is what the last code before the command applies: the init

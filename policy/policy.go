@@ -53,6 +53,14 @@ type Policy struct {
 	// Env filters the command's environment: by default the variables
 	// matching DefaultEnvFilter are dropped (see EnvPolicy).
 	Env EnvPolicy `json:"env,omitzero"`
+	// DenyRead are paths the command may not read (absolute, relative to
+	// Cwd, or ~/...), in addition to the default list (DefaultDenyRead)
+	// unless DefaultDenyRead is false. A deny-read path wins over a
+	// writable root that contains it.
+	DenyRead []string `json:"deny_read,omitempty"`
+	// DefaultDenyRead, when false, turns the default deny-read list off;
+	// nil means on.
+	DefaultDenyRead *bool `json:"default_deny_read,omitempty"`
 }
 
 // Preset returns the policy of a preset name: "read-only" or
@@ -136,6 +144,11 @@ func (p Policy) Validate() error {
 	for i, n := range p.ProtectedNames {
 		if err := validName(n); err != nil {
 			return fmt.Errorf("policy: field \"protected_names\"[%d]: %w", i, err)
+		}
+	}
+	for i, d := range p.DenyRead {
+		if strings.TrimSpace(d) == "" {
+			return fmt.Errorf("policy: field \"deny_read\"[%d] is empty", i)
 		}
 	}
 	return p.Env.Validate()

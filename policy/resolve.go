@@ -32,7 +32,10 @@ type Resolved struct {
 	Roots     []Root   `json:"roots"` // empty in read-only mode
 	Protected []string `json:"protected_names"`
 	Network   bool     `json:"network"`
-	rules     Rules
+	// DenyRead are the absolute paths the command may not read, existing
+	// or not (the backend skips a missing one and says so).
+	DenyRead []string `json:"deny_read,omitempty"`
+	rules    Rules
 }
 
 // Rules are a platform's path rules.
@@ -66,6 +69,10 @@ type Env struct {
 	// It must return its argument for paths it cannot resolve (a missing
 	// root, reported later by the caller).
 	Canonical func(abs string) string
+	// Getenv reads the variables the default deny-read list is built from
+	// (HOME; USERPROFILE, APPDATA, LOCALAPPDATA) and "~/" expands to;
+	// nil reads none, so the default list is empty.
+	Getenv func(string) string
 }
 
 // Resolve makes p's paths absolute and checks the roots: each must be
@@ -108,8 +115,11 @@ func (p Policy) Resolve(env Env) (*Resolved, error) {
 	givenCwd := absCwd
 	absCwd = canon(absCwd)
 	r := &Resolved{Mode: p.Mode, Cwd: absCwd, Protected: p.Protected(), Network: p.Network, rules: env.Rules}
+	if r.DenyRead, err = p.resolveDenyRead(env, givenCwd, canon); err != nil {
+		return nil, err
+	}
 	if p.Mode == ReadOnly {
-		return r, nil
+		return r, r.checkDenyRead()
 	}
 	r.Roots = append(r.Roots, Root{Path: absCwd, Kind: RootCwd})
 	if !p.ExcludeTmp {
@@ -153,7 +163,7 @@ func (p Policy) Resolve(env Env) (*Resolved, error) {
 			}
 		}
 	}
-	return r, nil
+	return r, r.checkDenyRead()
 }
 
 func (r *Resolved) hasRoot(p string) bool {

@@ -35,7 +35,7 @@ with the network off it cannot open network sockets.
   --network          allow network access
   --timeout DUR      kill the command and everything it started after DUR (e.g. 30s)
   --json             print {"exit_code","stdout","stderr","timed_out","duration_ms",
-                     "sandbox","truncated","env_dropped"}
+                     "sandbox","truncated","env_dropped","deny_read"}
   --sandbox B        auto (the platform's sandbox; never unsandboxed), linux,
                      restricted-token (Windows; auto picks it only with
                      CORDON_EXPERIMENTAL_WINDOWS_SANDBOX=1), or none
@@ -51,6 +51,10 @@ with the network off it cannot open network sockets.
                      check the command may then delete anything you may delete
                      outside the roots (see README, Windows); use it only if a
                      program fails at Low
+  --deny-read PATH   the command may not read PATH (repeatable; ~/ is your home), in
+                     addition to the policy's "deny_read" and the default list of
+                     credential paths (~/.ssh, ~/.aws, ~/.netrc, browser profiles, ...;
+                     "default_deny_read": false in the policy turns it off)
   --temp DIR         Windows: the command's TEMP/TMP, a directory of yours made writable
                      on purpose (default: the workspace's own temp directory under
                      cordon's state directory; your own TEMP is left alone)
@@ -91,6 +95,8 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	bestEffort := fs.Bool("best-effort", false, "")
 	medium := fs.Bool("medium-integrity", false, "")
 	temp := fs.String("temp", "", "")
+	var denyRead multiFlag
+	fs.Var(&denyRead, "deny-read", "")
 	memLimit := fs.String("memory-limit", "", "")
 	procLimit := fs.Uint("process-limit", 0, "")
 	var envSet, envKeep multiFlag
@@ -125,6 +131,7 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if *network {
 		p.Network = true
 	}
+	p.DenyRead = append(p.DenyRead, denyRead...)
 	if err := addEnvFlags(&p.Env, envSet, envKeep, *envClear); err != nil {
 		fail(stderr, "bad_request", err)
 		return exitSetup
@@ -190,10 +197,14 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			Sandbox    string   `json:"sandbox"`
 			Truncated  bool     `json:"truncated"`
 			EnvDropped []string `json:"env_dropped"`
+			DenyRead   []string `json:"deny_read"`
 			Degraded   []string `json:"degraded,omitempty"`
-		}{res.ExitCode, string(res.Stdout), string(res.Stderr), res.TimedOut, res.Duration.Milliseconds(), res.Backend, res.Truncated, res.EnvDropped, res.Degraded}
+		}{res.ExitCode, string(res.Stdout), string(res.Stderr), res.TimedOut, res.Duration.Milliseconds(), res.Backend, res.Truncated, res.EnvDropped, res.DenyRead, res.Degraded}
 		if out.EnvDropped == nil {
 			out.EnvDropped = []string{}
+		}
+		if out.DenyRead == nil {
+			out.DenyRead = []string{}
 		}
 		enc := json.NewEncoder(stdout)
 		enc.Encode(out)
