@@ -123,3 +123,55 @@ func mediumLabel(in *Input, path string, sd *ntsec.SecurityDescriptor, dir bool)
 	}
 	return Edit{Op: SetLabel, Path: path, ACE: want, Prev: prev, Reason: "Medium label on a protected object: no Low process may write it"}, true
 }
+
+// DenyReadLabel is the label that hides a deny-read directory from a Low
+// sandbox: Medium, no-read-up and no-write-up, inherited below. The user's
+// own Medium processes read it as before (windows-access-check.md section
+// 3: no-read-up denies everything but FILE_EXECUTE and SYNCHRONIZE to a
+// lower token). A file gets it without inheritance flags.
+var DenyReadLabel = ntsec.ACE{Type: ntsec.MandatoryLabel, Flags: dirInherit, Mask: ntsec.LabelNoWriteUp | ntsec.LabelNoReadUp, SID: ntsec.MediumLabel}
+
+// denyReadEdits labels each existing deny-read path of the policy with
+// DenyReadLabel, when the sandbox runs at Low: a write-restricted token
+// restricts no read, so integrity is the only thing that can. A path
+// whose label the user may not set (no WRITE_OWNER) is returned in
+// skipped, with why; a missing one is left out.
+func denyReadEdits(in *Input) (edits []Edit, skipped []Skip, err error) {
+	if in.User.MediumIntegrity || in.DenyReadUnenforced {
+		return nil, nil, nil
+	}
+	user := userToken(in)
+	for _, d := range in.Policy.DenyRead {
+		n, err := in.View.Stat(d)
+		if errors.Is(err, fsview.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("deny-read %s: %w", d, err)
+		}
+		if n.SD == nil {
+			skipped = append(skipped, Skip{n.Path, "its security descriptor cannot be read, so its label cannot be set"})
+			continue
+		}
+		if n.IsReparse() {
+			skipped = append(skipped, Skip{n.Path, "a " + string(n.Type) + ": name its target instead"})
+			continue
+		}
+		want := DenyReadLabel
+		if !n.IsDir() {
+			want.Flags = 0
+		}
+		prev := explicitLabel(n.SD)
+		if prev != nil {
+			if rid, _ := prev.SID.IntegrityLevel(); rid >= 0x2000 && prev.Mask&DenyReadLabel.Mask == DenyReadLabel.Mask && prev.Flags&want.Flags == want.Flags {
+				continue
+			}
+		}
+		if !ntsec.AccessCheck(n.SD, user, ntsec.WriteOwner, n.ObjectType()).Allowed {
+			skipped = append(skipped, Skip{n.Path, "you may not set its label (no WRITE_OWNER)"})
+			continue
+		}
+		edits = append(edits, Edit{Op: SetLabel, Path: n.Path, ACE: want, Prev: prev, Reason: "deny-read: no Low process may read it"})
+	}
+	return edits, skipped, nil
+}

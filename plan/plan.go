@@ -123,6 +123,15 @@ type Input struct {
 	// Git are the git directories the roots' git would use (GitDirs): kept
 	// as the protected names are.
 	Git GitDirs
+	// DenyReadUnenforced says the backend runs without the deny-read
+	// labels (a Medium-integrity run, best effort): the planner writes
+	// none and the proof does not ask for them.
+	DenyReadUnenforced bool
+	// DenyReadExempt are deny-read paths the proof does not hold to
+	// deny-read: those the plan could not hide (Plan.DenyReadSkipped),
+	// which Make exempts in its own proof and a backend on best effort
+	// passes back for its proof of the applied plan.
+	DenyReadExempt []string
 	// Guards are directories outside the roots that must stay undeletable
 	// even for a Medium-integrity sandbox under H2 — cordon's state
 	// directory: each existing one gets the user's FILE_DELETE_CHILD
@@ -137,8 +146,11 @@ type Plan struct {
 	// walk found: their descriptors are left as they are, since another
 	// name may lie outside every root, and the proof holds them to what it
 	// holds objects outside the roots to.
-	Linked []string    `json:"linked,omitempty"`
-	Audit  AuditReport `json:"audit"`
+	Linked []string `json:"linked,omitempty"`
+	// DenyReadSkipped are deny-read paths the plan could not hide, and
+	// why: a backend runs without them only on best effort.
+	DenyReadSkipped []Skip      `json:"deny_read_skipped,omitempty"`
+	Audit           AuditReport `json:"audit"`
 	Proof  Proof       `json:"proof"`
 	User   User        `json:"-"`
 }
@@ -265,6 +277,15 @@ func compute(ctx context.Context, in *Input) (*Plan, error) {
 		return nil, err
 	}
 	denies = append(denies, git...)
+	hide, skipped, err := denyReadEdits(in)
+	if err != nil {
+		return nil, err
+	}
+	denies = append(denies, hide...)
+	pl.DenyReadSkipped = skipped
+	for _, s := range skipped {
+		in.DenyReadExempt = append(in.DenyReadExempt, s.Path)
+	}
 	audit, err := runAudit(ctx, in)
 	if err != nil {
 		return nil, err

@@ -194,6 +194,20 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 		in        uint64 // bit i: inside roots[i]
 		isRoot    uint64 // bit i: the node is roots[i]
 		protected bool
+		denyRead  bool // at or below a deny-read path: readable by no token
+	}
+	denyKeys := map[string]bool{}
+	if !in.User.MediumIntegrity && !in.DenyReadUnenforced {
+		for _, d := range r.DenyRead {
+			if p, err := winpath.Parse(d); err == nil {
+				denyKeys[p.Key()] = true
+			}
+		}
+		for _, d := range in.DenyReadExempt {
+			if p, err := winpath.Parse(d); err == nil {
+				delete(denyKeys, p.Key())
+			}
+		}
 	}
 	if len(roots) > 64 {
 		return Proof{}, fmt.Errorf("proof: %d writable roots, at most 64", len(roots))
@@ -215,7 +229,7 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 			var st standing
 			if parent != nil {
 				ps := stand[parent]
-				st.in, st.protected = ps.in, ps.protected
+				st.in, st.protected, st.denyRead = ps.in, ps.protected, ps.denyRead
 				if ps.isRoot != 0 && !st.protected {
 					name := n.Path[strings.LastIndexByte(n.Path, '\\')+1:]
 					for _, pn := range r.Protected {
@@ -228,6 +242,9 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 			p, perr := winpath.Parse(n.Path)
 			if perr == nil && gitProtected[p.Key()] {
 				st.protected = true
+			}
+			if perr == nil && denyKeys[p.Key()] {
+				st.denyRead = true
 			}
 			if n.IsDir() {
 				if perr == nil {
@@ -253,6 +270,19 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 					// Another name may lie outside every root: held to
 					// what an object outside them is held to.
 					want, why = false, func() string { return "a file with more than one name, left as it is" }
+				}
+				if st.denyRead {
+					// Deny-read wins over a root: no access at all.
+					want, why = false, func() string { return "at or below a deny-read path" }
+					for ri, rd := range readings {
+						if g := granted(n.SD, ti, ri, n.ObjectType()) & ntsec.FileReadData; g != 0 {
+							pr.ViolationCount++
+							pr.PerReading[ri].Violations++
+							if len(pr.Violations) < maxListed {
+								pr.Violations = append(pr.Violations, Violation{n.Path, t.name, "read (" + rights(g) + ")", "at or below a deny-read path", rd.Name()})
+							}
+						}
+					}
 				}
 				for ri, rd := range readings {
 					g := granted(n.SD, ti, ri, n.ObjectType()) & probe

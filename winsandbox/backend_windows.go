@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/windows"
@@ -192,6 +193,15 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	if medium {
 		in.Readings = []ntsec.Reading{ntsec.DefaultReading}
 		s.degraded = append(s.degraded, mediumUnproven)
+		// A write-restricted token restricts no read: only a no-read-up
+		// label does, and it holds back only a lower integrity level.
+		if len(r.DenyRead) > 0 {
+			if !spec.BestEffort {
+				return s, sandbox.Unavailable("restricted-token: deny-read needs Low integrity; at Medium the command could read %s (--best-effort runs anyway)", strings.Join(r.DenyRead, ", "))
+			}
+			in.DenyReadUnenforced = true
+			s.degraded = append(s.degraded, "deny-read: not enforced at Medium integrity; readable: "+strings.Join(r.DenyRead, ", "))
+		}
 	}
 	// The git directories git would use in the roots, by the rule both
 	// backends share: a gitfile's target, a worktree's commondir, a bare
@@ -221,6 +231,17 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	pl, err := plan.Make(ctx, in)
 	if err != nil {
 		return s, fmt.Errorf("restricted-token: plan: %w", err)
+	}
+	if len(pl.DenyReadSkipped) > 0 {
+		var left []string
+		for _, k := range pl.DenyReadSkipped {
+			left = append(left, k.Path+" ("+k.Why+")")
+			in.DenyReadExempt = append(in.DenyReadExempt, k.Path)
+		}
+		if !spec.BestEffort {
+			return s, sandbox.Unavailable("restricted-token: deny-read paths that cannot be hidden: %s (--best-effort runs with them readable)", strings.Join(left, "; "))
+		}
+		s.degraded = append(s.degraded, "deny-read: readable: "+strings.Join(left, "; "))
 	}
 	added, err := acelog.Record(ctx, s.dir, pl.Edits)
 	if err != nil {

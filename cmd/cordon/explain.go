@@ -103,15 +103,27 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		out[2].Allowed = agreed(out[2].each)
 		out[2].Readings = verdictsByReading(readings, out[2].each)
 	}
+	// Whether the path is deny-read, and by which entry of the list.
+	var denied *string
+	for _, d := range in.Policy.DenyRead {
+		if policy.Windows.Within(node.Path, d) {
+			denied = &d
+			break
+		}
+	}
 	if a.asJSON {
 		writeJSON(stdout, struct {
 			Path     string    `json:"path"`
 			Token    string    `json:"token"`
+			DenyRead *string   `json:"deny_read"`
 			Verdicts []verdict `json:"verdicts"`
-		}{node.Path, who, out})
+		}{node.Path, who, denied, out})
 		return exitOK
 	}
 	fmt.Fprintf(stdout, "%s (%s) for the %s, after the plan's %d edits:\n", node.Path, node.Type, who, len(pl.Edits))
+	if denied != nil {
+		fmt.Fprintf(stdout, "  deny-read:        yes (at or below %s)\n", *denied)
+	}
 	for _, v := range out {
 		words := make([]string, len(v.each))
 		for i, ok := range v.each {

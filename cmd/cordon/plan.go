@@ -18,7 +18,8 @@ import (
 
 const planUsage = `usage: cordon plan --policy P --cwd DIR --tree SNAPSHOT [--writable-root DIR]... [--temp DIR]...
                    [--audit DIR]... [--audit-depth N] [--user SID] [--sid-workspace SID] [--sid-generic SID]
-                   [--sid-readonly SID] [--sid-other SID]... [--medium-integrity] [--hypothesis R] [--json]
+                   [--sid-readonly SID] [--sid-other SID]... [--medium-integrity] [--hypothesis R]
+                   [--deny-read PATH]... [--profile DIR] [--json]
 
 Computes the ACL edits that make a Windows file system match the policy and
 proves them with the access-check model: applied to the tree, every sandbox
@@ -42,6 +43,10 @@ denied inside them.
                      the roots, deny ACEs on world-writable folders instead. Its proof
                      fails under the H2 readings: the sandbox may then delete what the
                      user may delete outside the roots
+  --deny-read PATH   a path the sandbox may not read (repeatable): labelled Medium,
+                     no-read-up, and proven unreadable
+  --profile DIR      the snapshot user's profile (C:\Users\me): adds the default
+                     deny-read list under it (.ssh, .aws, AppData\...\Credentials, ...)
   --hypothesis R     prove under reading R alone (default: every open reading;
                      see cordon access --help)
   --json             print {"edits","audit","proof"} as JSON
@@ -61,8 +66,8 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 // planArgs are the flags plan and explain share.
 type planArgs struct {
 	policy, cwd, tree, user, sidWS, sidGeneric, sidRO string
-	hypothesis                                        string
-	roots, temps, audits, others                      multiFlag
+	hypothesis, profile                               string
+	roots, temps, audits, others, denyRead            multiFlag
 	depth                                             int
 	asJSON, medium                                    bool
 }
@@ -83,6 +88,8 @@ func (a *planArgs) register(fs *flag.FlagSet) {
 	fs.BoolVar(&a.asJSON, "json", false, "")
 	fs.BoolVar(&a.medium, "medium-integrity", false, "")
 	fs.StringVar(&a.hypothesis, "hypothesis", "", "")
+	fs.StringVar(&a.profile, "profile", "", "")
+	fs.Var(&a.denyRead, "deny-read", "")
 }
 
 // codedError carries the stable CLI error code.
@@ -118,7 +125,15 @@ func (a *planArgs) input() (plan.Input, *fsview.Memory, error) {
 	if pol.Cwd == "" {
 		pol.Cwd = a.cwd
 	}
-	res, err := pol.Resolve(policy.Env{Rules: policy.Windows, Cwd: a.cwd, TempDirs: a.temps})
+	pol.DenyRead = append(pol.DenyRead, a.denyRead...)
+	penv := policy.Env{Rules: policy.Windows, Cwd: a.cwd, TempDirs: a.temps}
+	if a.profile != "" {
+		// The snapshot's machine, not this one: its user's profile gives
+		// the default deny-read list.
+		vars := map[string]string{"USERPROFILE": a.profile, "APPDATA": a.profile + `\AppData\Roaming`, "LOCALAPPDATA": a.profile + `\AppData\Local`}
+		penv.Getenv = func(k string) string { return vars[k] }
+	}
+	res, err := pol.Resolve(penv)
 	if err != nil {
 		return in, nil, coded("bad_policy", err)
 	}

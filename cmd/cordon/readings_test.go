@@ -159,3 +159,21 @@ func TestExplainDeleteViaParent(t *testing.T) {
 		t.Errorf("Medium, --hypothesis H1:\n%s", out)
 	}
 }
+
+// cordon explain says a path is deny-read and shows the label keeping the
+// sandbox from reading it; --profile brings the default list of the
+// snapshot user's profile.
+func TestExplainDenyRead(t *testing.T) {
+	code, out, errOut := runCLI(t, "", append([]string{"explain", `C:\Users\me\secrets.txt`, "--deny-read", `C:\Users\me\secrets.txt`}, planFlags...)...)
+	if code != 0 || !strings.Contains(out, `deny-read:        yes (at or below C:\Users\me\secrets.txt)`) || !strings.Contains(out, "read:             no ") || !strings.Contains(out, "(ML;;NRNW;;;ME)") {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, _ = runCLI(t, "", append([]string{"explain", `C:\Users\me\secrets.txt`, "--json"}, planFlags...)...)
+	if code != 0 || !strings.Contains(out, `"deny_read": null`) {
+		t.Errorf("not deny-read, --json: exit %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "", append([]string{"plan", "--profile", `C:\Users\me`, "--json"}, planFlags...)...)
+	if code != 0 || !strings.Contains(out, `"proof"`) {
+		t.Errorf("plan --profile: exit %d\n%s", code, out)
+	}
+}
