@@ -9,8 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/windows"
 
 	"github.com/cordon-sandbox/cordon"
 	"github.com/cordon-sandbox/cordon/internal/testutil"
@@ -176,5 +179,48 @@ func TestColdRunWaitsForRunningCommands(t *testing.T) {
 	}
 	if warmDone, aEnded := time.Now(), <-ended; !warmDone.Before(aEnded) {
 		t.Errorf("the warm run in B waited for A's command")
+	}
+}
+
+// A deny-read directory outside the roots cannot be read by the command —
+// by its path, through a junction in the workspace, or by its 8.3 short
+// name — while the user still reads it.
+func TestDenyReadAtLow(t *testing.T) {
+	testutil.RealWindows(t)
+	f := newFixture(t)
+	secret := filepath.Join(testutil.TempDir(t), "credentials-dir")
+	if err := os.MkdirAll(secret, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(secret, "id_long_name_key.txt")
+	if err := os.WriteFile(key, []byte("SECRET-KEY"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	junction := filepath.Join(f.ws, "j")
+	if out, err := exec.Command("cmd", "/c", "mklink", "/J", junction, secret).CombinedOutput(); err != nil {
+		t.Fatalf("mklink: %v %s", err, out)
+	}
+	paths := []string{key, filepath.Join(junction, "id_long_name_key.txt")}
+	if p, err := windows.UTF16PtrFromString(key); err == nil {
+		buf := make([]uint16, windows.MAX_LONG_PATH)
+		if n, err := windows.GetShortPathName(p, &buf[0], uint32(len(buf))); err == nil && n > 0 {
+			paths = append(paths, windows.UTF16ToString(buf[:n]))
+		}
+	}
+	for _, p := range paths {
+		res, err := cordon.Run(context.Background(), cordon.Request{
+			Policy:  policy.Policy{Mode: policy.WorkspaceWrite, DenyRead: []string{secret}},
+			Command: []string{"cmd", "/c", "type " + p}, Dir: f.ws, Env: f.env,
+			Backend: winsandbox.Name, Timeout: time.Minute,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(res.Stdout), "SECRET") {
+			t.Errorf("the command read %s", p)
+		}
+	}
+	if b, err := os.ReadFile(key); err != nil || string(b) != "SECRET-KEY" {
+		t.Errorf("the user no longer reads %s: %q %v", key, b, err)
 	}
 }
