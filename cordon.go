@@ -102,7 +102,8 @@ type Result struct {
 	EnvDropped []string
 	// DenyRead are the existing paths the command could not read: the
 	// policy's deny-read list (with the default one unless turned off),
-	// resolved, missing paths left out.
+	// resolved, missing paths left out. Empty for the unsandboxed backend,
+	// which hides nothing.
 	DenyRead []string
 }
 

@@ -46,9 +46,12 @@ func run(ctx context.Context, req Request, choose func(name string) (sandbox.Bac
 		return res, err
 	}
 	res.Backend = backend.Name()
-	for _, d := range spec.Policy.DenyRead {
-		if _, err := os.Stat(d); err == nil {
-			res.DenyRead = append(res.DenyRead, d)
+	// The sandboxes hide them; the unsandboxed backend hides nothing.
+	if enforcesLimits(backend) {
+		for _, d := range spec.Policy.DenyRead {
+			if _, err := os.Stat(d); err == nil {
+				res.DenyRead = append(res.DenyRead, d)
+			}
 		}
 	}
 	limit := req.CaptureLimit

@@ -225,7 +225,7 @@ func jsonIs(want map[string]any) check {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		if wantKeys := []string{"duration_ms", "env_dropped", "exit_code", "sandbox", "stderr", "stdout", "timed_out", "truncated"}; !reflect.DeepEqual(keys, wantKeys) {
+		if wantKeys := []string{"deny_read", "duration_ms", "env_dropped", "exit_code", "sandbox", "stderr", "stdout", "timed_out", "truncated"}; !reflect.DeepEqual(keys, wantKeys) {
 			return fmt.Errorf("keys %v, want %v", keys, wantKeys)
 		}
 		if d, ok := got["duration_ms"].(float64); !ok || d < 0 || d != float64(int64(d)) {
