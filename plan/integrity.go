@@ -116,10 +116,8 @@ func mediumLabel(in *Input, path string, sd *ntsec.SecurityDescriptor, dir bool)
 		want.Flags = 0
 	}
 	prev := explicitLabel(sd)
-	if prev != nil {
-		if rid, _ := prev.SID.IntegrityLevel(); rid >= 0x2000 && prev.Mask&ntsec.LabelNoWriteUp != 0 && (!dir || prev.Flags&dirInherit == dirInherit) {
-			return Edit{}, false
-		}
+	if covers(prev, want) {
+		return Edit{}, false
 	}
 	return Edit{Op: SetLabel, Path: path, ACE: want, Prev: prev, Reason: "Medium label on a protected object: no Low process may write it"}, true
 }
@@ -162,10 +160,8 @@ func denyReadEdits(in *Input) (edits []Edit, skipped []Skip, err error) {
 			want.Flags = 0
 		}
 		prev := explicitLabel(n.SD)
-		if prev != nil {
-			if rid, _ := prev.SID.IntegrityLevel(); rid >= 0x2000 && prev.Mask&DenyReadLabel.Mask == DenyReadLabel.Mask && prev.Flags&want.Flags == want.Flags {
-				continue
-			}
+		if covers(prev, want) {
+			continue
 		}
 		if !ntsec.AccessCheck(n.SD, user, ntsec.WriteOwner, n.ObjectType()).Allowed {
 			skipped = append(skipped, Skip{n.Path, "you may not set its label (no WRITE_OWNER)"})
@@ -174,4 +170,16 @@ func denyReadEdits(in *Input) (edits []Edit, skipped []Skip, err error) {
 		edits = append(edits, Edit{Op: SetLabel, Path: n.Path, ACE: want, Prev: prev, Reason: "deny-read: no Low process may read it"})
 	}
 	return edits, skipped, nil
+}
+
+// covers reports whether the explicit label have already does what
+// writing want would: a level at least want's, every policy bit of want,
+// and want's inheritance.
+func covers(have *ntsec.ACE, want ntsec.ACE) bool {
+	if have == nil {
+		return false
+	}
+	hr, _ := have.SID.IntegrityLevel()
+	wr, _ := want.SID.IntegrityLevel()
+	return hr >= wr && have.Mask&want.Mask == want.Mask && have.Flags&want.Flags == want.Flags
 }
