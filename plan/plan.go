@@ -151,8 +151,8 @@ type Plan struct {
 	// why: a backend runs without them only on best effort.
 	DenyReadSkipped []Skip      `json:"deny_read_skipped,omitempty"`
 	Audit           AuditReport `json:"audit"`
-	Proof  Proof       `json:"proof"`
-	User   User        `json:"-"`
+	Proof           Proof       `json:"proof"`
+	User            User        `json:"-"`
 }
 
 // ErrProof is returned, wrapped, when a plan fails its proof: such a plan is
