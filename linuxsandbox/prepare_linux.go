@@ -26,10 +26,10 @@ type prepared struct {
 	protected []string
 	readOnly  []string
 	denyRead  []denyPath // covered with an empty read-only directory or file
-	tmpKeep   []string // directories below a private temp directory to bind back in
-	hostTmp   []string // temp directories the policy makes writable roots: left the host's
-	warnings  []string // for Process.Degraded
-	notes     []string // what the run found and left alone, for the log
+	tmpKeep   []string   // directories below a private temp directory to bind back in
+	hostTmp   []string   // temp directories the policy makes writable roots: left the host's
+	warnings  []string   // for Process.Degraded
+	notes     []string   // what the run found and left alone, for the log
 	locks     []dirLock
 	limits    *limiter
 }
