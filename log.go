@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cordon-sandbox/cordon/capsid"
+	"github.com/cordon-sandbox/cordon/internal/capsid"
 )
 
 // logger writes one concise line per event of a command to cordon.log in

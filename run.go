@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cordon-sandbox/cordon/capsid"
+	"github.com/cordon-sandbox/cordon/internal/capsid"
+	"github.com/cordon-sandbox/cordon/internal/ntfs"
 	"github.com/cordon-sandbox/cordon/linuxsandbox"
-	"github.com/cordon-sandbox/cordon/ntfs"
 	"github.com/cordon-sandbox/cordon/policy"
 	"github.com/cordon-sandbox/cordon/sandbox"
 	"github.com/cordon-sandbox/cordon/winsandbox"

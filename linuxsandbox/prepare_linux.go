@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cordon-sandbox/cordon/capsid"
+	"github.com/cordon-sandbox/cordon/internal/capsid"
 	"github.com/cordon-sandbox/cordon/policy"
 	"github.com/cordon-sandbox/cordon/sandbox"
 	"golang.org/x/sys/unix"

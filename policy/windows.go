@@ -3,7 +3,7 @@ package policy
 import (
 	"fmt"
 
-	"github.com/cordon-sandbox/cordon/winpath"
+	"github.com/cordon-sandbox/cordon/internal/winpath"
 )
 
 // Windows are the path rules of Windows, whatever OS cordon runs on:

@@ -11,20 +11,20 @@ import (
 
 	"golang.org/x/sys/windows"
 
-	"github.com/cordon-sandbox/cordon/acelog"
-	"github.com/cordon-sandbox/cordon/capsid"
-	"github.com/cordon-sandbox/cordon/fsview"
+	"github.com/cordon-sandbox/cordon/internal/acelog"
+	"github.com/cordon-sandbox/cordon/internal/aclplan"
+	"github.com/cordon-sandbox/cordon/internal/capsid"
+	"github.com/cordon-sandbox/cordon/internal/fsview"
 	"github.com/cordon-sandbox/cordon/internal/jobobject"
+	"github.com/cordon-sandbox/cordon/internal/ntfs"
+	"github.com/cordon-sandbox/cordon/internal/restrictedtoken"
 	"github.com/cordon-sandbox/cordon/internal/windesktop"
 	"github.com/cordon-sandbox/cordon/internal/wine"
+	"github.com/cordon-sandbox/cordon/internal/winexec"
 	"github.com/cordon-sandbox/cordon/internal/winlaunch"
-	"github.com/cordon-sandbox/cordon/ntfs"
 	"github.com/cordon-sandbox/cordon/ntsec"
-	"github.com/cordon-sandbox/cordon/plan"
 	"github.com/cordon-sandbox/cordon/policy"
-	"github.com/cordon-sandbox/cordon/restrictedtoken"
 	"github.com/cordon-sandbox/cordon/sandbox"
-	"github.com/cordon-sandbox/cordon/winexec"
 )
 
 // setup is what Start prepared before launching: everything the process
@@ -169,7 +169,7 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	if err != nil {
 		return s, fmt.Errorf("restricted-token: %w", err)
 	}
-	var sids plan.SIDs
+	var sids aclplan.SIDs
 	var caps []ntsec.SID
 	if _, err := capsid.Update(ctx, s.dir, func(st *capsid.Store) error {
 		var err error
@@ -182,11 +182,11 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	// roots get a Low label, and nothing outside them unlabelled is
 	// writable to it by any right, FILE_DELETE_CHILD included, whatever
 	// the write-restricted pass covers. The state directory's contents
-	// are guarded besides (plan.Input.Guards), for Medium runs.
+	// are guarded besides (aclplan.Input.Guards), for Medium runs.
 	medium := b.MediumIntegrity || spec.MediumIntegrity
-	in := plan.Input{
+	in := aclplan.Input{
 		Policy: r, SIDs: sids,
-		Audit:    plan.AuditConfig{Roots: AuditRoots(spec.Env, r.Cwd), Depth: 1},
+		Audit:    aclplan.AuditConfig{Roots: AuditRoots(spec.Env, r.Cwd), Depth: 1},
 		Unproven: true,
 		Guards:   []string{state},
 	}
@@ -213,7 +213,7 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 		if err != nil {
 			return s, fmt.Errorf("restricted-token: %w", err)
 		}
-		in.User = plan.User{SID: base.User, Logon: logon, MediumIntegrity: medium}
+		in.User = aclplan.User{SID: base.User, Logon: logon, MediumIntegrity: medium}
 		model = func(c ...ntsec.SID) (*ntsec.Token, error) {
 			return caller.Sandbox(restrictedtoken.Spec{Caps: c, Run: run, LowIntegrity: !medium})
 		}
@@ -224,11 +224,11 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 		}
 		in.Token = model
 	} else {
-		in.User = plan.User{SID: base.User, MediumIntegrity: medium}
+		in.User = aclplan.User{SID: base.User, MediumIntegrity: medium}
 	}
 	rec := fsview.Record(ntfs.NewView())
 	in.View = rec
-	pl, err := plan.Make(ctx, in)
+	pl, err := aclplan.Make(ctx, in)
 	if err != nil {
 		return s, fmt.Errorf("restricted-token: plan: %w", err)
 	}
@@ -255,9 +255,9 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 		// applied them; removing an absent ACE does nothing), but a
 		// placeholder this run added to the record and could not create
 		// may be a directory someone else made: cleanup must not remove it.
-		var placeholders []plan.Edit
+		var placeholders []aclplan.Edit
 		for _, e := range added {
-			if e.Op == plan.CreateDir {
+			if e.Op == aclplan.CreateDir {
 				placeholders = append(placeholders, e)
 			}
 		}
@@ -267,10 +267,10 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 		s.degraded = append(s.degraded, wineUnenforced)
 	} else {
 		in.View = ntfs.NewView()
-		if _, err := plan.ProveApplied(in, rec, pl.Edits); err != nil {
+		if _, err := aclplan.ProveApplied(in, rec, pl.Edits); err != nil {
 			// Undo what this run changed, and nothing a concurrent run
 			// applied and may be running with.
-			undo := ntfs.ApplyAll(bg, plan.Inverse(changed))
+			undo := ntfs.ApplyAll(bg, aclplan.Inverse(changed))
 			if undo == nil {
 				undo = acelog.Forget(bg, s.dir, intersect(added, changed))
 			}
@@ -315,7 +315,7 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 // for the exclusive one, so no sandboxed command runs while the trees
 // change under it (issue 10 part 7), and takes the shared one back after.
 // It waits for running commands at most lockWait, then fails "busy".
-func (s *setup) applyAlone(ctx context.Context, edits []plan.Edit) ([]plan.Edit, error) {
+func (s *setup) applyAlone(ctx context.Context, edits []aclplan.Edit) ([]aclplan.Edit, error) {
 	_, err := os.Stat(filepath.Join(s.dir, acelog.PendingName))
 	if len(edits) == 0 && err != nil {
 		return nil, nil
@@ -400,8 +400,8 @@ func finalPath(dir string) string {
 }
 
 // intersect returns the edits of a that are also in b.
-func intersect(a, b []plan.Edit) []plan.Edit {
-	var out []plan.Edit
+func intersect(a, b []aclplan.Edit) []aclplan.Edit {
+	var out []aclplan.Edit
 	for _, e := range a {
 		for _, f := range b {
 			if e.Op == f.Op && e.Path == f.Path && e.ACE == f.ACE {

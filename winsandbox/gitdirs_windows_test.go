@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/cordon-sandbox/cordon"
-	"github.com/cordon-sandbox/cordon/acelog"
+	"github.com/cordon-sandbox/cordon/internal/acelog"
+	"github.com/cordon-sandbox/cordon/internal/aclplan"
+	"github.com/cordon-sandbox/cordon/internal/ntfs"
 	"github.com/cordon-sandbox/cordon/internal/testutil"
-	"github.com/cordon-sandbox/cordon/ntfs"
-	"github.com/cordon-sandbox/cordon/plan"
 	"github.com/cordon-sandbox/cordon/policy"
 	"github.com/cordon-sandbox/cordon/winsandbox"
 )
@@ -49,10 +49,10 @@ func TestGitDirectoriesPlanned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]plan.Op{
-		ntfs.FinalPath(real):                         plan.AddACE,
-		ntfs.FinalPath(filepath.Join(f.ws, "sub")):   plan.AddACE,
-		filepath.Join(ntfs.FinalPath(extra), "HEAD"): plan.CreateDir,
+	want := map[string]aclplan.Op{
+		ntfs.FinalPath(real):                         aclplan.AddACE,
+		ntfs.FinalPath(filepath.Join(f.ws, "sub")):   aclplan.AddACE,
+		filepath.Join(ntfs.FinalPath(extra), "HEAD"): aclplan.CreateDir,
 	}
 	for p, op := range want {
 		found := false

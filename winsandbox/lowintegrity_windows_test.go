@@ -16,8 +16,8 @@ import (
 	"golang.org/x/sys/windows"
 
 	"github.com/cordon-sandbox/cordon"
+	"github.com/cordon-sandbox/cordon/internal/ntfs"
 	"github.com/cordon-sandbox/cordon/internal/testutil"
-	"github.com/cordon-sandbox/cordon/ntfs"
 	"github.com/cordon-sandbox/cordon/ntsec"
 	"github.com/cordon-sandbox/cordon/policy"
 	"github.com/cordon-sandbox/cordon/winsandbox"

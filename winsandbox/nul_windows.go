@@ -7,8 +7,8 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"github.com/cordon-sandbox/cordon/internal/aclplan"
 	"github.com/cordon-sandbox/cordon/ntsec"
-	"github.com/cordon-sandbox/cordon/plan"
 )
 
 // nulDevice is the Win32 name of the null device, which winlaunch gives a
@@ -35,7 +35,7 @@ func ensureNUL(tok *ntsec.Token, logon ntsec.SID) error {
 		return nil
 	}
 	grant := ntsec.ACE{Type: ntsec.AccessAllowed, Mask: ntsec.FileGenericRead | ntsec.FileGenericWrite, SID: logon}
-	next := &ntsec.SecurityDescriptor{Control: sd.Control, DACL: plan.WithACE(sd.DACL, grant)}
+	next := &ntsec.SecurityDescriptor{Control: sd.Control, DACL: aclplan.WithACE(sd.DACL, grant)}
 	wsd, err := windows.SecurityDescriptorFromString(next.SDDL())
 	if err != nil {
 		return fmt.Errorf("the new DACL of %s: %w", nulDevice, err)

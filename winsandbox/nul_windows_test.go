@@ -3,9 +3,9 @@ package winsandbox
 import (
 	"testing"
 
+	"github.com/cordon-sandbox/cordon/internal/restrictedtoken"
 	"github.com/cordon-sandbox/cordon/internal/testutil"
 	"github.com/cordon-sandbox/cordon/ntsec"
-	"github.com/cordon-sandbox/cordon/restrictedtoken"
 )
 
 // On real Windows the NUL device's default DACL lets the sandbox token read

@@ -7,13 +7,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cordon-sandbox/cordon/capsid"
-	"github.com/cordon-sandbox/cordon/fsview"
+	"github.com/cordon-sandbox/cordon/internal/aclplan"
+	"github.com/cordon-sandbox/cordon/internal/capsid"
+	"github.com/cordon-sandbox/cordon/internal/fsview"
 	"github.com/cordon-sandbox/cordon/internal/gitdir"
+	"github.com/cordon-sandbox/cordon/internal/winexec"
 	"github.com/cordon-sandbox/cordon/ntsec"
-	"github.com/cordon-sandbox/cordon/plan"
 	"github.com/cordon-sandbox/cordon/policy"
-	"github.com/cordon-sandbox/cordon/winexec"
 )
 
 // LaunchEnv is the environment the command gets: env, plus the pager
@@ -66,7 +66,7 @@ func AuditRoots(env []string, cwd string) []string {
 		add(getenv(env, v))
 	}
 	// LocalLow is Low-labelled: its label does not hold a Low sandbox
-	// back, so the audit must see it (plan.AuditReport.LowLabelled).
+	// back, so the audit must see it (aclplan.AuditReport.LowLabelled).
 	if p := getenv(env, "USERPROFILE"); p != "" {
 		add(p + `\AppData\LocalLow`)
 	}
@@ -86,20 +86,20 @@ func AuditRoots(env []string, cwd string) []string {
 // when the policy writes one. It also returns the other workspaces' SIDs,
 // whose sandboxes the proof checks cannot write this workspace, and the
 // SIDs the sandbox token holds.
-func runSIDs(store *capsid.Store, r *policy.Resolved, now time.Time) (plan.SIDs, []ntsec.SID, error) {
+func runSIDs(store *capsid.Store, r *policy.Resolved, now time.Time) (aclplan.SIDs, []ntsec.SID, error) {
 	if _, err := store.EnsureBase(); err != nil {
-		return plan.SIDs{}, nil, err
+		return aclplan.SIDs{}, nil, err
 	}
-	s := plan.SIDs{Generic: store.Generic, ReadOnly: store.ReadOnly}
+	s := aclplan.SIDs{Generic: store.Generic, ReadOnly: store.ReadOnly}
 	var wsKey string
 	if r.Mode == policy.WorkspaceWrite {
 		key, err := fsview.Key(r.Cwd)
 		if err != nil {
-			return plan.SIDs{}, nil, fmt.Errorf("workspace %s: %w", r.Cwd, err)
+			return aclplan.SIDs{}, nil, fmt.Errorf("workspace %s: %w", r.Cwd, err)
 		}
 		ws, _, err := store.EnsureWorkspace(key, r.Cwd, now)
 		if err != nil {
-			return plan.SIDs{}, nil, err
+			return aclplan.SIDs{}, nil, err
 		}
 		s.Workspace, wsKey = ws.SID, key
 	}
@@ -145,19 +145,19 @@ func inTempBase(root, state string) bool {
 // backend uses (internal/gitdir), on the real file system with Windows
 // path rules, and returns them for the planner with the resolver's notes.
 // The roots are final paths, as the resolver needs.
-func gitDirs(r *policy.Resolved) (plan.GitDirs, []string) {
+func gitDirs(r *policy.Resolved) (aclplan.GitDirs, []string) {
 	var roots []string
 	for _, root := range r.Roots {
 		roots = append(roots, root.Path)
 	}
 	if len(roots) == 0 {
-		return plan.GitDirs{}, nil
+		return aclplan.GitDirs{}, nil
 	}
 	return toGitDirs(gitdir.Resolve(gitdir.OS(), gitdir.Windows, roots))
 }
 
-func toGitDirs(res gitdir.Result) (plan.GitDirs, []string) {
-	g := plan.GitDirs{Pins: res.Pins, Guards: res.Guards}
+func toGitDirs(res gitdir.Result) (aclplan.GitDirs, []string) {
+	g := aclplan.GitDirs{Pins: res.Pins, Guards: res.Guards}
 	for _, f := range res.Protect {
 		g.Protect = append(g.Protect, f.Path)
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cordon-sandbox/cordon/capsid"
+	"github.com/cordon-sandbox/cordon/internal/capsid"
 	"github.com/cordon-sandbox/cordon/ntsec"
 	"github.com/cordon-sandbox/cordon/policy"
 )

@@ -5,10 +5,10 @@ import (
 	"fmt"
 
 	"github.com/cordon-sandbox/cordon/internal/jobobject"
+	"github.com/cordon-sandbox/cordon/internal/restrictedtoken"
 	"github.com/cordon-sandbox/cordon/internal/windesktop"
 	"github.com/cordon-sandbox/cordon/internal/wine"
 	"github.com/cordon-sandbox/cordon/ntsec"
-	"github.com/cordon-sandbox/cordon/restrictedtoken"
 	"github.com/cordon-sandbox/cordon/sandbox"
 )
 

@@ -19,10 +19,10 @@ import (
 	"time"
 
 	"github.com/cordon-sandbox/cordon"
-	"github.com/cordon-sandbox/cordon/acelog"
+	"github.com/cordon-sandbox/cordon/internal/acelog"
+	"github.com/cordon-sandbox/cordon/internal/aclplan"
+	"github.com/cordon-sandbox/cordon/internal/ntfs"
 	"github.com/cordon-sandbox/cordon/internal/testutil"
-	"github.com/cordon-sandbox/cordon/ntfs"
-	"github.com/cordon-sandbox/cordon/plan"
 	"github.com/cordon-sandbox/cordon/policy"
 	"github.com/cordon-sandbox/cordon/winsandbox"
 )
@@ -144,7 +144,7 @@ func TestRunRecordsAndCleansUp(t *testing.T) {
 	}
 	var placeholders []string
 	for _, e := range recorded {
-		if e.Op == plan.CreateDir {
+		if e.Op == aclplan.CreateDir {
 			placeholders = append(placeholders, e.Path)
 		}
 	}

@@ -8,10 +8,10 @@ import (
 	"io"
 	"time"
 
-	"github.com/cordon-sandbox/cordon/acelog"
-	"github.com/cordon-sandbox/cordon/capsid"
-	"github.com/cordon-sandbox/cordon/ntfs"
-	"github.com/cordon-sandbox/cordon/plan"
+	"github.com/cordon-sandbox/cordon/internal/acelog"
+	"github.com/cordon-sandbox/cordon/internal/aclplan"
+	"github.com/cordon-sandbox/cordon/internal/capsid"
+	"github.com/cordon-sandbox/cordon/internal/ntfs"
 )
 
 const cleanupUsage = `usage: cordon cleanup [--dry-run] [--json]
@@ -58,13 +58,13 @@ func runCleanup(args []string, stdout, stderr io.Writer) int {
 	// bounds that wait only; acelog.Cleanup then runs to the end.
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupWait)
 	defer cancel()
-	var edits []plan.Edit
+	var edits []aclplan.Edit
 	if *dry {
 		recorded, err := acelog.Load(ctx, dir)
 		if err != nil {
 			return report(stderr, coded("bad_record", err))
 		}
-		edits = plan.Inverse(recorded)
+		edits = aclplan.Inverse(recorded)
 	} else {
 		edits, err = acelog.CleanupRepairing(ctx, dir, ntfs.ApplyAll, func(ctx context.Context, tops []string) error {
 			_, err := ntfs.Propagate(ctx, tops)
@@ -87,9 +87,9 @@ func runCleanup(args []string, stdout, stderr io.Writer) int {
 	}
 	if *asJSON {
 		writeJSON(stdout, struct {
-			DryRun bool        `json:"dry_run"`
-			Edits  []plan.Edit `json:"edits"`
-		}{*dry, append([]plan.Edit{}, edits...)})
+			DryRun bool           `json:"dry_run"`
+			Edits  []aclplan.Edit `json:"edits"`
+		}{*dry, append([]aclplan.Edit{}, edits...)})
 		return exitOK
 	}
 	if len(edits) == 0 {

@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cordon-sandbox/cordon/acelog"
+	"github.com/cordon-sandbox/cordon/internal/acelog"
+	"github.com/cordon-sandbox/cordon/internal/aclplan"
 	"github.com/cordon-sandbox/cordon/internal/testutil"
 	"github.com/cordon-sandbox/cordon/ntsec"
-	"github.com/cordon-sandbox/cordon/plan"
 )
 
 func TestCleanupCLI(t *testing.T) {
@@ -30,9 +30,9 @@ func TestCleanupCLI(t *testing.T) {
 	// Objects that do not exist (any more): cleanup has nothing to undo
 	// on them, and must still empty the record.
 	gone := `C:\cordon-test-gone\ws`
-	edits := []plan.Edit{
-		{Op: plan.CreateDir, Path: gone + `\.codex`, ACE: ntsec.ACE{Type: ntsec.AccessDenied, Flags: ntsec.ObjectInherit | ntsec.ContainerInherit, Mask: plan.DenyWriteMask, SID: ws}, Owner: ws},
-		{Op: plan.AddACE, Path: gone, ACE: ntsec.ACE{Type: ntsec.AccessAllowed, Flags: ntsec.ObjectInherit | ntsec.ContainerInherit, Mask: plan.AllowMask, SID: ws}},
+	edits := []aclplan.Edit{
+		{Op: aclplan.CreateDir, Path: gone + `\.codex`, ACE: ntsec.ACE{Type: ntsec.AccessDenied, Flags: ntsec.ObjectInherit | ntsec.ContainerInherit, Mask: aclplan.DenyWriteMask, SID: ws}, Owner: ws},
+		{Op: aclplan.AddACE, Path: gone, ACE: ntsec.ACE{Type: ntsec.AccessAllowed, Flags: ntsec.ObjectInherit | ntsec.ContainerInherit, Mask: aclplan.AllowMask, SID: ws}},
 	}
 	if _, err := acelog.Record(context.Background(), state, edits); err != nil {
 		t.Fatal(err)

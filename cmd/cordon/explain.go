@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/cordon-sandbox/cordon/capsid"
-	"github.com/cordon-sandbox/cordon/fsview"
+	"github.com/cordon-sandbox/cordon/internal/aclplan"
+	"github.com/cordon-sandbox/cordon/internal/capsid"
+	"github.com/cordon-sandbox/cordon/internal/fsview"
 	"github.com/cordon-sandbox/cordon/ntsec"
-	"github.com/cordon-sandbox/cordon/plan"
 	"github.com/cordon-sandbox/cordon/policy"
 )
 
@@ -68,15 +68,15 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		return report(stderr, err)
 	}
 	work := mem.Clone()
-	if _, err := plan.Apply(work, pl.Edits); err != nil {
+	if _, err := aclplan.Apply(work, pl.Edits); err != nil {
 		return report(stderr, coded("error", err))
 	}
 	var tok *ntsec.Token
 	who := "workspace-write sandbox token"
 	if in.Policy.Mode == policy.ReadOnly {
-		tok, who = plan.SandboxToken(pl.User, in.SIDs.ReadOnly), "read-only sandbox token"
+		tok, who = aclplan.SandboxToken(pl.User, in.SIDs.ReadOnly), "read-only sandbox token"
 	} else {
-		tok = plan.SandboxToken(pl.User, in.SIDs.Workspace, in.SIDs.Generic)
+		tok = aclplan.SandboxToken(pl.User, in.SIDs.Workspace, in.SIDs.Generic)
 	}
 	node, err := work.Stat(target)
 	if err != nil {

@@ -10,9 +10,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/cordon-sandbox/cordon/fsview"
+	"github.com/cordon-sandbox/cordon/internal/aclplan"
+	"github.com/cordon-sandbox/cordon/internal/fsview"
 	"github.com/cordon-sandbox/cordon/ntsec"
-	"github.com/cordon-sandbox/cordon/plan"
 	"github.com/cordon-sandbox/cordon/policy"
 )
 
@@ -104,8 +104,8 @@ func (c *codedError) Unwrap() error { return c.err }
 func coded(code string, err error) error { return &codedError{code, err} }
 
 // input turns the flags into a plan input.
-func (a *planArgs) input() (plan.Input, *fsview.Memory, error) {
-	var in plan.Input
+func (a *planArgs) input() (aclplan.Input, *fsview.Memory, error) {
+	var in aclplan.Input
 	if a.cwd == "" {
 		return in, nil, coded("usage", fmt.Errorf("--cwd is required"))
 	}
@@ -193,7 +193,7 @@ func (a *planArgs) input() (plan.Input, *fsview.Memory, error) {
 			return in, nil, coded("usage", err)
 		}
 	}
-	in.Audit = plan.AuditConfig{Roots: append(append([]string{res.Cwd}, a.temps...), a.audits...), Depth: a.depth}
+	in.Audit = aclplan.AuditConfig{Roots: append(append([]string{res.Cwd}, a.temps...), a.audits...), Depth: a.depth}
 	in.Audit.Roots = append(in.Audit.Roots, mem.Roots()...)
 	return in, mem, nil
 }
@@ -212,19 +212,19 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	}
 	if a.asJSON {
 		out := struct {
-			Edits []plan.Edit      `json:"edits"`
-			Audit plan.AuditReport `json:"audit"`
-			Proof plan.Proof       `json:"proof"`
+			Edits []aclplan.Edit      `json:"edits"`
+			Audit aclplan.AuditReport `json:"audit"`
+			Proof aclplan.Proof       `json:"proof"`
 		}{pl.Edits, pl.Audit, pl.Proof}
 		if out.Edits == nil {
-			out.Edits = []plan.Edit{}
+			out.Edits = []aclplan.Edit{}
 		}
 		writeJSON(stdout, out)
 	} else {
 		fmt.Fprintf(stdout, "plan for %s in %s: %d edits\n", in.Policy.Mode, in.Policy.Cwd, len(pl.Edits))
 		for i, e := range pl.Edits {
 			ace := e.ACE.SDDL()
-			if e.Op == plan.SetLabel {
+			if e.Op == aclplan.SetLabel {
 				prev := "none"
 				if e.Prev != nil {
 					prev = e.Prev.SDDL()
@@ -261,13 +261,13 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 
 // makePlan makes the plan the flags describe. A plan that fails its proof
 // is returned without error: the caller shows its violations.
-func (a *planArgs) makePlan() (plan.Input, *fsview.Memory, *plan.Plan, error) {
+func (a *planArgs) makePlan() (aclplan.Input, *fsview.Memory, *aclplan.Plan, error) {
 	in, mem, err := a.input()
 	if err != nil {
 		return in, nil, nil, err
 	}
-	pl, err := plan.Make(context.Background(), in)
-	if err != nil && !errors.Is(err, plan.ErrProof) {
+	pl, err := aclplan.Make(context.Background(), in)
+	if err != nil && !errors.Is(err, aclplan.ErrProof) {
 		return in, nil, nil, coded("bad_tree", err)
 	}
 	return in, mem, pl, nil

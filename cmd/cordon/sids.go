@@ -8,12 +8,12 @@ import (
 	"io"
 	"os"
 
-	"github.com/cordon-sandbox/cordon/capsid"
-	"github.com/cordon-sandbox/cordon/fsview"
+	"github.com/cordon-sandbox/cordon/internal/aclplan"
+	"github.com/cordon-sandbox/cordon/internal/capsid"
+	"github.com/cordon-sandbox/cordon/internal/fsview"
+	"github.com/cordon-sandbox/cordon/internal/winpath"
 	"github.com/cordon-sandbox/cordon/ntsec"
-	"github.com/cordon-sandbox/cordon/plan"
 	"github.com/cordon-sandbox/cordon/policy"
-	"github.com/cordon-sandbox/cordon/winpath"
 )
 
 const sidsUsage = `usage: cordon sids list [--json]
@@ -124,7 +124,7 @@ func runGC(ctx context.Context, dir, tree string, dry, asJSON bool, stdout, stde
 	if err != nil {
 		return report(stderr, coded("bad_store", err))
 	}
-	var edits []plan.Edit
+	var edits []aclplan.Edit
 	if view != nil {
 		for _, ws := range gone {
 			paths := []string{ws.Path}
@@ -135,7 +135,7 @@ func runGC(ctx context.Context, dir, tree string, dry, asJSON bool, stdout, stde
 					}
 				}
 			}
-			e, err := plan.RemoveSIDs(view, paths, []ntsec.SID{ws.SID})
+			e, err := aclplan.RemoveSIDs(view, paths, []ntsec.SID{ws.SID})
 			if err != nil {
 				return report(stderr, coded("bad_tree", err))
 			}
@@ -144,12 +144,12 @@ func runGC(ctx context.Context, dir, tree string, dry, asJSON bool, stdout, stde
 	}
 	if asJSON {
 		if edits == nil {
-			edits = []plan.Edit{}
+			edits = []aclplan.Edit{}
 		}
 		writeJSON(stdout, struct {
 			Removed []capsid.Workspace `json:"removed"`
 			DryRun  bool               `json:"dry_run"`
-			Edits   []plan.Edit        `json:"edits"`
+			Edits   []aclplan.Edit     `json:"edits"`
 		}{append([]capsid.Workspace{}, gone...), dry, edits})
 		return exitOK
 	}

@@ -4,7 +4,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/cordon-sandbox/cordon/winpath"
+	"github.com/cordon-sandbox/cordon/internal/winpath"
 )
 
 // Paths are the path rules of one platform, as far as the resolver needs

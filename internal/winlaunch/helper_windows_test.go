@@ -27,12 +27,12 @@ import (
 
 	"golang.org/x/sys/windows"
 
-	"github.com/cordon-sandbox/cordon/capsid"
+	"github.com/cordon-sandbox/cordon/internal/capsid"
+	"github.com/cordon-sandbox/cordon/internal/restrictedtoken"
 	"github.com/cordon-sandbox/cordon/internal/winapi"
 	"github.com/cordon-sandbox/cordon/internal/windesktop"
 	"github.com/cordon-sandbox/cordon/internal/winlaunch"
 	"github.com/cordon-sandbox/cordon/ntsec"
-	"github.com/cordon-sandbox/cordon/restrictedtoken"
 )
 
 const (

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/windows"
 
 	"github.com/cordon-sandbox/cordon/internal/jobobject"
-	"github.com/cordon-sandbox/cordon/winexec"
+	"github.com/cordon-sandbox/cordon/internal/winexec"
 )
 
 // Options says what to start; see the package documentation for each

@@ -24,11 +24,11 @@ import (
 	"golang.org/x/sys/windows"
 
 	"github.com/cordon-sandbox/cordon/internal/jobobject"
+	"github.com/cordon-sandbox/cordon/internal/restrictedtoken"
 	"github.com/cordon-sandbox/cordon/internal/testutil"
+	"github.com/cordon-sandbox/cordon/internal/winexec"
 	"github.com/cordon-sandbox/cordon/internal/winlaunch"
 	"github.com/cordon-sandbox/cordon/ntsec"
-	"github.com/cordon-sandbox/cordon/restrictedtoken"
-	"github.com/cordon-sandbox/cordon/winexec"
 )
 
 func newJob(t *testing.T) *jobobject.Job {
