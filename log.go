@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cordon-sandbox/cordon/internal/capsid"
+	"github.com/cordon-sandbox/cordon/internal/statedir"
 )
 
 // logger writes one concise line per event of a command to cordon.log in
@@ -34,7 +34,7 @@ const maxLoggedCommand = 200
 
 func newLogger() *logger {
 	lg := &logger{debug: os.Getenv("CORDON_DEBUG") == "1"}
-	dir, err := capsid.StateDir()
+	dir, err := statedir.Dir()
 	if err != nil {
 		return lg
 	}

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cordon-sandbox/cordon/internal/capsid"
 	"github.com/cordon-sandbox/cordon/internal/ntfs"
+	"github.com/cordon-sandbox/cordon/internal/statedir"
 	"github.com/cordon-sandbox/cordon/linuxsandbox"
 	"github.com/cordon-sandbox/cordon/policy"
 	"github.com/cordon-sandbox/cordon/sandbox"
@@ -250,7 +250,7 @@ func prepare(req Request, env []string, choose func(string) (sandbox.Backend, er
 // SID). The user's own %TEMP% is then never stamped with cordon's ACEs.
 func windowsTemp(dir, cwd string, canonical func(string) string, env []string, penv *policy.Env) ([]string, error) {
 	if dir == "" {
-		state, err := capsid.StateDir()
+		state, err := statedir.Dir()
 		if err != nil {
 			return nil, fail("setup_failed", err)
 		}

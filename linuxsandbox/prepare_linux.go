@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cordon-sandbox/cordon/internal/capsid"
+	"github.com/cordon-sandbox/cordon/internal/statedir"
 	"github.com/cordon-sandbox/cordon/policy"
 	"github.com/cordon-sandbox/cordon/sandbox"
 	"golang.org/x/sys/unix"
@@ -165,7 +165,7 @@ func prepare(ctx context.Context, spec *sandbox.Spec, namespaces bool) (_ *prepa
 // noted: one created after the run starts is not hidden. One in a private
 // temp directory is invisible anyway.
 func (prep *prepared) resolveDenyRead(paths []string) {
-	if dir, err := capsid.StateDir(); err == nil && filepath.IsAbs(dir) && !anyUnder(prep.roots, []string{dir}) {
+	if dir, err := statedir.Dir(); err == nil && filepath.IsAbs(dir) && !anyUnder(prep.roots, []string{dir}) {
 		paths = append(paths, dir)
 	}
 	seen := map[string]bool{}
@@ -215,7 +215,7 @@ func canonicalRoot(r policy.Root) (string, error) {
 // log or rewrite anything cordon trusts there. The directory is created
 // first, so that the sandbox cannot create it either.
 func (prep *prepared) protectState() error {
-	dir, err := capsid.StateDir()
+	dir, err := statedir.Dir()
 	if err != nil {
 		return nil // no state directory, nothing to protect
 	}

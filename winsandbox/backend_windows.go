@@ -18,6 +18,7 @@ import (
 	"github.com/cordon-sandbox/cordon/internal/jobobject"
 	"github.com/cordon-sandbox/cordon/internal/ntfs"
 	"github.com/cordon-sandbox/cordon/internal/restrictedtoken"
+	"github.com/cordon-sandbox/cordon/internal/statedir"
 	"github.com/cordon-sandbox/cordon/internal/windesktop"
 	"github.com/cordon-sandbox/cordon/internal/wine"
 	"github.com/cordon-sandbox/cordon/internal/winexec"
@@ -118,7 +119,7 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	s := &setup{dir: b.StateDir}
 	if s.dir == "" {
 		var err error
-		if s.dir, err = capsid.StateDir(); err != nil {
+		if s.dir, err = statedir.Dir(); err != nil {
 			return nil, fmt.Errorf("restricted-token: %w", err)
 		}
 	}
@@ -450,7 +451,7 @@ func writeStubs(dir string) error {
 		if have, err := os.ReadFile(p); err == nil && string(have) == string(data) {
 			continue
 		}
-		if err := capsid.WriteFile(p, data); err != nil {
+		if err := statedir.WriteFile(p, data); err != nil {
 			return fmt.Errorf("restricted-token: stub %s: %w", p, err)
 		}
 	}

@@ -100,7 +100,7 @@ const (
 // Options are the backend's settings beyond the policy.
 type Options struct {
 	// StateDir holds the capability SID store and the record of applied
-	// ACEs; empty means capsid.StateDir().
+	// ACEs; empty means statedir.Dir().
 	StateDir string
 	// MediumIntegrity keeps the caller's Medium integrity for every run
 	// instead of Low (sandbox.Spec.MediumIntegrity asks for it per run).

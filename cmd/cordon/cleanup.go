@@ -10,8 +10,8 @@ import (
 
 	"github.com/cordon-sandbox/cordon/internal/acelog"
 	"github.com/cordon-sandbox/cordon/internal/aclplan"
-	"github.com/cordon-sandbox/cordon/internal/capsid"
 	"github.com/cordon-sandbox/cordon/internal/ntfs"
+	"github.com/cordon-sandbox/cordon/internal/statedir"
 )
 
 const cleanupUsage = `usage: cordon cleanup [--dry-run] [--json]
@@ -49,7 +49,7 @@ func runCleanup(args []string, stdout, stderr io.Writer) int {
 		fail(stderr, "usage", fmt.Errorf("cleanup takes no arguments, got %q", fs.Arg(0)))
 		return exitBadInput
 	}
-	dir, err := capsid.StateDir()
+	dir, err := statedir.Dir()
 	if err != nil {
 		return report(stderr, coded("state_dir", err))
 	}

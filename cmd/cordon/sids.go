@@ -11,6 +11,7 @@ import (
 	"github.com/cordon-sandbox/cordon/internal/aclplan"
 	"github.com/cordon-sandbox/cordon/internal/capsid"
 	"github.com/cordon-sandbox/cordon/internal/fsview"
+	"github.com/cordon-sandbox/cordon/internal/statedir"
 	"github.com/cordon-sandbox/cordon/internal/winpath"
 	"github.com/cordon-sandbox/cordon/ntsec"
 	"github.com/cordon-sandbox/cordon/policy"
@@ -47,7 +48,7 @@ func runSIDs(args []string, stdout, stderr io.Writer) int {
 	if code, done := parseFlags(fs, args[1:], sidsUsage, stdout, stderr); done {
 		return code
 	}
-	dir, err := capsid.StateDir()
+	dir, err := statedir.Dir()
 	if err != nil {
 		return report(stderr, coded("state_dir", err))
 	}

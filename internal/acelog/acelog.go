@@ -24,8 +24,8 @@ import (
 	"path/filepath"
 
 	"github.com/cordon-sandbox/cordon/internal/aclplan"
-	"github.com/cordon-sandbox/cordon/internal/capsid"
 	"github.com/cordon-sandbox/cordon/internal/fsview"
+	"github.com/cordon-sandbox/cordon/internal/statedir"
 	"github.com/cordon-sandbox/cordon/ntsec"
 )
 
@@ -103,7 +103,7 @@ func lock(ctx context.Context, dir, name string, exclusive bool) (func(), error)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("acelog: creating the state directory: %w", err)
 	}
-	return capsid.Lock(ctx, filepath.Join(dir, name), exclusive)
+	return statedir.Lock(ctx, filepath.Join(dir, name), exclusive)
 }
 
 // ErrBusy is returned, wrapped, by Cleanup when ctx ended while sandboxed
@@ -152,7 +152,7 @@ func Forget(ctx context.Context, dir string, edits []aclplan.Edit) error {
 // since that would make cleanup forget what cordon changed.
 func Load(ctx context.Context, dir string) ([]aclplan.Edit, error) {
 	var out []aclplan.Edit
-	err := capsid.WithLock(ctx, filepath.Join(dir, LockName), func() error {
+	err := statedir.WithLock(ctx, filepath.Join(dir, LockName), func() error {
 		var err error
 		out, err = read(filepath.Join(dir, FileName))
 		return err
@@ -236,7 +236,7 @@ func change(ctx context.Context, dir string, f func([]aclplan.Edit) ([]aclplan.E
 	if bytes.Equal(before, after) {
 		return nil
 	}
-	return capsid.WriteFile(path, after)
+	return statedir.WriteFile(path, after)
 }
 
 // recorded reports whether edits of op are kept in the record.

@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 
 	"github.com/cordon-sandbox/cordon/internal/aclplan"
-	"github.com/cordon-sandbox/cordon/internal/capsid"
 	"github.com/cordon-sandbox/cordon/internal/fsview"
+	"github.com/cordon-sandbox/cordon/internal/statedir"
 )
 
 // PendingName is the file in the state directory that marks an
@@ -50,7 +50,7 @@ func Propagating(ctx context.Context, dir string, edits []aclplan.Edit, apply fu
 		return fmt.Errorf("acelog: %w", err)
 	}
 	path := filepath.Join(dir, PendingName)
-	if err := capsid.WriteFile(path, b); err != nil {
+	if err := statedir.WriteFile(path, b); err != nil {
 		return fmt.Errorf("acelog: marking the propagation: %w", err)
 	}
 	if err := apply(); err != nil {

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -220,58 +219,5 @@ func TestValidate(t *testing.T) {
 	}
 	if err := (&Store{Version: 1, Workspaces: ws("a", "/a", "S-1-5-21-1-2-3-4")}).Validate(); err != nil {
 		t.Errorf("valid store: %v", err)
-	}
-}
-
-func TestStateDir(t *testing.T) {
-	base, err := filepath.Abs("statebase") // absolute on the host OS
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv(StateDirEnv, base)
-	if d, err := StateDir(); err != nil || d != base {
-		t.Errorf("with %s: StateDir = %q, %v; want %q", StateDirEnv, d, err, base)
-	}
-	t.Setenv(StateDirEnv, "relative/state")
-	if _, err := StateDir(); err == nil || !strings.Contains(err.Error(), StateDirEnv) {
-		t.Errorf("relative %s: err = %v", StateDirEnv, err)
-	}
-	t.Setenv(StateDirEnv, "")
-	xdg, home, local := filepath.Join(base, "xdg"), filepath.Join(base, "home"), filepath.Join(base, "local")
-	t.Setenv("XDG_STATE_HOME", xdg)
-	t.Setenv("HOME", home)
-	t.Setenv("LOCALAPPDATA", local)
-	want := filepath.Join(xdg, "cordon")
-	if runtime.GOOS == "windows" {
-		want = filepath.Join(local, "cordon")
-	}
-	if d, err := StateDir(); err != nil || d != want {
-		t.Errorf("StateDir = %q, %v; want %q", d, err, want)
-	}
-
-	// Every OS's rules, through the same function with a fake environment.
-	for _, c := range []struct {
-		goos string
-		env  map[string]string
-		want string // a path, or the error must mention this variable
-		err  bool
-	}{
-		{"linux", map[string]string{StateDirEnv: base, "XDG_STATE_HOME": xdg}, base, false},
-		{"linux", map[string]string{"XDG_STATE_HOME": xdg, "HOME": home}, filepath.Join(xdg, "cordon"), false},
-		{"linux", map[string]string{"XDG_STATE_HOME": "rel", "HOME": home}, filepath.Join(home, ".local", "state", "cordon"), false},
-		{"darwin", map[string]string{"HOME": home}, filepath.Join(home, ".local", "state", "cordon"), false},
-		{"linux", map[string]string{}, "HOME", true},
-		{"linux", map[string]string{"HOME": "rel"}, "HOME", true},
-		{"windows", map[string]string{"LOCALAPPDATA": local, "XDG_STATE_HOME": xdg}, filepath.Join(local, "cordon"), false},
-		{"windows", map[string]string{StateDirEnv: base, "LOCALAPPDATA": local}, base, false},
-		{"windows", map[string]string{"HOME": home}, "LOCALAPPDATA", true},
-	} {
-		d, err := stateDir(c.goos, func(k string) string { return c.env[k] })
-		switch {
-		case c.err && (err == nil || !strings.Contains(err.Error(), c.want)):
-			t.Errorf("%s %v: stateDir = %q, %v; want an error naming %s", c.goos, c.env, d, err, c.want)
-		case !c.err && (err != nil || d != c.want):
-			t.Errorf("%s %v: stateDir = %q, %v; want %q", c.goos, c.env, d, err, c.want)
-		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cordon-sandbox/cordon/internal/statedir"
 	"github.com/cordon-sandbox/cordon/internal/testutil"
 )
 
@@ -31,7 +32,7 @@ func startHelper(t *testing.T, dir, mode string, env ...string) *helper {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperEnv+"="+mode, StateDirEnv+"="+dir)
+	cmd.Env = append(os.Environ(), helperEnv+"="+mode, statedir.Env+"="+dir)
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
@@ -175,7 +176,7 @@ func TestLockCancel(t *testing.T) {
 		return err
 	}
 
-	held, err := acquire(ctx, filepath.Join(dir, LockName), true)
+	releaseHeld, err := statedir.Lock(ctx, filepath.Join(dir, LockName), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +213,7 @@ func TestLockCancel(t *testing.T) {
 		t.Fatalf("Update finished while the lock was held: %v", err)
 	case <-time.After(100 * time.Millisecond):
 	}
-	held.release()
+	releaseHeld()
 	select {
 	case err := <-done:
 		if err != nil {
@@ -227,11 +228,11 @@ func TestLockCancel(t *testing.T) {
 
 	// Shared locks coexist: Load works while another reader holds one,
 	// and Update waits.
-	shared, err := acquire(ctx, filepath.Join(dir, LockName), false)
+	releaseShared, err := statedir.Lock(ctx, filepath.Join(dir, LockName), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer shared.release()
+	defer releaseShared()
 	short, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if _, err := Load(short, dir); err != nil {

@@ -11,11 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"sort"
-	"strings"
 	"time"
 
+	"github.com/cordon-sandbox/cordon/internal/statedir"
 	"github.com/cordon-sandbox/cordon/ntsec"
 )
 
@@ -26,46 +25,7 @@ const (
 	// a lock file lets two processes lock two different files of the
 	// same name.
 	LockName = "capsids.lock"
-	// StateDirEnv overrides [StateDir] on every OS.
-	StateDirEnv = "CORDON_STATE_DIR"
 )
-
-// StateDir returns cordon's state directory: $CORDON_STATE_DIR if set;
-// otherwise %LOCALAPPDATA%\cordon on Windows, and $XDG_STATE_HOME/cordon or
-// $HOME/.local/state/cordon elsewhere. It does not create the directory.
-// Relative paths are refused (and a relative XDG_STATE_HOME is ignored, as the
-// XDG specification asks): a store that moved with the working directory
-// would hand out new SIDs in every directory cordon is started from.
-func StateDir() (string, error) { return stateDir(runtime.GOOS, os.Getenv) }
-
-func stateDir(goos string, getenv func(string) string) (string, error) {
-	abs := func(name, val string) (string, error) {
-		if !filepath.IsAbs(val) {
-			return "", fmt.Errorf("capsid: state directory: %s=%q is not an absolute path", name, val)
-		}
-		return filepath.Clean(val), nil
-	}
-	if d := getenv(StateDirEnv); d != "" {
-		return abs(StateDirEnv, d)
-	}
-	if goos == "windows" {
-		d := getenv("LOCALAPPDATA")
-		if d == "" {
-			return "", fmt.Errorf("capsid: state directory: LOCALAPPDATA is not set (set it or %s)", StateDirEnv)
-		}
-		d, err := abs("LOCALAPPDATA", d)
-		return filepath.Join(d, "cordon"), err
-	}
-	if d := getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(filepath.Clean(d), "cordon"), nil
-	}
-	home := getenv("HOME")
-	if home == "" {
-		return "", fmt.Errorf("capsid: state directory: HOME is not set and XDG_STATE_HOME is not an absolute path (set one of them or %s)", StateDirEnv)
-	}
-	home, err := abs("HOME", home)
-	return filepath.Join(home, ".local", "state", "cordon"), err
-}
 
 // CorruptError reports a store file that exists but cannot be used: bad
 // JSON, an unknown version or field, a malformed or duplicated SID. cordon
@@ -93,11 +53,11 @@ func Load(ctx context.Context, dir string) (*Store, error) {
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return New(), nil
 	}
-	l, err := acquire(ctx, filepath.Join(dir, LockName), false)
+	release, err := statedir.Lock(ctx, filepath.Join(dir, LockName), false)
 	if err != nil {
 		return nil, err
 	}
-	defer l.release()
+	defer release()
 	return readStore(filepath.Join(dir, FileName))
 }
 
@@ -115,11 +75,11 @@ func Update(ctx context.Context, dir string, f func(*Store) error) (*Store, erro
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("capsid: creating the state directory: %w", err)
 	}
-	l, err := acquire(ctx, filepath.Join(dir, LockName), true)
+	release, err := statedir.Lock(ctx, filepath.Join(dir, LockName), true)
 	if err != nil {
 		return nil, err
 	}
-	defer l.release()
+	defer release()
 	path := filepath.Join(dir, FileName)
 	s, err := readStore(path)
 	if err != nil {
@@ -142,8 +102,8 @@ func Update(ctx context.Context, dir string, f func(*Store) error) (*Store, erro
 	if bytes.Equal(before, after) {
 		return s, nil
 	}
-	removeStaleTemps(dir)
-	if err := writeAtomic(dir, path, after); err != nil {
+	statedir.RemoveStaleTemps(path)
+	if err := statedir.WriteFile(path, after); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -344,55 +304,4 @@ func jsonKind(t reflect.Type) string {
 		return "an integer"
 	}
 	return t.String()
-}
-
-// writeAtomic replaces path with data so that readers, and the file after a
-// crash, show either the old content or the new, never a mix: write a
-// temporary file in the same directory, flush it, rename it over path, then
-// flush the directory entry.
-func writeAtomic(dir, path string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("capsid: saving %s: %w", path, err)
-	}
-	name := tmp.Name()
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(name)
-			err = fmt.Errorf("capsid: saving %s: %w", path, err)
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := replaceFile(name, path); err != nil {
-		return err
-	}
-	if err := syncDir(dir); err != nil {
-		// The new file is in place; only its durability across a power
-		// loss is in doubt.
-		return fmt.Errorf("replaced, but flushing the directory failed: %w", err)
-	}
-	return nil
-}
-
-// removeStaleTemps deletes temporary files a crashed writer left behind.
-// Called only under the exclusive lock, when no other writer is running.
-func removeStaleTemps(dir string) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), FileName+".tmp-") {
-			os.Remove(filepath.Join(dir, e.Name()))
-		}
-	}
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/cordon-sandbox/cordon/internal/statedir"
 )
 
 // The concurrency tests re-execute the test binary as separate cordon-like
@@ -47,7 +49,7 @@ func TestMain(m *testing.M) {
 // start together), adds its workspaces one Update each, and prints
 // "KEY SID" per workspace and "generic SID".
 func helperAdd() error {
-	dir, err := StateDir()
+	dir, err := statedir.Dir()
 	if err != nil {
 		return err
 	}
@@ -102,16 +104,16 @@ func addWorkspaces(dir, prefix string, n int) (map[string]string, string, error)
 // helperHold takes the exclusive lock, prints "locked" and keeps the lock
 // until stdin closes or the process is killed.
 func helperHold() error {
-	dir, err := StateDir()
+	dir, err := statedir.Dir()
 	if err != nil {
 		return err
 	}
-	l, err := acquire(context.Background(), filepath.Join(dir, LockName), true)
+	release, err := statedir.Lock(context.Background(), filepath.Join(dir, LockName), true)
 	if err != nil {
 		return err
 	}
 	fmt.Println("locked")
 	bufio.NewReader(os.Stdin).ReadString('\n')
-	l.release()
+	release()
 	return nil
 }

@@ -1,6 +1,6 @@
 //go:build !windows && (!unix || aix)
 
-package capsid
+package statedir
 
 import (
 	"errors"

@@ -3,7 +3,7 @@
 // AIX is excluded because golang.org/x/sys/unix has no Flock there; it gets
 // lock_other.go.
 
-package capsid
+package statedir
 
 import (
 	"errors"

@@ -1,17 +1,16 @@
-package capsid
+package statedir
 
 import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 )
 
 // maxPoll bounds the wait between two attempts to take a busy lock.
 const maxPoll = 25 * time.Millisecond
 
-// fileLock is a held lock on capsids.lock.
+// fileLock is a held lock on a lock file.
 type fileLock struct{ f *os.File }
 
 // acquire opens the lock file at path, creating it if needed, and locks it,
@@ -27,11 +26,11 @@ type fileLock struct{ f *os.File }
 // lock held for a few milliseconds per command.
 func acquire(ctx context.Context, path string, exclusive bool) (*fileLock, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("capsid: not locking %s: %w", path, err)
+		return nil, fmt.Errorf("statedir: not locking %s: %w", path, err)
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("capsid: opening the lock file: %w", err)
+		return nil, fmt.Errorf("statedir: opening the lock file: %w", err)
 	}
 	wait := time.Millisecond
 	var timer *time.Timer
@@ -39,7 +38,7 @@ func acquire(ctx context.Context, path string, exclusive bool) (*fileLock, error
 		ok, err := tryLock(f, exclusive)
 		if err != nil {
 			f.Close()
-			return nil, fmt.Errorf("capsid: locking %s: %w", path, err)
+			return nil, fmt.Errorf("statedir: locking %s: %w", path, err)
 		}
 		if ok {
 			if timer != nil {
@@ -56,7 +55,7 @@ func acquire(ctx context.Context, path string, exclusive bool) (*fileLock, error
 		case <-ctx.Done():
 			timer.Stop()
 			f.Close()
-			return nil, fmt.Errorf("capsid: waiting for the lock on %s, held by another cordon process: %w", path, ctx.Err())
+			return nil, fmt.Errorf("statedir: waiting for the lock on %s, held by another cordon process: %w", path, ctx.Err())
 		case <-timer.C:
 		}
 		wait = min(2*wait, maxPoll)
@@ -72,10 +71,13 @@ func (l *fileLock) release() {
 
 // Lock takes the lock on the file at path (created if needed), exclusive
 // or shared, with acquire's waiting and cancellation, and returns the
-// function that releases it. It is for the other files in cordon's state
-// directory that need a lock of their own: the record of applied ACEs, and
-// the lock every running sandbox holds shared so that cleanup, which takes
-// it exclusive, never removes ACEs from under a running command.
+// function that releases it. Every file in the state directory that more
+// than one cordon process may write is guarded by one: the capability SID
+// store, the record of applied ACEs, and the lock every running sandbox
+// holds shared so that cleanup, which takes it exclusive, never removes
+// ACEs from under a running command. A lock file is never deleted:
+// removing it would let two processes lock two different files of the
+// same name.
 func Lock(ctx context.Context, path string, exclusive bool) (release func(), err error) {
 	l, err := acquire(ctx, path, exclusive)
 	if err != nil {
@@ -93,11 +95,4 @@ func WithLock(ctx context.Context, path string, f func() error) error {
 	}
 	defer release()
 	return f()
-}
-
-// WriteFile replaces the file at path with data atomically, as the store
-// itself is saved: a synced temporary file in the same directory renamed
-// over it, so a reader sees the old content or the new, never a mix.
-func WriteFile(path string, data []byte) error {
-	return writeAtomic(filepath.Dir(path), path, data)
 }

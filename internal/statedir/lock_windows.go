@@ -1,6 +1,6 @@
 //go:build windows
 
-package capsid
+package statedir
 
 import (
 	"errors"
