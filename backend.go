@@ -3,6 +3,7 @@ package cordon
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 
 	"github.com/cordon-sandbox/cordon/linuxsandbox"
@@ -24,6 +25,11 @@ func Backends() []sandbox.Backend {
 		return []sandbox.Backend{winsandbox.New(), unsandboxed.New()}
 	}
 	return []sandbox.Backend{linuxsandbox.New(), unsandboxed.New()}
+}
+
+// hostBackend is chooseBackend for this machine.
+func hostBackend(name string) (sandbox.Backend, error) {
+	return chooseBackend(name, runtime.GOOS, os.Getenv)
 }
 
 // chooseBackend maps a --sandbox value to a backend. "auto" picks the

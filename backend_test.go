@@ -10,6 +10,7 @@ import (
 	"github.com/cordon-sandbox/cordon/internal/testutil"
 	"github.com/cordon-sandbox/cordon/policy"
 	"github.com/cordon-sandbox/cordon/sandbox"
+	"github.com/cordon-sandbox/cordon/unsandboxed"
 )
 
 // auto picks the Windows sandbox only behind the experimental flag, and
@@ -54,8 +55,18 @@ func TestChooseBackend(t *testing.T) {
 	}
 }
 
+// fakePlatform resolves the policy as the unsandboxed backend does, and
+// enforces nothing.
+type fakePlatform struct{}
+
+func (fakePlatform) Features() sandbox.Features { return sandbox.Features{} }
+func (fakePlatform) PolicyEnv(pol policy.Policy, cwd string, env []string, temp string) (policy.Env, []string, error) {
+	return unsandboxed.New().PolicyEnv(pol, cwd, env, temp)
+}
+
 // fakeBackend starts nothing; its process exits with code and err.
 type fakeBackend struct {
+	fakePlatform
 	code int
 	err  error
 }
@@ -63,10 +74,13 @@ type fakeBackend struct {
 func (f fakeBackend) Name() string                        { return "fake" }
 func (f fakeBackend) Probe(context.Context) sandbox.Probe { return sandbox.Probe{Backend: "fake"} }
 func (f fakeBackend) Start(context.Context, sandbox.Spec) (sandbox.Process, error) {
-	return fakeProcess(f), nil
+	return fakeProcess{f.code, f.err}, nil
 }
 
-type fakeProcess fakeBackend
+type fakeProcess struct {
+	code int
+	err  error
+}
 
 func (p fakeProcess) Wait() (int, error) { return p.code, p.err }
 func (p fakeProcess) Kill() error        { return nil }
@@ -87,9 +101,79 @@ func TestRunTeardownFailure(t *testing.T) {
 		{errors.New("stage 1 died"), "setup_failed", -1},
 		{nil, "", 3},
 	} {
-		res, err := run(context.Background(), req, func(string) (sandbox.Backend, error) { return fakeBackend{3, c.err}, nil })
+		res, err := run(context.Background(), req, func(string) (sandbox.Backend, error) { return fakeBackend{code: 3, err: c.err}, nil })
 		if ErrorCode(err) != c.code || res.ExitCode != c.exitCode {
 			t.Errorf("Wait error %v: Run = exit %d, %v (code %q); want exit %d, code %q", c.err, res.ExitCode, err, ErrorCode(err), c.exitCode, c.code)
+		}
+	}
+}
+
+// featureBackend is a backend Run has never heard of: what it takes and
+// enforces comes only from its Features, and its PolicyEnv may move TEMP.
+type featureBackend struct {
+	fakeBackend
+	features sandbox.Features
+	gotTemp  *string
+	spec     *sandbox.Spec
+}
+
+func (b featureBackend) Features() sandbox.Features { return b.features }
+func (b featureBackend) PolicyEnv(pol policy.Policy, cwd string, env []string, temp string) (policy.Env, []string, error) {
+	*b.gotTemp = temp
+	if temp == "bad" {
+		return policy.Env{}, nil, fmt.Errorf("%w: temp %s is bad", sandbox.ErrBadRequest, temp)
+	}
+	return policy.Env{Rules: policy.POSIX, Cwd: cwd, Getenv: func(string) string { return "" }}, append(env, "TEMP="+temp), nil
+}
+func (b featureBackend) Start(_ context.Context, s sandbox.Spec) (sandbox.Process, error) {
+	*b.spec = s
+	return fakeProcess{}, nil
+}
+
+// Run decides what a backend takes, and whether its limits hold, from the
+// backend's Features alone, and gives the command the environment the
+// backend's PolicyEnv returns.
+func TestRunConsultsFeatures(t *testing.T) {
+	t.Setenv("CORDON_STATE_DIR", testutil.TempDir(t))
+	base := Request{Policy: policy.Policy{Mode: policy.ReadOnly}, Command: []string{"x"}, Dir: testutil.TempDir(t), Env: []string{}}
+	for _, c := range []struct {
+		name     string
+		features sandbox.Features
+		edit     func(*Request)
+		code     string
+		degraded bool
+		temp     string
+	}{
+		{"temp refused", sandbox.Features{}, func(r *Request) { r.Temp = "/t" }, "bad_request", false, ""},
+		{"temp taken", sandbox.Features{OwnTemp: true}, func(r *Request) { r.Temp = "/t" }, "", false, "/t"},
+		{"temp the backend rejects", sandbox.Features{OwnTemp: true}, func(r *Request) { r.Temp = "bad" }, "bad_request", false, "bad"},
+		{"medium refused", sandbox.Features{}, func(r *Request) { r.MediumIntegrity = true }, "bad_request", false, ""},
+		{"medium taken", sandbox.Features{MediumIntegrity: true}, func(r *Request) { r.MediumIntegrity = true }, "", false, ""},
+		{"limits unenforced", sandbox.Features{}, func(r *Request) { r.Limits.Processes = 5 }, "unavailable", false, ""},
+		{"limits best effort", sandbox.Features{}, func(r *Request) { r.Limits.Processes = 5; r.BestEffort = true }, "", true, ""},
+		{"limits enforced", sandbox.Features{Limits: true}, func(r *Request) { r.Limits.Processes = 5 }, "", false, ""},
+	} {
+		req := base
+		c.edit(&req)
+		var temp string
+		var spec sandbox.Spec
+		b := featureBackend{features: c.features, gotTemp: &temp, spec: &spec}
+		res, err := run(context.Background(), req, func(string) (sandbox.Backend, error) { return b, nil })
+		if ErrorCode(err) != c.code {
+			t.Errorf("%s: Run = %v (code %q), want code %q", c.name, err, ErrorCode(err), c.code)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		if temp != c.temp {
+			t.Errorf("%s: PolicyEnv got temp %q, want %q", c.name, temp, c.temp)
+		}
+		if got := strings.Join(spec.Env, " "); got != "TEMP="+c.temp {
+			t.Errorf("%s: the command's environment is %q, want the one PolicyEnv returned", c.name, got)
+		}
+		if (len(res.Degraded) > 0) != c.degraded {
+			t.Errorf("%s: Degraded = %q", c.name, res.Degraded)
 		}
 	}
 }

@@ -15,7 +15,10 @@ import (
 )
 
 // envBackend records the spec it was given and starts nothing.
-type envBackend struct{ spec *sandbox.Spec }
+type envBackend struct {
+	fakePlatform
+	spec *sandbox.Spec
+}
 
 func (b envBackend) Name() string                        { return "fake" }
 func (b envBackend) Probe(context.Context) sandbox.Probe { return sandbox.Probe{Backend: "fake"} }
@@ -56,7 +59,7 @@ func TestRunEnvPolicy(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var spec sandbox.Spec
 			req := Request{Policy: policy.Policy{Mode: policy.WorkspaceWrite, Env: c.env}, Command: []string{"x"}, Dir: testutil.TempDir(t), Env: caller}
-			res, err := run(context.Background(), req, func(string) (sandbox.Backend, error) { return envBackend{&spec}, nil })
+			res, err := run(context.Background(), req, func(string) (sandbox.Backend, error) { return envBackend{spec: &spec}, nil })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,7 +101,7 @@ func TestRunEnvSetTMPDIR(t *testing.T) {
 		Policy:  policy.Policy{Mode: policy.WorkspaceWrite, Env: policy.EnvPolicy{Set: map[string]string{"TMPDIR": tmp}}},
 		Command: []string{"x"}, Dir: testutil.TempDir(t), Env: []string{"TMPDIR=/nonexistent"},
 	}
-	if _, err := run(context.Background(), req, func(string) (sandbox.Backend, error) { return envBackend{&spec}, nil }); err != nil {
+	if _, err := run(context.Background(), req, func(string) (sandbox.Backend, error) { return envBackend{spec: &spec}, nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(spec.Policy.Roots) != 2 || spec.Policy.Roots[1].Path != tmp {
@@ -108,7 +111,7 @@ func TestRunEnvSetTMPDIR(t *testing.T) {
 
 func TestRunEnvBadRequests(t *testing.T) {
 	t.Setenv("CORDON_STATE_DIR", testutil.TempDir(t))
-	choose := func(string) (sandbox.Backend, error) { return envBackend{new(sandbox.Spec)}, nil }
+	choose := func(string) (sandbox.Backend, error) { return envBackend{spec: new(sandbox.Spec)}, nil }
 	base := Request{Policy: policy.Policy{Mode: policy.ReadOnly}, Command: []string{"x"}, Dir: testutil.TempDir(t)}
 
 	req := base

@@ -7,16 +7,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"time"
 
-	"github.com/cordon-sandbox/cordon/internal/ntfs"
-	"github.com/cordon-sandbox/cordon/internal/statedir"
-	"github.com/cordon-sandbox/cordon/linuxsandbox"
 	"github.com/cordon-sandbox/cordon/policy"
 	"github.com/cordon-sandbox/cordon/sandbox"
-	"github.com/cordon-sandbox/cordon/winsandbox"
 )
 
 // Run runs req.Command in a sandbox and waits for it. A command that runs
@@ -28,9 +22,7 @@ import (
 // error when ctx ended before the command did; in both the timeout and the
 // cancellation case the whole process tree is killed first.
 func Run(ctx context.Context, req Request) (Result, error) {
-	return run(ctx, req, func(name string) (sandbox.Backend, error) {
-		return chooseBackend(name, runtime.GOOS, os.Getenv)
-	})
+	return run(ctx, req, hostBackend)
 }
 
 // run is Run with the backend chosen by choose.
@@ -47,7 +39,7 @@ func run(ctx context.Context, req Request, choose func(name string) (sandbox.Bac
 	}
 	res.Backend = backend.Name()
 	// The sandboxes hide them; the unsandboxed backend hides nothing.
-	if enforcesLimits(backend) {
+	if backend.Features().DenyRead {
 		for _, d := range spec.Policy.DenyRead {
 			if _, err := os.Stat(d); err == nil {
 				res.DenyRead = append(res.DenyRead, d)
@@ -75,14 +67,7 @@ func run(ctx context.Context, req Request, choose func(name string) (sandbox.Bac
 	defer cancel()
 	proc, err := backend.Start(runCtx, spec)
 	if err != nil {
-		code := "setup_failed"
-		switch {
-		case errors.Is(err, sandbox.ErrUnavailable):
-			code = "unavailable"
-		case errors.Is(err, sandbox.ErrBusy):
-			code = "busy"
-		}
-		err = fail(code, err)
+		err = fail(setupCode(err), err)
 		log.failure(req.Command, -1, time.Since(start), err)
 		return res, err
 	}
@@ -112,7 +97,7 @@ func run(ctx context.Context, req Request, choose func(name string) (sandbox.Bac
 	res.Stdout, res.Stderr = outBuf.bytes(), errBuf.bytes()
 	res.Truncated = outBuf.truncated || errBuf.truncated
 	res.Degraded = proc.Degraded()
-	if !req.Limits.IsZero() && !enforcesLimits(backend) {
+	if !req.Limits.IsZero() && !backend.Features().Limits {
 		res.Degraded = append(res.Degraded, "limits: the "+backend.Name()+" backend enforces no resource limits")
 	}
 	teardown := errors.Is(w.err, sandbox.ErrTeardown)
@@ -140,14 +125,6 @@ func run(ctx context.Context, req Request, choose func(name string) (sandbox.Bac
 	return res, nil
 }
 
-// enforcesLimits says whether b enforces sandbox.Limits: the Windows
-// backend with its job object, and the Linux backend with a cgroup or
-// rlimits (it refuses, itself, a limit it cannot enforce here unless
-// BestEffort). The unsandboxed backend enforces none.
-func enforcesLimits(b sandbox.Backend) bool {
-	return b.Name() == winsandbox.Name || b.Name() == linuxsandbox.Name
-}
-
 // commandEnv is the command's environment: req.Env (nil: cordon's own)
 // filtered by the policy's env settings, by the rules of this platform.
 // An explicit req.Env entry that is not NAME=VALUE is the caller's mistake
@@ -160,11 +137,7 @@ func commandEnv(req Request) (policy.FilteredEnv, error) {
 	if env == nil {
 		env = os.Environ()
 	}
-	rules := policy.POSIXEnv
-	if runtime.GOOS == "windows" {
-		rules = policy.WindowsEnv
-	}
-	f := req.Policy.Env.Filter(env, rules)
+	f := req.Policy.Env.Filter(env, policy.HostEnv)
 	if req.Env != nil && len(f.Malformed) > 0 {
 		return policy.FilteredEnv{}, fail("bad_request", fmt.Errorf("Request.Env entry %d is not NAME=VALUE", f.Malformed[0]))
 	}
@@ -192,11 +165,6 @@ func prepare(req Request, env []string, choose func(string) (sandbox.Backend, er
 			return spec, nil, fail("bad_request", fmt.Errorf("working directory: %w", err))
 		}
 	}
-	rules := policy.POSIX
-	var canonical func(string) string // the Linux backend resolves links itself
-	if runtime.GOOS == "windows" {
-		rules, canonical = policy.Windows, ntfs.FinalPath
-	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return spec, nil, fail("bad_request", fmt.Errorf("working directory %q: %w", dir, err))
@@ -210,14 +178,16 @@ func prepare(req Request, env []string, choose func(string) (sandbox.Backend, er
 	if pol.Mode == "" {
 		return spec, nil, fail("bad_policy", fmt.Errorf("policy: field \"mode\" is required (read-only or workspace-write)"))
 	}
-	penv := policy.Env{Rules: rules, Cwd: abs, TempDirs: tempDirs(env), Canonical: canonical, Getenv: os.Getenv}
-	if req.Temp != "" && backend.Name() != winsandbox.Name {
-		return spec, nil, fail("bad_request", fmt.Errorf("a temp directory of your own is an option of the %s backend, not of %s (the Linux backend gives every run a private /tmp; --writable-root makes a directory writable)", winsandbox.Name, backend.Name()))
+	features := backend.Features()
+	if req.Temp != "" && !features.OwnTemp {
+		return spec, nil, fail("bad_request", fmt.Errorf("the %s backend takes no temp directory of yours (--writable-root makes a directory writable)", backend.Name()))
 	}
-	if runtime.GOOS == "windows" && backend.Name() == winsandbox.Name && pol.Mode == policy.WorkspaceWrite && !pol.ExcludeTmp {
-		if env, err = windowsTemp(req.Temp, abs, canonical, env, &penv); err != nil {
-			return spec, nil, err
-		}
+	if req.MediumIntegrity && !features.MediumIntegrity {
+		return spec, nil, fail("bad_request", fmt.Errorf("medium integrity is not an option of the %s backend", backend.Name()))
+	}
+	penv, env, err := backend.PolicyEnv(pol, abs, env, req.Temp)
+	if err != nil {
+		return spec, nil, fail(setupCode(err), err)
 	}
 	res, err := pol.Resolve(penv)
 	if err != nil {
@@ -232,82 +202,25 @@ func prepare(req Request, env []string, choose func(string) (sandbox.Backend, er
 			return spec, nil, fail("bad_policy", fmt.Errorf("%s root %s is not a directory", r.Kind, r.Path))
 		}
 	}
-	if req.MediumIntegrity && backend.Name() != winsandbox.Name {
-		return spec, nil, fail("bad_request", fmt.Errorf("medium integrity is an option of the %s backend, not of %s", winsandbox.Name, backend.Name()))
-	}
 	spec = sandbox.Spec{Policy: res, Args: req.Command, Dir: abs, Env: env, BestEffort: req.BestEffort, Limits: req.Limits, MediumIntegrity: req.MediumIntegrity}
-	if !req.Limits.IsZero() && !enforcesLimits(backend) && !req.BestEffort {
+	if !req.Limits.IsZero() && !features.Limits && !req.BestEffort {
 		return spec, nil, fail("unavailable", fmt.Errorf("the %s backend enforces no resource limits (--best-effort runs without them)", backend.Name()))
 	}
 	return spec, backend, nil
 }
 
-// windowsTemp points the command's TEMP and TMP at its temp directory and
-// makes that the run's one temp root: dir when the caller names one (a
-// directory of theirs, made writable on purpose, granted the generic SID),
-// else the workspace's own under cordon's state directory
-// (winsandbox.WorkspaceTemp, created if missing, granted the workspace's
-// SID). The user's own %TEMP% is then never stamped with cordon's ACEs.
-func windowsTemp(dir, cwd string, canonical func(string) string, env []string, penv *policy.Env) ([]string, error) {
-	if dir == "" {
-		state, err := statedir.Dir()
-		if err != nil {
-			return nil, fail("setup_failed", err)
-		}
-		if canonical != nil {
-			cwd = canonical(cwd)
-		}
-		if dir, err = winsandbox.WorkspaceTemp(state, cwd); err != nil {
-			return nil, fail("bad_request", err)
-		}
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fail("setup_failed", fmt.Errorf("the workspace's temp directory: %w", err))
-		}
-		penv.TempOwned = true
-	} else if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return nil, fail("bad_request", fmt.Errorf("temp directory %s: not an existing directory", dir))
+// setupCode is the error code for a backend's err: the sentinel it wraps,
+// or a setup failure.
+func setupCode(err error) string {
+	switch {
+	case errors.Is(err, sandbox.ErrUnavailable):
+		return "unavailable"
+	case errors.Is(err, sandbox.ErrBusy):
+		return "busy"
+	case errors.Is(err, sandbox.ErrBadRequest):
+		return "bad_request"
 	}
-	env = setEnv(setEnv(env, "TEMP", dir), "TMP", dir)
-	penv.TempDirs = []string{dir}
-	return env, nil
-}
-
-// setEnv sets name to value in env, replacing every entry of that name
-// (compared case-insensitively, as Windows does).
-func setEnv(env []string, name, value string) []string {
-	out := make([]string, 0, len(env)+1)
-	for _, e := range env {
-		if k, _, ok := strings.Cut(e, "="); ok && strings.EqualFold(k, name) {
-			continue
-		}
-		out = append(out, e)
-	}
-	return append(out, name+"="+value)
-}
-
-// tempDirs are the temp directories that become writable roots: TEMP and
-// TMP on Windows; on Linux none, since the Linux backend gives the command
-// a private temp directory of its own and points TMPDIR at it (the host's
-// /tmp holds other programs' sockets); elsewhere TMPDIR, or /tmp.
-func tempDirs(env []string) []string {
-	get := func(k string) string {
-		for i := len(env) - 1; i >= 0; i-- {
-			if name, v, ok := strings.Cut(env[i], "="); ok && strings.EqualFold(name, k) {
-				return v
-			}
-		}
-		return ""
-	}
-	switch runtime.GOOS {
-	case "windows":
-		return []string{get("TEMP"), get("TMP")}
-	case "linux":
-		return nil
-	}
-	if t := get("TMPDIR"); t != "" {
-		return []string{t}
-	}
-	return []string{"/tmp"}
+	return "setup_failed"
 }
 
 func tee(w io.Writer, c *capture) io.Writer {

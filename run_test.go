@@ -135,8 +135,8 @@ func TestRunBadRequests(t *testing.T) {
 		"unknown backend":  {func(r *cordon.Request) { r.Backend = "vm" }, "bad_request", `unknown sandbox backend "vm"`},
 		"not found":        {func(r *cordon.Request) { r.Command = []string{"no-such-command-xyz"} }, "setup_failed", "no-such-command-xyz"},
 		"windows backend":  {func(r *cordon.Request) { r.Backend = "restricted-token" }, "unavailable", "Windows only"},
-		"temp":             {func(r *cordon.Request) { r.Temp = "/tmp" }, "bad_request", "a temp directory of your own is an option of the restricted-token backend"},
-		"medium integrity": {func(r *cordon.Request) { r.MediumIntegrity = true }, "bad_request", "medium integrity is an option of the restricted-token backend, not of none"},
+		"temp":             {func(r *cordon.Request) { r.Temp = "/tmp" }, "bad_request", "the none backend takes no temp directory of yours"},
+		"medium integrity": {func(r *cordon.Request) { r.MediumIntegrity = true }, "bad_request", "medium integrity is not an option of the none backend"},
 	}
 	for name, c := range cases {
 		req := base()

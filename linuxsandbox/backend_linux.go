@@ -18,7 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-type backend struct{}
+type backend struct{ platform }
 
 func newBackend() sandbox.Backend { return backend{} }
 

@@ -14,7 +14,7 @@ func newBackend() sandbox.Backend { return otherBackend{} }
 
 // otherBackend is the backend on systems other than Linux: it reports itself
 // unavailable and runs nothing.
-type otherBackend struct{}
+type otherBackend struct{ platform }
 
 func (otherBackend) Name() string { return Name }
 

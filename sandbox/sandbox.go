@@ -1,9 +1,10 @@
 // Package sandbox is the contract between cordon's Run API and its
 // backends: what a backend is given (Spec), what it returns (Process), and
-// what it reports about the machine (Probe). The Linux backend (namespaces,
-// Landlock, seccomp), the unsandboxed backend and, later, the Windows
-// restricted-token backend implement Backend; Run chooses one and handles
-// output capture, timeouts and exit codes the same way for all.
+// what it reports about the machine (Probe), and what it knows of its
+// platform (Platform). The Linux backend (namespaces, Landlock, seccomp),
+// the Windows restricted-token backend and the unsandboxed backend
+// implement Backend; Run chooses one and handles output capture, timeouts
+// and exit codes the same way for all.
 package sandbox
 
 import (
@@ -79,6 +80,7 @@ type Backend interface {
 	// Name is the backend's name for --sandbox and for results ("linux",
 	// "none", "restricted-token").
 	Name() string
+	Platform
 	// Probe reports what the backend can enforce on this machine. It never
 	// pretends: a layer is Available only if it was tried and works.
 	Probe(ctx context.Context) Probe

@@ -5,6 +5,7 @@ package winsandbox
 import (
 	"context"
 
+	"github.com/cordon-sandbox/cordon/policy"
 	"github.com/cordon-sandbox/cordon/sandbox"
 )
 
@@ -16,4 +17,9 @@ func (b *Backend) Probe(ctx context.Context) sandbox.Probe {
 // Start implements sandbox.Backend: the backend exists only on Windows.
 func (b *Backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process, error) {
 	return nil, sandbox.Unavailable("the %s backend runs on Windows only", Name)
+}
+
+// PolicyEnv implements sandbox.Platform: the backend exists only on Windows.
+func (b *Backend) PolicyEnv(policy.Policy, string, []string, string) (policy.Env, []string, error) {
+	return policy.Env{}, nil, sandbox.Unavailable("the %s backend runs on Windows only", Name)
 }

@@ -1,0 +1,4 @@
+package policy
+
+// HostEnv are the environment rules of the OS cordon was built for.
+var HostEnv = WindowsEnv
