@@ -35,8 +35,9 @@ func hostBackend(name string) (sandbox.Backend, error) {
 // chooseBackend maps a --sandbox value to a backend. "auto" picks the
 // platform's sandbox and never falls back to running unsandboxed: a
 // platform without one is an error. On Windows the sandbox is experimental,
-// and "auto" picks it only when winsandbox.ExperimentalEnv is "1", as the
-// anchor gates its own; naming it ("restricted-token") is opt-in enough.
+// and "auto" picks it only when winsandbox.ExperimentalEnv is "1": until
+// its enforcement has been tested on real Windows nobody should get it
+// without asking; naming it ("restricted-token") is asking.
 func chooseBackend(name, goos string, getenv func(string) string) (sandbox.Backend, error) {
 	switch name {
 	case "", "auto":

@@ -11,8 +11,9 @@
 // unsandboxed (--sandbox none) as a control, proving the command itself
 // works.
 //
-// Linux rows run for real. Windows rows (the anchor's smoke list) run the
-// restricted-token backend on real Windows with CORDON_REAL_WINDOWS=1 only
-// (the windows workflow), never under Wine, which enforces nothing. A row
-// that needs a part of cordon not built yet says which, and is skipped.
+// Linux rows run for real. Windows rows (the commands an agent runs most:
+// shells, git, package managers) run the restricted-token backend on real
+// Windows with CORDON_REAL_WINDOWS=1 only (the windows workflow), never
+// under Wine, which enforces nothing. A row that needs a part of cordon
+// that does not exist yet names it, and is skipped.
 package smoke

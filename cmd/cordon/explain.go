@@ -17,8 +17,7 @@ const explainUsage = `usage: cordon explain PATH --cwd DIR --tree SNAPSHOT [--po
 
 Says whether the sandbox may read, write and delete PATH once the policy's
 plan is applied, and which ACE decides each. Takes the same flags as
-'cordon plan'. On Windows, reading the real DACL and the real token comes
-with the restricted-token backend; --tree is required until then.
+'cordon plan', and likewise works on a snapshot (--tree), on any OS.
 
 Each answer holds under every open reading of what Windows leaves unsettled,
 or says how it depends on them ("depends (H1: no, H2: yes)"; in --json

@@ -35,7 +35,7 @@ denied inside them.
   --temp DIR         a temp directory, writable unless the policy excludes it (repeatable)
   --audit DIR        an extra world-writable audit root (the cwd, temp dirs and volume roots always are)
   --audit-depth N    levels audited below each audit root (default -1, unlimited: a snapshot
-                     is small, and the proof checks every node of it anyway; the anchor uses 1)
+                     is small, and the proof checks every node of it anyway)
   --user SID         the user the sandbox runs as (default: the cwd's owner)
   --sid-*            capability SIDs (default: fresh random ones for this plan);
                      --sid-other (repeatable) names other workspaces' SIDs
@@ -51,8 +51,8 @@ denied inside them.
                      see cordon access --help)
   --json             print {"edits","audit","proof"} as JSON
 
-The real Windows file system is read by the restricted-token backend, which
-is not built yet: --tree is required.
+It plans a snapshot (--tree), on any OS; the restricted-token backend plans
+the real file system itself before each run.
 
 Exit status: 0 the plan is proven, 1 its proof fails, 2 bad input.
 `
@@ -110,7 +110,7 @@ func (a *planArgs) input() (aclplan.Input, *fsview.Memory, error) {
 		return in, nil, coded("usage", fmt.Errorf("--cwd is required"))
 	}
 	if a.tree == "" {
-		return in, nil, coded("usage", fmt.Errorf("--tree is required: reading the real Windows file system comes with the restricted-token backend"))
+		return in, nil, coded("usage", fmt.Errorf("--tree is required: cordon plan works on a snapshot of the file system"))
 	}
 	pol, err := policy.Parse(a.policy)
 	if err != nil {

@@ -4,8 +4,8 @@
 // in the state directory next to the capability SID store. `cordon cleanup`
 // undoes exactly what the record lists, and nothing else: an ACE the user
 // or another tool added, even one naming a capability SID, is not cordon's
-// to remove. This answers the anchor's users, who find ACEs and ownership
-// changes left on their repositories with no way to take them back.
+// to remove. Without such a record, users find ACEs and ownership changes
+// left on their repositories with no way to take them back.
 //
 // The record is written before the edits are applied (a write-ahead log):
 // a cordon that dies half-way leaves behind at most entries for ACEs that

@@ -52,8 +52,8 @@
 // handle each, and never walks a tree: the planner reads the writable roots,
 // the protected names inside them and the directories the world-writable
 // audit visits. On a warm run every ACE is already in place, so the plan is
-// empty and [Apply] opens nothing at all. The anchor instead re-stamps every
-// root's whole tree on every command (20 to 120 s on large repositories);
+// empty and [Apply] opens nothing at all. Re-stamping every root's whole
+// tree on every command instead costs 20 to 120 s on large repositories;
 // here the tree below a root is written only when its root's ACEs change,
 // once, by cordon's own propagation. [View.Reads] counts the calls, as
 // fsview.Memory does, so tests can hold the planner to that.

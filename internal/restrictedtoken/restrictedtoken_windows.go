@@ -19,7 +19,7 @@ import (
 // Token is a Windows access token handle.
 type Token = windows.Token
 
-// baseAccess is what the process token is opened with, as the anchor does:
+// baseAccess is what the process token is opened with, and why:
 // TOKEN_DUPLICATE for CreateRestrictedToken, TOKEN_QUERY for Query, and the
 // rest because the new token's handle gets the same access as the existing
 // one, and Create adjusts the new token's default DACL, integrity level and

@@ -98,8 +98,8 @@
 // caller (the backend) owns the job and decides: on timeout or
 // cancellation it calls Kill (which terminates the whole job); and once the
 // main process has exited (Process.Exited), it terminates the job itself
-// so that grandchildren holding the pipes die and Wait returns, as the
-// anchor's launcher does.
+// so that grandchildren holding the pipes die and Wait returns instead of
+// waiting for a pipe no one will close.
 //
 // # Testing
 //
