@@ -62,12 +62,44 @@ func (o ObjectType) rightName(bit AccessMask) string {
 // Step is one stage's say on one right: which pass looked at it, what it
 // decided, and the ACE (by index in its ACL, or -1) that decided.
 type Step struct {
-	Pass   string `json:"pass"`   // "integrity", "privilege", "owner", "dacl", "restricted"
-	Effect string `json:"effect"` // "grant", "deny" or "none"
-	ACE    int    `json:"ace"`    // index in the DACL or SACL, -1 when no ACE decided
+	Pass   Pass   `json:"pass"`
+	Effect Effect `json:"effect"`
+	ACE    int    `json:"ace"` // index in the DACL or SACL, -1 when no ACE decided
 	SDDL   string `json:"sddl,omitempty"`
 	Why    string `json:"why"`
 }
+
+// Pass is the stage of the access check a Step comes from, in the order
+// AccessCheck runs them. Its string is what the trace prints.
+type Pass string
+
+const (
+	// PassIntegrity is the mandatory integrity check: the object's label
+	// against the token's integrity level.
+	PassIntegrity Pass = "integrity"
+	// PassPrivilege is a right only a privilege gives
+	// (ACCESS_SYSTEM_SECURITY) or that a privilege gives whatever the DACL
+	// says (WRITE_OWNER).
+	PassPrivilege Pass = "privilege"
+	// PassDACL is the DACL walked for the token's user and groups, the
+	// owner's implicit rights included.
+	PassDACL Pass = "dacl"
+	// PassRestricted is the DACL walked again for a restricted token's
+	// restricting SIDs.
+	PassRestricted Pass = "restricted"
+)
+
+// Effect is what a Step decided for its right. Its string is what the
+// trace prints.
+type Effect string
+
+const (
+	EffectGrant Effect = "grant"
+	EffectDeny  Effect = "deny"
+	// EffectNone is a pass in which no ACE names the right: it is not
+	// granted.
+	EffectNone Effect = "none"
+)
 
 // Decision is the outcome for one right bit, with the steps that led to it.
 type Decision struct {
@@ -168,9 +200,9 @@ func AccessCheckUnder(r Reading, sd *SecurityDescriptor, tok *Token, desired Acc
 			switch {
 			case bit == AccessSystemSecurity:
 				if tok.HasPrivilege("SeSecurityPrivilege") {
-					d.Steps = append(d.Steps, Step{Pass: "privilege", Effect: "grant", ACE: -1, Why: "SeSecurityPrivilege"})
+					d.Steps = append(d.Steps, Step{Pass: PassPrivilege, Effect: EffectGrant, ACE: -1, Why: "SeSecurityPrivilege"})
 				} else {
-					d.Steps = append(d.Steps, Step{Pass: "privilege", Effect: "deny", ACE: -1, Why: "ACCESS_SYSTEM_SECURITY needs SeSecurityPrivilege"})
+					d.Steps = append(d.Steps, Step{Pass: PassPrivilege, Effect: EffectDeny, ACE: -1, Why: "ACCESS_SYSTEM_SECURITY needs SeSecurityPrivilege"})
 					granted = false
 				}
 				d.Granted = granted
@@ -180,7 +212,7 @@ func AccessCheckUnder(r Reading, sd *SecurityDescriptor, tok *Token, desired Acc
 				}
 				return
 			case bit == WriteOwner && tok.HasPrivilege("SeTakeOwnershipPrivilege"):
-				d.Steps = append(d.Steps, Step{Pass: "privilege", Effect: "grant", ACE: -1, Why: "SeTakeOwnershipPrivilege"})
+				d.Steps = append(d.Steps, Step{Pass: PassPrivilege, Effect: EffectGrant, ACE: -1, Why: "SeTakeOwnershipPrivilege"})
 				d.Granted = true
 				res.Granted |= bit
 				res.Trace = append(res.Trace, d)
@@ -188,14 +220,14 @@ func AccessCheckUnder(r Reading, sd *SecurityDescriptor, tok *Token, desired Acc
 			}
 		}
 		if granted {
-			s := normal.step(bit, "dacl")
+			s := normal.step(bit, PassDACL)
 			d.Steps = append(d.Steps, s)
-			granted = s.Effect == "grant"
+			granted = s.Effect == EffectGrant
 		}
 		if granted && bit&restrictedBits != 0 {
-			s := restricted.step(bit, "restricted")
+			s := restricted.step(bit, PassRestricted)
 			d.Steps = append(d.Steps, s)
-			granted = s.Effect == "grant"
+			granted = s.Effect == EffectGrant
 		}
 		d.Granted = granted
 		if granted {
@@ -241,7 +273,7 @@ func integrityDenied(sd *SecurityDescriptor, tok *Token, m GenericMapping) map[A
 	out := map[AccessMask]Step{}
 	why := fmt.Sprintf("token integrity 0x%x is below the object's 0x%x", tokRID, objRID)
 	eachBit(denied, func(b AccessMask) {
-		out[b] = Step{Pass: "integrity", Effect: "deny", ACE: idx, SDDL: sddl, Why: why}
+		out[b] = Step{Pass: PassIntegrity, Effect: EffectDeny, ACE: idx, SDDL: sddl, Why: why}
 	})
 	return out
 }
@@ -262,16 +294,16 @@ type passResult struct {
 	by              map[AccessMask]Step
 }
 
-func (p passResult) step(bit AccessMask, pass string) Step {
+func (p passResult) step(bit AccessMask, pass Pass) Step {
 	if s, ok := p.by[bit]; ok {
 		s.Pass = pass
 		return s
 	}
 	why := "no ACE grants it"
-	if pass == "restricted" {
+	if pass == PassRestricted {
 		why = "no ACE grants it to a restricting SID"
 	}
-	return Step{Pass: pass, Effect: "none", ACE: -1, Why: why}
+	return Step{Pass: pass, Effect: EffectNone, ACE: -1, Why: why}
 }
 
 // daclPass walks the DACL for the token's normal SIDs or, when restricted
@@ -284,7 +316,7 @@ func daclPass(sd *SecurityDescriptor, tok *Token, restricted bool, m GenericMapp
 	}
 	if sd.HasNullDACL() {
 		eachBit(^AccessMask(0), func(b AccessMask) {
-			p.by[b] = Step{Effect: "grant", ACE: -1, Why: "null DACL grants everything"}
+			p.by[b] = Step{Effect: EffectGrant, ACE: -1, Why: "null DACL grants everything"}
 		})
 		p.granted = ^AccessMask(0)
 		return p
@@ -336,7 +368,7 @@ func daclPass(sd *SecurityDescriptor, tok *Token, restricted bool, m GenericMapp
 		implicit := ReadControl | WriteDAC
 		p.granted |= implicit
 		eachBit(implicit, func(b AccessMask) {
-			p.by[b] = Step{Effect: "grant", ACE: -1, Why: "implicit right of the owner " + sd.Owner.String()}
+			p.by[b] = Step{Effect: EffectGrant, ACE: -1, Why: "implicit right of the owner " + sd.Owner.String()}
 		})
 	}
 	for i, e := range sd.DACL.Entries {
@@ -355,7 +387,7 @@ func daclPass(sd *SecurityDescriptor, tok *Token, restricted bool, m GenericMapp
 			}
 			p.granted |= undecided
 			eachBit(undecided, func(b AccessMask) {
-				p.by[b] = Step{Effect: "grant", ACE: i, SDDL: e.SDDL(), Why: "allowed to " + who}
+				p.by[b] = Step{Effect: EffectGrant, ACE: i, SDDL: e.SDDL(), Why: "allowed to " + who}
 			})
 		case AccessDenied:
 			if !match(e.SID, true) {
@@ -363,7 +395,7 @@ func daclPass(sd *SecurityDescriptor, tok *Token, restricted bool, m GenericMapp
 			}
 			p.denied |= undecided
 			eachBit(undecided, func(b AccessMask) {
-				p.by[b] = Step{Effect: "deny", ACE: i, SDDL: e.SDDL(), Why: "denied to " + who}
+				p.by[b] = Step{Effect: EffectDeny, ACE: i, SDDL: e.SDDL(), Why: "denied to " + who}
 			})
 		}
 	}

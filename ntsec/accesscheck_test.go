@@ -178,7 +178,7 @@ func TestWriteRestrictedToken(t *testing.T) {
 	expect(t, "logon-writable object", "D:(A;;FA;;;S-1-5-5-0-4660)", wr, FileWriteData, true, FileWriteData)
 	r := check(t, git, wr, FileAppendData)
 	last := r.Trace[0].Steps[len(r.Trace[0].Steps)-1]
-	if last.Pass != "restricted" || last.Effect != "deny" || last.ACE != 0 {
+	if last.Pass != PassRestricted || last.Effect != EffectDeny || last.ACE != 0 {
 		t.Errorf("trace should blame ACE 0 in the restricted pass:\n%s", r.Explain())
 	}
 }
@@ -208,7 +208,7 @@ func TestMandatoryIntegrity(t *testing.T) {
 	untrusted.Integrity = UntrustedLabel
 	expect(t, "untrusted vs low", open+"S:(ML;;NW;;;LW)", untrusted, Delete, false, 0)
 	r := check(t, open, low, FileWriteData)
-	if s := r.Trace[0].Steps[0]; s.Pass != "integrity" || !strings.Contains(s.Why, "below") {
+	if s := r.Trace[0].Steps[0]; s.Pass != PassIntegrity || !strings.Contains(s.Why, "below") {
 		t.Errorf("integrity step missing: %+v", s)
 	}
 }

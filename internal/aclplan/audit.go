@@ -18,13 +18,15 @@ import (
 // Users, the logon SID) may write is writable from inside the sandbox unless
 // a deny ACE for the capability SID stops it.
 type AuditConfig struct {
-	// Roots are the directories to audit, as the anchor walks them: the
+	// Roots are the directories to audit. The Windows backend passes the
 	// cwd, TEMP and TMP, USERPROFILE, PUBLIC, every PATH entry, the system
-	// drive root, the Windows directory and ProgramData. Missing ones are
-	// reported and skipped.
+	// drive root, the Windows directory and ProgramData: where a command
+	// most likely writes, and where it finds the programs it runs. Missing
+	// ones are reported and skipped.
 	Roots []string
 	// Depth is how many levels below each root are audited: 0 the roots
-	// only, 1 their children as the anchor does; negative is unlimited.
+	// only, 1 their children (what the Windows backend audits); negative
+	// is unlimited.
 	Depth int
 	// MaxChecks bounds the objects examined (default 50,000).
 	MaxChecks int
@@ -136,9 +138,9 @@ func runAudit(ctx context.Context, in *Input) (auditResult, error) {
 			rep.Skipped = append(rep.Skipped, Skip{n.Path, "security descriptor unreadable"})
 			continue
 		}
-		// Files and reparse points are checked too (the anchor checks only
-		// directories): a world-writable script outside the roots is as
-		// much a way out as a world-writable folder. Only directories are
+		// Files and reparse points are checked too, not only directories:
+		// a world-writable script outside the roots is as much a way out
+		// as a world-writable folder. Only directories are
 		// descended into; reparse points are never followed.
 		// Inside a root the plan's Low label will reach the object, so
 		// only outside them can integrity hold it.

@@ -1,4 +1,4 @@
-// Package plan computes the ACL edits that make a Windows file system match
+// Package aclplan computes the ACL edits that make a Windows file system match
 // a sandbox policy, and proves them with the ntsec access-check model before
 // anything touches a disk.
 //

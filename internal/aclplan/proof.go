@@ -81,337 +81,350 @@ func (p Proof) Summary() string {
 	return s
 }
 
+// maxListed is how many violations, and how many gaps, a proof lists.
 const maxListed = 20
 
-// proofToken is a sandbox token and the roots it is meant to write.
-type proofToken struct {
-	name string
-	tok  *ntsec.Token
-	caps map[ntsec.SID]bool
-}
-
-// Prove applies edits to a copy of m and checks, for every node and every
-// sandbox token, that the token may write the node exactly when the policy
-// says so: in workspace-write, inside a root whose capability SID the token
-// holds and not at or below a protected name; in read-only, nowhere. Writing
-// includes deleting or renaming through the parent's FILE_DELETE_CHILD.
+// Prove applies edits to a copy of m and checks, for every sandbox token
+// under every reading of the kernel, that the result holds the policy. Each
+// property is one check, run in this order, which is the order the
+// violations are listed in:
+//
+//  1. Deny-read held (checkDenyRead): no token may read a node at or below
+//     a deny-read path, inside a root too.
+//  2. Writable exactly the roots (checkWrites): a token may write a node
+//     exactly when the policy says so: in workspace-write, inside a root
+//     whose capability SID the token holds and not at or below a protected
+//     name or git directory; in read-only, nowhere; a file with more than
+//     one name or a deny-read node, nowhere either. Writing includes
+//     deleting or renaming the node through its parent's FILE_DELETE_CHILD
+//     (deleteViaParent).
+//  3. Pins held (checkPins): a token that may write inside a git pin may
+//     not rename or remove the pin itself.
+//  4. Missing protected names stay missing (checkMissingProtectedNames): no
+//     token may create one in its root.
+//  5. Missing git guards stay missing (checkMissingGitGuards): no token may
+//     create one in its parent.
+//
+// Checks 1 and 2 run on each node in one walk of the tree (walk).
 //
 // The checks run under each of in.Readings (default: every open reading,
-// ntsec.OpenReadings). A token may write a node under a reading when it can get a write
-// right by asking for it alone (Reading.Alone): that is the most any
-// request gets under either trigger, so a proof without violations says
-// nothing is writable outside the roots under that reading. A gap is a
-// node inside a root where no write right can be had alone; a request that
-// combines reads and writes can still fail under the whole-request trigger
-// where the restricting SIDs lack the reads, which the proof does not
-// check (the planner grants the capability SIDs read and execute too).
+// ntsec.OpenReadings). A token may write a node under a reading when it can
+// get a write right by asking for it alone (Reading.Alone): that is the
+// most any request gets under either trigger, so a proof without
+// violations says nothing is writable outside the roots under that
+// reading. A gap is a node inside a root where no write right can be had
+// alone; a request that combines reads and writes can still fail under the
+// whole-request trigger where the restricting SIDs lack the reads, which
+// the proof does not check (the planner grants the capability SIDs read
+// and execute too).
 func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 	work := m.Clone()
 	writes, err := Apply(work, edits)
 	if err != nil {
 		return Proof{}, fmt.Errorf("proof: apply: %w", err)
 	}
-	r := in.Policy
+	p, err := newProver(work, in)
+	if err != nil {
+		return Proof{}, err
+	}
+	p.walk()
+	p.checkPins()
+	p.checkMissingProtectedNames()
+	p.checkMissingGitGuards()
+	p.proof.Writes = writes
+	p.proof.OK = p.proof.ViolationCount == 0
+	return p.proof, nil
+}
+
+// prover is what the checks of one proof share: the view with the plan
+// applied, the policy's roots and sandbox tokens, the readings, what the
+// walk learns about each node, and the proof as it is tallied.
+type prover struct {
+	work     *fsview.Memory
+	in       Input
+	roots    []rootInfo
+	tokens   []proofToken
+	readings []ntsec.Reading
+
+	// Comparison keys (winpath.Path.Key) of the roots (to their index in
+	// roots), the deny-read paths, the git entries held as protected names
+	// are, and the git pins.
+	rootKeys     map[string]int
+	denyRead     map[string]bool
+	gitProtected map[string]bool
+	gitPins      map[string]bool
+
+	stand  map[*fsview.Node]standing // each directory's, for its children
+	pins   []pinCheck                // the git pins the walk met
+	grants map[grantKey]ntsec.AccessMask
+	proof  Proof
+}
+
+// newProver gathers what the checks need from in, over work. The user is
+// the owner of the cwd when in names none.
+func newProver(work *fsview.Memory, in Input) (*prover, error) {
 	if in.User.SID.IsZero() {
-		cwd, err := work.Stat(r.Cwd)
+		cwd, err := work.Stat(in.Policy.Cwd)
 		if err != nil {
-			return Proof{}, fmt.Errorf("proof: cwd: %w", err)
+			return nil, fmt.Errorf("proof: cwd: %w", err)
 		}
 		in.User.SID = cwd.SD.Owner
 	}
-	var tokens []proofToken
-	var tokErr error
-	add := func(name string, caps ...ntsec.SID) {
-		set := map[ntsec.SID]bool{}
-		for _, c := range caps {
-			set[c] = true
-		}
-		tok := SandboxToken(in.User, caps...)
-		if in.Token != nil {
-			var err error
-			if tok, err = in.Token(caps...); err != nil {
-				tokErr = errors.Join(tokErr, fmt.Errorf("proof: %s token: %w", name, err))
-				return
-			}
-		}
-		tokens = append(tokens, proofToken{name, tok, set})
+	tokens, err := proofTokens(in)
+	if err != nil {
+		return nil, err
 	}
-	if r.Mode == policy.WorkspaceWrite {
-		add("workspace", in.SIDs.Workspace, in.SIDs.Generic)
-		for _, o := range in.SIDs.Others {
-			add("other-workspace "+o.String(), o, in.SIDs.Generic)
-		}
-	}
-	if !in.SIDs.ReadOnly.IsZero() {
-		add("read-only", in.SIDs.ReadOnly)
-	}
-	if tokErr != nil {
-		return Proof{}, tokErr
-	}
-	pr := Proof{Writes: writes}
-	for _, t := range tokens {
-		pr.Tokens = append(pr.Tokens, t.name)
+	roots, err := proofRoots(in)
+	if err != nil {
+		return nil, err
 	}
 	readings := in.Readings
 	if len(readings) == 0 {
 		readings = ntsec.OpenReadings()
 	}
+	p := &prover{
+		work:     work,
+		in:       in,
+		roots:    roots,
+		tokens:   tokens,
+		readings: readings,
+		rootKeys: map[string]int{},
+		denyRead: denyReadKeys(in),
+		stand:    map[*fsview.Node]standing{},
+		grants:   map[grantKey]ntsec.AccessMask{},
+	}
+	p.gitProtected, p.gitPins = gitKeys(in.Git)
+	for i, root := range roots {
+		p.rootKeys[root.path.Key()] = i
+	}
+	for _, t := range tokens {
+		p.proof.Tokens = append(p.proof.Tokens, t.name)
+	}
 	for _, rd := range readings {
-		pr.Readings = append(pr.Readings, rd.Name())
-		pr.PerReading = append(pr.PerReading, ReadingTally{Reading: rd.Name()})
+		p.proof.Readings = append(p.proof.Readings, rd.Name())
+		p.proof.PerReading = append(p.proof.PerReading, ReadingTally{Reading: rd.Name()})
 	}
-	roots := make([]rootInfo, 0, len(r.Roots))
-	for _, root := range r.Roots {
-		p, err := winpath.Parse(root.Path)
-		if err != nil {
-			return Proof{}, fmt.Errorf("proof: root %s: %w", root.Path, err)
-		}
-		roots = append(roots, rootInfo{p, in.SIDs.forRoot(root.Kind)})
-	}
-	type memoKey struct {
-		sd      *ntsec.SecurityDescriptor
-		tok, rd int
-		typ     ntsec.ObjectType
-	}
-	memo := map[memoKey]ntsec.AccessMask{}
-	// granted is what token ti can get on sd under readings[ri], one
-	// right at a time.
-	granted := func(sd *ntsec.SecurityDescriptor, ti, ri int, typ ntsec.ObjectType) ntsec.AccessMask {
-		k := memoKey{sd, ti, ri, typ}
-		g, ok := memo[k]
-		if !ok {
-			g = ntsec.AccessCheckUnder(readings[ri].Alone(), sd, tokens[ti].tok, ntsec.MaximumAllowed, typ).Granted
-			memo[k] = g
-		}
-		return g
-	}
-	// Where each node stands relative to the roots is worked out from its
-	// parent's standing as the walk goes down, so no path is parsed twice.
-	// Roots may nest (a workspace in the temp directory): a node belongs to
-	// every root above it, and is protected if it is at or below a
-	// protected name of any of them.
-	type standing struct {
-		in        uint64 // bit i: inside roots[i]
-		isRoot    uint64 // bit i: the node is roots[i]
-		protected bool
-		denyRead  bool // at or below a deny-read path: readable by no token
-	}
-	denyKeys := map[string]bool{}
-	if !in.User.MediumIntegrity && !in.DenyReadUnenforced {
-		for _, d := range r.DenyRead {
-			if p, err := winpath.Parse(d); err == nil {
-				denyKeys[p.Key()] = true
-			}
-		}
-		for _, d := range in.DenyReadExempt {
-			if p, err := winpath.Parse(d); err == nil {
-				delete(denyKeys, p.Key())
-			}
-		}
-	}
-	if len(roots) > 64 {
-		return Proof{}, fmt.Errorf("proof: %d writable roots, at most 64", len(roots))
-	}
-	gitProtected, gitPins := gitKeys(in.Git)
-	type pinCheck struct {
-		n, parent *fsview.Node
-		in        uint64
-	}
-	var pins []pinCheck
-	stand := map[*fsview.Node]standing{}
-	rootKeys := map[string]int{}
-	for i, ri := range roots {
-		rootKeys[ri.path.Key()] = i
-	}
-	for _, vol := range work.Roots() {
-		work.Walk(vol, func(n, parent *fsview.Node) bool {
-			pr.Nodes++
-			var st standing
-			if parent != nil {
-				ps := stand[parent]
-				st.in, st.protected, st.denyRead = ps.in, ps.protected, ps.denyRead
-				if ps.isRoot != 0 && !st.protected {
-					name := n.Path[strings.LastIndexByte(n.Path, '\\')+1:]
-					for _, pn := range r.Protected {
-						if winpath.EqualName(name, pn) {
-							st.protected = true
-						}
-					}
-				}
-			}
-			p, perr := winpath.Parse(n.Path)
-			if perr == nil && gitProtected[p.Key()] {
-				st.protected = true
-			}
-			if perr == nil && denyKeys[p.Key()] {
-				st.denyRead = true
-			}
-			if n.IsDir() {
-				if perr == nil {
-					if i, ok := rootKeys[p.Key()]; ok {
-						st.in |= 1 << i
-						st.isRoot |= 1 << i
-					}
-				}
-				stand[n] = st
-			}
-			if perr == nil && gitPins[p.Key()] && parent != nil {
-				pins = append(pins, pinCheck{n, parent, st.in})
-			}
-			// FILE_DELETE_CHILD means nothing on a file: NTFS asks for it
-			// only on the directory a name is deleted from.
-			probe := writeProbe
-			if !n.IsDir() {
-				probe &^= ntsec.FileDeleteChild
-			}
-			for ti, t := range tokens {
-				want, why := expectWritable(st.in, st.protected, roots, t.caps)
-				if n.MultiLinked() {
-					// Another name may lie outside every root: held to
-					// what an object outside them is held to.
-					want, why = false, func() string { return "a file with more than one name, left as it is" }
-				}
-				if st.denyRead {
-					// Deny-read wins over a root: no access at all.
-					want, why = false, func() string { return "at or below a deny-read path" }
-					for ri, rd := range readings {
-						if g := granted(n.SD, ti, ri, n.ObjectType()) & ntsec.FileReadData; g != 0 {
-							pr.ViolationCount++
-							pr.PerReading[ri].Violations++
-							if len(pr.Violations) < maxListed {
-								pr.Violations = append(pr.Violations, Violation{n.Path, t.name, "read (" + rights(g) + ")", "at or below a deny-read path", rd.Name()})
-							}
-						}
-					}
-				}
-				for ri, rd := range readings {
-					g := granted(n.SD, ti, ri, n.ObjectType()) & probe
-					deleteChild := g&^ntsec.FileDeleteChild == 0
-					if parent != nil && granted(parent.SD, ti, ri, ntsec.Directory)&ntsec.FileDeleteChild != 0 {
-						g |= ntsec.Delete
-					} else if g&ntsec.FileDeleteChild == 0 {
-						deleteChild = false
-					}
-					switch {
-					case g != 0 && !want:
-						pr.ViolationCount++
-						pr.PerReading[ri].Violations++
-						if deleteChild {
-							pr.PerReading[ri].DeleteChild++
-						}
-						if len(pr.Violations) < maxListed {
-							pr.Violations = append(pr.Violations, Violation{n.Path, t.name, rights(g), why(), rd.Name()})
-						}
-					case g == 0 && want:
-						pr.GapCount++
-						pr.PerReading[ri].Gaps++
-						if len(pr.Gaps) < maxListed {
-							pr.Gaps = append(pr.Gaps, Violation{n.Path, t.name, "none", why(), rd.Name()})
-						}
-					}
-				}
-			}
-			return true
-		})
-	}
-	// A pin must not be renamed or removed by a token that may write inside
-	// it: neither DELETE on it nor FILE_DELETE_CHILD on its parent.
-	for _, pc := range pins {
-		for ti, t := range tokens {
-			if want, _ := expectWritable(pc.in, false, roots, t.caps); !want {
-				continue // the walk already holds it to no write at all
-			}
-			for ri, rd := range readings {
-				g := granted(pc.n.SD, ti, ri, ntsec.Directory) & ntsec.Delete
-				if granted(pc.parent.SD, ti, ri, ntsec.Directory)&ntsec.FileDeleteChild != 0 {
-					g |= ntsec.FileDeleteChild
-				}
-				if g != 0 {
-					pr.ViolationCount++
-					pr.PerReading[ri].Violations++
-					if len(pr.Violations) < maxListed {
-						pr.Violations = append(pr.Violations, Violation{pc.n.Path, t.name, rights(g), "git pin: the sandbox could rename it and build a fresh copy of the git directory below", rd.Name()})
-					}
-				}
-			}
-		}
-	}
-	// A protected name that does not exist must not be creatable either:
-	// the token must lack ADD_FILE and ADD_SUBDIRECTORY on its root. Nor
-	// must a missing git guard, on its parent.
-	type missing struct {
-		path, parent winpath.Path
-		why          string
-	}
-	var absent []missing
-	for _, root := range roots {
-		for _, name := range r.Protected {
-			if p, err := root.path.Join(name); err == nil {
-				absent = append(absent, missing{p, root.path, "protected name " + name + " is missing and its root lets the token create it"})
-			}
-		}
-	}
-	for _, g := range in.Git.Guards {
-		if gp, err := winpath.Parse(g); err == nil {
-			if parent, ok := gp.Parent(); ok {
-				absent = append(absent, missing{gp, parent, "git guard is missing and its parent lets the token create it"})
-			}
-		}
-	}
-	for _, a := range absent {
-		if _, err := work.Stat(a.path.String()); err == nil {
-			continue
-		}
-		pn, err := work.Stat(a.parent.String())
-		if err != nil {
-			continue // a missing root fails planning, not the proof
-		}
-		for ti, t := range tokens {
-			for ri, rd := range readings {
-				g := granted(pn.SD, ti, ri, ntsec.Directory) & (ntsec.FileWriteData | ntsec.FileAppendData)
-				if g != 0 {
-					pr.ViolationCount++
-					pr.PerReading[ri].Violations++
-					if len(pr.Violations) < maxListed {
-						pr.Violations = append(pr.Violations, Violation{a.path.String(), t.name, "create (" + rights(g) + " on " + a.parent.String() + ")", a.why, rd.Name()})
-					}
-				}
-			}
-		}
-	}
-	pr.OK = pr.ViolationCount == 0
-	return pr, nil
+	return p, nil
 }
 
+// proofToken is a sandbox token and the capability SIDs it holds, which
+// decide the roots it is meant to write.
+type proofToken struct {
+	name string
+	sids []ntsec.SID        // the capability SIDs, in the order the token is built with
+	caps map[ntsec.SID]bool // the same, as a set
+	tok  *ntsec.Token
+}
+
+func newProofToken(name string, sids ...ntsec.SID) proofToken {
+	caps := map[ntsec.SID]bool{}
+	for _, s := range sids {
+		caps[s] = true
+	}
+	return proofToken{name: name, sids: sids, caps: caps}
+}
+
+// proofTokens builds the sandbox tokens the policy runs commands under: in
+// workspace-write, the workspace's and each other workspace's, each with
+// the generic SID; the read-only one whenever its SID is set. in.Token
+// builds them when set (the token that will really run), SandboxToken
+// otherwise; every token that cannot be built is reported.
+func proofTokens(in Input) ([]proofToken, error) {
+	var tokens []proofToken
+	if in.Policy.Mode == policy.WorkspaceWrite {
+		tokens = append(tokens, newProofToken("workspace", in.SIDs.Workspace, in.SIDs.Generic))
+		for _, o := range in.SIDs.Others {
+			tokens = append(tokens, newProofToken("other-workspace "+o.String(), o, in.SIDs.Generic))
+		}
+	}
+	if !in.SIDs.ReadOnly.IsZero() {
+		tokens = append(tokens, newProofToken("read-only", in.SIDs.ReadOnly))
+	}
+	var errs error
+	for i := range tokens {
+		t := &tokens[i]
+		if in.Token == nil {
+			t.tok = SandboxToken(in.User, t.sids...)
+			continue
+		}
+		var err error
+		if t.tok, err = in.Token(t.sids...); err != nil {
+			errs = errors.Join(errs, fmt.Errorf("proof: %s token: %w", t.name, err))
+		}
+	}
+	if errs != nil {
+		return nil, errs
+	}
+	return tokens, nil
+}
+
+// rootInfo is a writable root and the capability SID that writes it.
 type rootInfo struct {
 	path winpath.Path
 	sid  ntsec.SID
 }
 
-// expectWritable says whether the policy lets a token holding caps write a
-// node inside the roots of the bit set in (none: outside every root),
-// under a protected name or not. why builds the explanation, only for the
-// nodes reported.
-func expectWritable(in uint64, protected bool, roots []rootInfo, caps map[ntsec.SID]bool) (want bool, why func() string) {
-	if in == 0 {
-		return false, func() string { return "outside every writable root" }
+// proofRoots parses the policy's writable roots. A node's roots are kept
+// as the bits of a uint64 (standing), hence at most 64.
+func proofRoots(in Input) ([]rootInfo, error) {
+	roots := make([]rootInfo, 0, len(in.Policy.Roots))
+	for _, root := range in.Policy.Roots {
+		p, err := winpath.Parse(root.Path)
+		if err != nil {
+			return nil, fmt.Errorf("proof: root %s: %w", root.Path, err)
+		}
+		roots = append(roots, rootInfo{p, in.SIDs.forRoot(root.Kind)})
 	}
-	inner := 0
-	for i := range roots {
-		if in&(1<<i) != 0 {
-			inner = i
+	if len(roots) > 64 {
+		return nil, fmt.Errorf("proof: %d writable roots, at most 64", len(roots))
+	}
+	return roots, nil
+}
+
+// denyReadKeys are the comparison keys of the deny-read paths the proof
+// holds: none when the sandbox keeps Medium integrity or runs without the
+// deny-read labels, since nothing would enforce them; never the exempt
+// ones.
+func denyReadKeys(in Input) map[string]bool {
+	keys := map[string]bool{}
+	if in.User.MediumIntegrity || in.DenyReadUnenforced {
+		return keys
+	}
+	for _, d := range in.Policy.DenyRead {
+		if p, err := winpath.Parse(d); err == nil {
+			keys[p.Key()] = true
 		}
 	}
-	if protected {
-		return false, func() string { return "at or below a protected name of root " + roots[inner].path.String() }
-	}
-	for i, r := range roots {
-		if in&(1<<i) != 0 && caps[r.sid] {
-			return true, func() string { return "inside root " + r.path.String() }
+	for _, d := range in.DenyReadExempt {
+		if p, err := winpath.Parse(d); err == nil {
+			delete(keys, p.Key())
 		}
 	}
-	return false, func() string {
-		return "inside a root the token holds no capability for: " + roots[inner].path.String()
+	return keys
+}
+
+// standing is where a node stands relative to the roots. Roots may nest (a
+// workspace in the temp directory): a node belongs to every root above it,
+// and is protected if it is at or below a protected name of any of them.
+type standing struct {
+	in        uint64 // bit i: inside roots[i]
+	isRoot    uint64 // bit i: the node is roots[i]
+	protected bool
+	denyRead  bool // at or below a deny-read path: readable by no token
+}
+
+// pinCheck is a git pin met by the walk, with its parent and its roots.
+type pinCheck struct {
+	n, parent *fsview.Node
+	in        uint64
+}
+
+// walk visits every node once, top down, and runs the per-node checks on
+// it for every token.
+func (p *prover) walk() {
+	for _, vol := range p.work.Roots() {
+		p.work.Walk(vol, p.visit)
+	}
+}
+
+func (p *prover) visit(n, parent *fsview.Node) bool {
+	p.proof.Nodes++
+	st, key, keyed := p.standingOf(n, parent)
+	if keyed && p.gitPins[key] && parent != nil {
+		p.pins = append(p.pins, pinCheck{n, parent, st.in})
+	}
+	for ti := range p.tokens {
+		p.checkDenyRead(n, st, ti)
+		p.checkWrites(n, parent, st, ti)
+	}
+	return true
+}
+
+// standingOf works out n's standing from its parent's, so that no path is
+// parsed twice, and keeps it for n's children. It also returns n's
+// comparison key, when its path parses.
+func (p *prover) standingOf(n, parent *fsview.Node) (st standing, key string, keyed bool) {
+	if parent != nil {
+		ps := p.stand[parent]
+		st.in, st.protected, st.denyRead = ps.in, ps.protected, ps.denyRead
+		if ps.isRoot != 0 && !st.protected {
+			st.protected = p.isProtectedName(n)
+		}
+	}
+	if path, err := winpath.Parse(n.Path); err == nil {
+		key, keyed = path.Key(), true
+	}
+	if keyed {
+		if p.gitProtected[key] {
+			st.protected = true
+		}
+		if p.denyRead[key] {
+			st.denyRead = true
+		}
+		if i, ok := p.rootKeys[key]; ok && n.IsDir() {
+			st.in |= 1 << i
+			st.isRoot |= 1 << i
+		}
+	}
+	if n.IsDir() {
+		p.stand[n] = st
+	}
+	return st, key, keyed
+}
+
+// isProtectedName says whether n, a child of a root, bears one of the
+// policy's protected names.
+func (p *prover) isProtectedName(n *fsview.Node) bool {
+	name := n.Path[strings.LastIndexByte(n.Path, '\\')+1:]
+	for _, pn := range p.in.Policy.Protected {
+		if winpath.EqualName(name, pn) {
+			return true
+		}
+	}
+	return false
+}
+
+// grantKey identifies one access check: a descriptor, a token, a reading
+// and an object type. Nodes that inherit the same ACEs share descriptors,
+// so most checks repeat.
+type grantKey struct {
+	sd      *ntsec.SecurityDescriptor
+	tok, rd int
+	typ     ntsec.ObjectType
+}
+
+// granted is what token ti can get on sd under readings[ri], asking for
+// one right at a time.
+func (p *prover) granted(sd *ntsec.SecurityDescriptor, ti, ri int, typ ntsec.ObjectType) ntsec.AccessMask {
+	k := grantKey{sd, ti, ri, typ}
+	g, ok := p.grants[k]
+	if !ok {
+		g = ntsec.AccessCheckUnder(p.readings[ri].Alone(), sd, p.tokens[ti].tok, ntsec.MaximumAllowed, typ).Granted
+		p.grants[k] = g
+	}
+	return g
+}
+
+// violation counts a violation under readings[ri] and lists it while fewer
+// than maxListed are; v builds it, only then.
+func (p *prover) violation(ri int, v func() Violation) {
+	p.proof.ViolationCount++
+	p.proof.PerReading[ri].Violations++
+	p.list(&p.proof.Violations, ri, v)
+}
+
+// gap counts a gap under readings[ri] and lists it as violation does.
+func (p *prover) gap(ri int, v func() Violation) {
+	p.proof.GapCount++
+	p.proof.PerReading[ri].Gaps++
+	p.list(&p.proof.Gaps, ri, v)
+}
+
+func (p *prover) list(to *[]Violation, ri int, v func() Violation) {
+	if len(*to) < maxListed {
+		l := v()
+		l.Reading = p.readings[ri].Name()
+		*to = append(*to, l)
 	}
 }
 

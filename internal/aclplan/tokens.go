@@ -14,9 +14,8 @@ const (
 	// DenyWriteMask is denied to capability SIDs on protected names and
 	// world-writable directories: FILE_GENERIC_WRITE with each write right
 	// spelled out, DELETE and FILE_DELETE_CHILD — and WRITE_DAC and
-	// WRITE_OWNER, which the anchor leaves out: the proof shows that a
-	// directory granting Everyone full control otherwise stays open to a
-	// sandbox that rewrites its DACL.
+	// WRITE_OWNER: without them a directory granting Everyone full control
+	// stays open to a sandbox that rewrites its DACL, as the proof shows.
 	DenyWriteMask = ntsec.FileGenericWrite | ntsec.FileWriteData | ntsec.FileAppendData |
 		ntsec.FileWriteEA | ntsec.FileWriteAttributes | ntsec.Delete | ntsec.FileDeleteChild |
 		ntsec.WriteDAC | ntsec.WriteOwner
@@ -115,9 +114,9 @@ func baseToken(u User) *ntsec.Token {
 // SandboxToken describes the token the restricted-token backend builds for
 // a run with capability SIDs caps: the user's token, write-restricted, with
 // restricting SIDs = caps + the logon SID + Everyone, at Low integrity
-// unless u.MediumIntegrity. The logon SID and
-// Everyone are there because the anchor needs them for pipes and the
-// console; they are also why world-writable directories need deny ACEs.
+// unless u.MediumIntegrity. The logon SID and Everyone keep the console,
+// pipes and other per-session objects writable; they are also why
+// world-writable directories need deny ACEs.
 func SandboxToken(u User, caps ...ntsec.SID) *ntsec.Token {
 	t := baseToken(u)
 	logon := t.Groups[4].SID
@@ -152,11 +151,11 @@ func userToken(in *Input) *ntsec.Token {
 // token must pass the DACL with one of its restricting SIDs for every write
 // (MS-DTYP 2.5.3.2, the restricted pass), so a directory that grants write
 // only to Authenticated Users or Users is not writable from the sandbox,
-// although the user belongs to both: flagging such directories, as the
-// anchor does for its sandbox users, would have cordon write deny ACEs on
-// C:\ and other system directories (with C:\'s inheritable grant, on every
-// descriptor of the volume) to close a door that is not open. The user SID
-// owns nothing, so owner rights play no part.
+// although the user belongs to both: flagging such directories would have
+// cordon write deny ACEs on C:\ and other system directories (with C:\'s
+// inheritable grant, on every descriptor of the volume) to close a door
+// that is not open. The user SID owns nothing, so owner rights play no
+// part.
 func worldToken(u User) *ntsec.Token {
 	logon := u.Logon
 	if logon.IsZero() {
