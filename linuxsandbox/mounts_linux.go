@@ -84,10 +84,8 @@ var privateTmpDirs = []string{"/tmp", "/var/tmp"}
 // /oldroot.
 var stagingDirs = []string{"/tmp", "/mnt", "/run", "/var/tmp", "/srv", "/opt", "/home"}
 
-// devNodes are bound from the host's /dev into the sandbox's.
-var devNodes = []string{"null", "zero", "full", "random", "urandom", "tty"}
-
-// devFiles are the device files the command may write (Landlock).
+// devFiles are the device files of the sandbox's /dev, each bound from the
+// host's (setupDev), and the device files the command may write (Landlock).
 var devFiles = []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}
 
 func setupMounts(s *initSpec) error {
@@ -322,19 +320,19 @@ func setupDev(dir string) error {
 	if err := unix.Mount("cordon-dev", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NOEXEC, "mode=0755,size=64k"); err != nil {
 		return fmt.Errorf("mount /dev tmpfs: %w", err)
 	}
-	for _, n := range devNodes {
-		host := oldRoot + "/dev/" + n
+	for _, p := range devFiles {
+		host := oldRoot + p
 		if _, err := os.Stat(host); err != nil {
 			continue // the host has none: neither has the sandbox
 		}
-		target := filepath.Join(dir, n)
+		target := filepath.Join(dir, filepath.Base(p))
 		f, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o666)
 		if err != nil {
-			return fmt.Errorf("/dev/%s mount point: %w", n, err)
+			return fmt.Errorf("%s mount point: %w", p, err)
 		}
 		f.Close()
 		if err := unix.Mount(host, target, "", unix.MS_BIND, ""); err != nil {
-			return fmt.Errorf("bind /dev/%s: %w", n, err)
+			return fmt.Errorf("bind %s: %w", p, err)
 		}
 	}
 	links := [][2]string{{"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"}}
