@@ -92,17 +92,6 @@ func (a *planArgs) register(fs *flag.FlagSet) {
 	fs.Var(&a.denyRead, "deny-read", "")
 }
 
-// codedError carries the stable CLI error code.
-type codedError struct {
-	code string
-	err  error
-}
-
-func (c *codedError) Error() string { return c.err.Error() }
-func (c *codedError) Unwrap() error { return c.err }
-
-func coded(code string, err error) error { return &codedError{code, err} }
-
 // input turns the flags into a plan input.
 func (a *planArgs) input() (aclplan.Input, *fsview.Memory, error) {
 	var in aclplan.Input
@@ -293,15 +282,4 @@ func parseFlags(fs *flag.FlagSet, args []string, usage string, stdout, stderr io
 		return exitBadInput, true
 	}
 	return 0, false
-}
-
-// report prints err with its code and returns the bad-input exit status.
-func report(stderr io.Writer, err error) int {
-	var c *codedError
-	if errors.As(err, &c) {
-		fail(stderr, c.code, c.err)
-	} else {
-		fail(stderr, "error", err)
-	}
-	return exitBadInput
 }
