@@ -111,14 +111,27 @@ type Result struct {
 // a sandbox that could not be set up. Nothing of the command ran, and
 // nothing was left mounted or changed. The exception is "teardown_failed".
 type Error struct {
-	// Code is stable, for scripts: "bad_request", "bad_policy",
-	// "unavailable" (a backend or layer is missing here), "busy" (another
-	// process held a lock the sandbox needed until the deadline), "setup_failed";
-	// and "teardown_failed", the one case where the command did run: its
-	// Result is valid, and releasing the sandbox afterwards failed.
+	// Code is stable, for scripts: one of the Code constants.
 	Code string
 	Err  error
 }
+
+// The codes of the Errors cordon returns, stable for scripts. A program
+// built on cordon may give its own Errors codes of its own, as the cordon
+// command does.
+const (
+	CodeBadRequest = "bad_request"
+	CodeBadPolicy  = "bad_policy"
+	// CodeUnavailable: a backend or layer is missing here.
+	CodeUnavailable = "unavailable"
+	// CodeBusy: another process held a lock the sandbox needed until the
+	// deadline.
+	CodeBusy        = "busy"
+	CodeSetupFailed = "setup_failed"
+	// CodeTeardownFailed is the one case where the command did run: its
+	// Result is valid, and releasing the sandbox afterwards failed.
+	CodeTeardownFailed = "teardown_failed"
+)
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %v", e.Code, e.Err) }
 func (e *Error) Unwrap() error { return e.Err }

@@ -84,10 +84,8 @@ var privateTmpDirs = []string{"/tmp", "/var/tmp"}
 // /oldroot.
 var stagingDirs = []string{"/tmp", "/mnt", "/run", "/var/tmp", "/srv", "/opt", "/home"}
 
-// devNodes are bound from the host's /dev into the sandbox's.
-var devNodes = []string{"null", "zero", "full", "random", "urandom", "tty"}
-
-// devFiles are the device files the command may write (Landlock).
+// devFiles are the device files of the sandbox's /dev, each bound from the
+// host's (setupDev), and the device files the command may write (Landlock).
 var devFiles = []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}
 
 func setupMounts(s *initSpec) error {
@@ -110,7 +108,7 @@ func setupMounts(s *initSpec) error {
 		return fmt.Errorf("chdir /: %w", err)
 	}
 
-	if err := attachClone(oldRoot, newRoot, true, true); err != nil {
+	if err := attachClone(oldRoot, newRoot, readOnlyTree); err != nil {
 		return fmt.Errorf("bind / read-only: %w", err)
 	}
 	for _, d := range privateTmpDirs {
@@ -122,17 +120,17 @@ func setupMounts(s *initSpec) error {
 		}
 	}
 	for _, r := range s.Roots {
-		if err := attachClone(newRoot+r, newRoot+r, false, false); err != nil {
+		if err := attachClone(newRoot+r, newRoot+r, writableTop); err != nil {
 			return fmt.Errorf("bind writable root %s read-write: %w", r, err)
 		}
 	}
 	for _, p := range s.Pins {
-		if err := attachClone(newRoot+p, newRoot+p, false, false); err != nil {
+		if err := attachClone(newRoot+p, newRoot+p, writableTop); err != nil {
 			return fmt.Errorf("pin %s: %w", p, err)
 		}
 	}
 	for _, p := range append(append([]string{}, s.Protected...), s.ReadOnly...) {
-		if err := attachClone(newRoot+p, newRoot+p, true, true); err != nil {
+		if err := attachClone(newRoot+p, newRoot+p, readOnlyTree); err != nil {
 			return fmt.Errorf("bind protected %s read-only: %w", p, err)
 		}
 	}
@@ -253,24 +251,34 @@ func mountStaging() (string, error) {
 	return "", fmt.Errorf("mount a staging tmpfs: no usable directory among %v: %v", stagingDirs, errs)
 }
 
+// cloneAccess is what attachClone makes of a clone: a read-only clone is
+// read-only all the way down, a writable one only at its top mount.
+type cloneAccess int
+
+const (
+	// readOnlyTree: every mount in the clone is made read-only.
+	readOnlyTree cloneAccess = iota
+	// writableTop: the top mount is made read-write and nosuid; the mounts
+	// below it stay as they are (read-only, once cloned from the read-only
+	// copy of the host's tree).
+	writableTop
+)
+
 // attachClone clones the mount tree at src (recursively: a non-recursive
 // clone of a tree with locked submounts is refused, and would hide them),
-// sets its top mount read-only or read-write (and every mount below it too
-// when recursive), and attaches it at dst. Neither src nor dst is followed
+// sets its access, and attaches it at dst. Neither src nor dst is followed
 // if it is a symbolic link.
-func attachClone(src, dst string, readOnly, recursive bool) error {
+func attachClone(src, dst string, access cloneAccess) error {
 	fd, err := unix.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE|unix.AT_SYMLINK_NOFOLLOW)
 	if err != nil {
 		return fmt.Errorf("open_tree %s: %w", src, err)
 	}
 	defer unix.Close(fd)
-	attr := unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY, Attr_set: unix.MOUNT_ATTR_NOSUID}
-	if readOnly {
-		attr = unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
-	}
-	flags := uint(unix.AT_EMPTY_PATH)
-	if recursive {
-		flags |= unix.AT_RECURSIVE
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+	flags := uint(unix.AT_EMPTY_PATH | unix.AT_RECURSIVE)
+	if access == writableTop {
+		attr = unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY, Attr_set: unix.MOUNT_ATTR_NOSUID}
+		flags = unix.AT_EMPTY_PATH
 	}
 	if err := unix.MountSetattr(fd, "", flags, &attr); err != nil {
 		return fmt.Errorf("mount_setattr %s: %w", src, err)
@@ -300,7 +308,7 @@ func privateTmp(dir string, size uint64, keep []string) error {
 		if err := os.MkdirAll(newRoot+k, 0o755); err != nil {
 			return fmt.Errorf("private %s: keep %s: %w", dir, k, err)
 		}
-		if err := attachClone(oldRoot+k, newRoot+k, true, true); err != nil {
+		if err := attachClone(oldRoot+k, newRoot+k, readOnlyTree); err != nil {
 			return fmt.Errorf("private %s: bind %s: %w", dir, k, err)
 		}
 	}
@@ -312,19 +320,19 @@ func setupDev(dir string) error {
 	if err := unix.Mount("cordon-dev", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NOEXEC, "mode=0755,size=64k"); err != nil {
 		return fmt.Errorf("mount /dev tmpfs: %w", err)
 	}
-	for _, n := range devNodes {
-		host := oldRoot + "/dev/" + n
+	for _, p := range devFiles {
+		host := oldRoot + p
 		if _, err := os.Stat(host); err != nil {
 			continue // the host has none: neither has the sandbox
 		}
-		target := filepath.Join(dir, n)
+		target := filepath.Join(dir, filepath.Base(p))
 		f, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o666)
 		if err != nil {
-			return fmt.Errorf("/dev/%s mount point: %w", n, err)
+			return fmt.Errorf("%s mount point: %w", p, err)
 		}
 		f.Close()
 		if err := unix.Mount(host, target, "", unix.MS_BIND, ""); err != nil {
-			return fmt.Errorf("bind /dev/%s: %w", n, err)
+			return fmt.Errorf("bind %s: %w", p, err)
 		}
 	}
 	links := [][2]string{{"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"}}

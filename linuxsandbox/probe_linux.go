@@ -310,7 +310,7 @@ func probeNamespaces(rep *probeReport, dir string, wantNet bool) {
 		err = os.MkdirAll(ro, 0o755)
 	}
 	if err == nil {
-		err = attachClone(ro, ro, true, true)
+		err = attachClone(ro, ro, readOnlyTree)
 	}
 	if err == nil {
 		if werr := os.WriteFile(ro+"/x", nil, 0o600); !errors.Is(werr, unix.EROFS) {

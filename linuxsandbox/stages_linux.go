@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cordon-sandbox/cordon/internal/envlist"
 )
 
 // Stage names, the values of stageEnv.
@@ -113,7 +115,7 @@ func runInit() {
 	if err := os.Chdir(ex.Dir); err != nil {
 		fail(fmt.Errorf("chdir: %w", err))
 	}
-	path, lookErr := lookPath(ex.Args[0], envValue(ex.Env, "PATH"))
+	path, lookErr := lookPath(ex.Args[0], ex.Env)
 	if err := restrict(ex); err != nil {
 		fail(err)
 	}
@@ -227,7 +229,7 @@ func runExec() {
 	if err := os.Chdir(spec.Dir); err != nil {
 		fail(fmt.Errorf("chdir: %w", err))
 	}
-	path, lookErr := lookPath(spec.Args[0], envValue(spec.Env, "PATH"))
+	path, lookErr := lookPath(spec.Args[0], spec.Env)
 	if err := joinFreshKeyring(); err != nil {
 		fail(err)
 	}
@@ -287,12 +289,13 @@ func restrict(spec *execSpec) error {
 var errNotFound = errors.New("command not found")
 
 // lookPath resolves name as a shell would, in the sandbox's view of the file
-// system and with the command's own PATH (relative entries are relative to
-// the working directory, which is already the command's).
-func lookPath(name, path string) (string, error) {
+// system and with the PATH of env, the command's own (relative entries are
+// relative to the working directory, which is already the command's).
+func lookPath(name string, env []string) (string, error) {
 	if strings.Contains(name, "/") {
 		return name, checkExecutable(name)
 	}
+	path, _ := envlist.POSIX.Lookup(env, "PATH")
 	if path == "" {
 		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	}
@@ -328,16 +331,6 @@ func checkExecutable(p string) error {
 		return unix.EISDIR
 	}
 	return unix.Access(p, unix.X_OK)
-}
-
-func envValue(env []string, key string) string {
-	v := ""
-	for _, kv := range env {
-		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
-			v = val // the last one wins, as in getenv
-		}
-	}
-	return v
 }
 
 // cloexecFrom marks every descriptor >= fd close-on-exec: close_range(2)

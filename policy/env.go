@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+
+	"github.com/cordon-sandbox/cordon/internal/envlist"
 )
 
 // DefaultEnvFilter are the variables a command does not get unless the
@@ -142,20 +144,20 @@ var (
 )
 
 // name returns the name of the entry kv, or false when kv is not
-// NAME=VALUE with a non-empty name.
+// NAME=VALUE with a non-empty name: where a name ends is envlist's rule.
 func (r EnvRules) name(kv string) (string, bool) {
-	from := 0
-	if r.windows && strings.HasPrefix(kv, "=") {
-		from = 1
+	list := envlist.POSIX
+	if r.windows {
+		list = envlist.Windows
 	}
-	i := strings.IndexByte(kv[from:], '=')
-	if i <= 0 {
-		return "", false
-	}
-	return kv[:from+i], true
+	name, _, ok := list.Split(kv)
+	return name, ok
 }
 
 // key is the form of name under which two names are the same variable.
+// On Windows it is strings.ToUpper, which maps a few non-ASCII letters to
+// ASCII ones (ı to I, ſ to S) where Windows' own comparison
+// (envlist.Windows) keeps them apart.
 func (r EnvRules) key(name string) string {
 	if r.windows {
 		return strings.ToUpper(name)

@@ -6,20 +6,18 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/cordon-sandbox/cordon/internal/envlist"
 )
 
 // lookPath resolves name through the PATH of env (not of cordon's own
-// environment), as the command's shell would.
+// environment), as the command's shell would. PATH is found
+// case-insensitively, on every platform.
 func lookPath(name string, env []string) (string, error) {
 	if strings.ContainsRune(name, filepath.Separator) || (runtime.GOOS == "windows" && strings.ContainsRune(name, '/')) {
 		return name, nil
 	}
-	path := ""
-	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok && strings.EqualFold(k, "PATH") {
-			path = v
-		}
-	}
+	path, _ := envlist.Windows.Lookup(env, "PATH")
 	for _, dir := range filepath.SplitList(path) {
 		if dir == "" {
 			dir = "."

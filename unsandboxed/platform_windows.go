@@ -1,6 +1,7 @@
 package unsandboxed
 
 import (
+	"github.com/cordon-sandbox/cordon/internal/envlist"
 	"github.com/cordon-sandbox/cordon/internal/ntfs"
 	"github.com/cordon-sandbox/cordon/policy"
 )
@@ -12,5 +13,7 @@ var (
 
 // tempDirs are TEMP and TMP, as Windows programs read them.
 func tempDirs(env []string) []string {
-	return []string{policy.WindowsEnv.Lookup(env, "TEMP"), policy.WindowsEnv.Lookup(env, "TMP")}
+	temp, _ := envlist.Windows.Lookup(env, "TEMP")
+	tmp, _ := envlist.Windows.Lookup(env, "TMP")
+	return []string{temp, tmp}
 }

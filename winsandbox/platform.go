@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/cordon-sandbox/cordon/internal/envlist"
 	"github.com/cordon-sandbox/cordon/internal/statedir"
 	"github.com/cordon-sandbox/cordon/policy"
 	"github.com/cordon-sandbox/cordon/sandbox"
@@ -20,10 +21,9 @@ func (b *Backend) Features() sandbox.Features {
 // links resolved by canonical, TEMP and TMP as the temp roots, and, when
 // the policy makes temp writable, the run's own temp directory (ownTemp).
 func policyEnv(pol policy.Policy, cwd string, env []string, temp string, canonical func(string) string) (policy.Env, []string, error) {
-	penv := policy.Env{
-		Rules: policy.Windows, Cwd: cwd, Canonical: canonical, Getenv: os.Getenv,
-		TempDirs: []string{policy.WindowsEnv.Lookup(env, "TEMP"), policy.WindowsEnv.Lookup(env, "TMP")},
-	}
+	temp1, _ := envlist.Windows.Lookup(env, "TEMP")
+	temp2, _ := envlist.Windows.Lookup(env, "TMP")
+	penv := policy.Env{Rules: policy.Windows, Cwd: cwd, TempDirs: []string{temp1, temp2}, Canonical: canonical, Getenv: os.Getenv}
 	if pol.Mode != policy.WorkspaceWrite || pol.ExcludeTmp {
 		return penv, env, nil
 	}
@@ -53,7 +53,7 @@ func ownTemp(dir, cwd string, env []string, penv *policy.Env) ([]string, error) 
 	} else if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("%w: temp directory %s: not an existing directory", sandbox.ErrBadRequest, dir)
 	}
-	env = policy.WindowsEnv.Set(policy.WindowsEnv.Set(env, "TEMP", dir), "TMP", dir)
+	env = envlist.Windows.Set(envlist.Windows.Set(env, "TEMP", dir), "TMP", dir)
 	penv.TempDirs = []string{dir}
 	return env, nil
 }

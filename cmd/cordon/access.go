@@ -68,42 +68,42 @@ func runAccess(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	readings, err := readingsFor(*hypothesis)
 	if err != nil {
-		fail(stderr, "usage", err)
+		fail(stderr, codeUsage, err)
 		return exitBadInput
 	}
 	if fs.NArg() > 0 {
-		fail(stderr, "usage", fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+		fail(stderr, codeUsage, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 		return exitBadInput
 	}
 	for _, req := range []struct{ name, val string }{{"sddl", *sddl}, {"token", *token}, {"desired", *desired}} {
 		if req.val == "" {
-			fail(stderr, "usage", fmt.Errorf("--%s is required", req.name))
+			fail(stderr, codeUsage, fmt.Errorf("--%s is required", req.name))
 			return exitBadInput
 		}
 	}
 	sdText, err := readArg(*sddl, stdin)
 	if err != nil {
-		fail(stderr, "bad_sddl", fmt.Errorf("--sddl: %w", err))
+		fail(stderr, codeBadSDDL, fmt.Errorf("--sddl: %w", err))
 		return exitBadInput
 	}
 	sd, err := ntsec.ParseSDDL(strings.TrimSpace(sdText))
 	if err != nil {
-		fail(stderr, "bad_sddl", fmt.Errorf("--sddl: %w", err))
+		fail(stderr, codeBadSDDL, fmt.Errorf("--sddl: %w", err))
 		return exitBadInput
 	}
 	tokText, err := readArg(*token, stdin)
 	if err != nil {
-		fail(stderr, "bad_token", fmt.Errorf("--token: %w", err))
+		fail(stderr, codeBadToken, fmt.Errorf("--token: %w", err))
 		return exitBadInput
 	}
 	tok, err := ntsec.ParseToken(strings.NewReader(tokText))
 	if err != nil {
-		fail(stderr, "bad_token", fmt.Errorf("--token: %w", err))
+		fail(stderr, codeBadToken, fmt.Errorf("--token: %w", err))
 		return exitBadInput
 	}
 	mask, err := parseDesired(*desired)
 	if err != nil {
-		fail(stderr, "bad_rights", fmt.Errorf("--desired: %w", err))
+		fail(stderr, codeBadRights, fmt.Errorf("--desired: %w", err))
 		return exitBadInput
 	}
 	var obj ntsec.ObjectType
@@ -113,7 +113,7 @@ func runAccess(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "directory", "dir":
 		obj = ntsec.Directory
 	default:
-		fail(stderr, "usage", fmt.Errorf("--object: %q is not file or directory", *object))
+		fail(stderr, codeUsage, fmt.Errorf("--object: %q is not file or directory", *object))
 		return exitBadInput
 	}
 

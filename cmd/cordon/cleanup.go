@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/cordon-sandbox/cordon"
 	"github.com/cordon-sandbox/cordon/internal/acelog"
 	"github.com/cordon-sandbox/cordon/internal/aclplan"
 	"github.com/cordon-sandbox/cordon/internal/ntfs"
@@ -46,12 +47,12 @@ func runCleanup(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	if fs.NArg() > 0 {
-		fail(stderr, "usage", fmt.Errorf("cleanup takes no arguments, got %q", fs.Arg(0)))
+		fail(stderr, codeUsage, fmt.Errorf("cleanup takes no arguments, got %q", fs.Arg(0)))
 		return exitBadInput
 	}
 	dir, err := statedir.Dir()
 	if err != nil {
-		return report(stderr, coded("state_dir", err))
+		return report(stderr, coded(codeStateDir, err))
 	}
 	// Cleanup waits for running sandboxes (they hold the run lock), but not
 	// for ever: a long command should not make cleanup hang. The deadline
@@ -62,7 +63,7 @@ func runCleanup(args []string, stdout, stderr io.Writer) int {
 	if *dry {
 		recorded, err := acelog.Load(ctx, dir)
 		if err != nil {
-			return report(stderr, coded("bad_record", err))
+			return report(stderr, coded(codeBadRecord, err))
 		}
 		edits = aclplan.Inverse(recorded)
 	} else {
@@ -71,14 +72,14 @@ func runCleanup(args []string, stdout, stderr io.Writer) int {
 			return err
 		})
 		if err != nil {
-			code := "cleanup_failed"
+			code := codeCleanupFailed
 			switch {
 			case errors.Is(err, acelog.ErrDamaged):
-				return report(stderr, coded("bad_record", err))
+				return report(stderr, coded(codeBadRecord, err))
 			case errors.Is(err, ntfs.ErrNotWindows):
-				code = "unavailable"
+				code = cordon.CodeUnavailable
 			case errors.Is(err, acelog.ErrBusy):
-				code = "busy"
+				code = cordon.CodeBusy
 				err = fmt.Errorf("sandboxed commands are still running after %s; run cleanup when they have ended: %w", cleanupWait, err)
 			}
 			fail(stderr, code, err)

@@ -56,11 +56,11 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		target = fs.Arg(0)
 	}
 	if target == "" {
-		return report(stderr, coded("usage", fmt.Errorf("PATH is required")))
+		return report(stderr, coded(codeUsage, fmt.Errorf("PATH is required")))
 	}
 	readings, err := readingsFor(a.hypothesis)
 	if err != nil {
-		return report(stderr, coded("usage", err))
+		return report(stderr, coded(codeUsage, err))
 	}
 	in, mem, pl, err := a.makePlan()
 	if err != nil {
@@ -68,7 +68,7 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	}
 	work := mem.Clone()
 	if _, err := aclplan.Apply(work, pl.Edits); err != nil {
-		return report(stderr, coded("error", err))
+		return report(stderr, coded(codeError, err))
 	}
 	var tok *ntsec.Token
 	who := "workspace-write sandbox token"
@@ -80,9 +80,9 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	node, err := work.Stat(target)
 	if err != nil {
 		if errors.Is(err, fsview.ErrNotExist) {
-			return report(stderr, coded("bad_path", fmt.Errorf("%s is not in the tree", target)))
+			return report(stderr, coded(codeBadPath, fmt.Errorf("%s is not in the tree", target)))
 		}
-		return report(stderr, coded("bad_path", err))
+		return report(stderr, coded(codeBadPath, err))
 	}
 	typ := node.ObjectType()
 	write := ntsec.FileWriteData | ntsec.FileAppendData

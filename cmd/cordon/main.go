@@ -74,12 +74,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	}
-	fail(stderr, "usage", fmt.Errorf("unknown command %q", args[0]))
+	fail(stderr, codeUsage, fmt.Errorf("unknown command %q", args[0]))
 	fmt.Fprint(stderr, usage)
 	return exitBadInput
-}
-
-// fail prints a one-line error with a stable code, "cordon: CODE: message".
-func fail(stderr io.Writer, code string, err error) {
-	fmt.Fprintf(stderr, "cordon: %s: %v\n", code, err)
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/cordon-sandbox/cordon"
 	"github.com/cordon-sandbox/cordon/internal/aclplan"
 	"github.com/cordon-sandbox/cordon/internal/fsview"
 	"github.com/cordon-sandbox/cordon/ntsec"
@@ -92,33 +93,22 @@ func (a *planArgs) register(fs *flag.FlagSet) {
 	fs.Var(&a.denyRead, "deny-read", "")
 }
 
-// codedError carries the stable CLI error code.
-type codedError struct {
-	code string
-	err  error
-}
-
-func (c *codedError) Error() string { return c.err.Error() }
-func (c *codedError) Unwrap() error { return c.err }
-
-func coded(code string, err error) error { return &codedError{code, err} }
-
 // input turns the flags into a plan input.
 func (a *planArgs) input() (aclplan.Input, *fsview.Memory, error) {
 	var in aclplan.Input
 	if a.cwd == "" {
-		return in, nil, coded("usage", fmt.Errorf("--cwd is required"))
+		return in, nil, coded(codeUsage, fmt.Errorf("--cwd is required"))
 	}
 	if a.tree == "" {
-		return in, nil, coded("usage", fmt.Errorf("--tree is required: cordon plan works on a snapshot of the file system"))
+		return in, nil, coded(codeUsage, fmt.Errorf("--tree is required: cordon plan works on a snapshot of the file system"))
 	}
 	pol, err := policy.Parse(a.policy)
 	if err != nil {
-		return in, nil, coded("bad_policy", fmt.Errorf("--policy: %w", err))
+		return in, nil, coded(cordon.CodeBadPolicy, fmt.Errorf("--policy: %w", err))
 	}
 	if len(a.roots) > 0 {
 		if pol.Mode == policy.ReadOnly {
-			return in, nil, coded("bad_policy", fmt.Errorf("--writable-root: a read-only policy has no writable roots"))
+			return in, nil, coded(cordon.CodeBadPolicy, fmt.Errorf("--writable-root: a read-only policy has no writable roots"))
 		}
 		pol.WritableRoots = append(pol.WritableRoots, a.roots...)
 	}
@@ -135,16 +125,16 @@ func (a *planArgs) input() (aclplan.Input, *fsview.Memory, error) {
 	}
 	res, err := pol.Resolve(penv)
 	if err != nil {
-		return in, nil, coded("bad_policy", err)
+		return in, nil, coded(cordon.CodeBadPolicy, err)
 	}
 	f, err := os.Open(a.tree)
 	if err != nil {
-		return in, nil, coded("bad_tree", fmt.Errorf("--tree: %w", err))
+		return in, nil, coded(codeBadTree, fmt.Errorf("--tree: %w", err))
 	}
 	defer f.Close()
 	mem, err := fsview.LoadSnapshot(f)
 	if err != nil {
-		return in, nil, coded("bad_tree", fmt.Errorf("--tree %s: %w", a.tree, err))
+		return in, nil, coded(codeBadTree, fmt.Errorf("--tree %s: %w", a.tree, err))
 	}
 	in.Policy, in.View = res, mem
 	sid := func(flagName, v string) (ntsec.SID, error) {
@@ -153,7 +143,7 @@ func (a *planArgs) input() (aclplan.Input, *fsview.Memory, error) {
 		}
 		s, err := ntsec.ParseSID(v)
 		if err != nil {
-			return s, coded("usage", fmt.Errorf("--%s: %w", flagName, err))
+			return s, coded(codeUsage, fmt.Errorf("--%s: %w", flagName, err))
 		}
 		return s, nil
 	}
@@ -184,13 +174,13 @@ func (a *planArgs) input() (aclplan.Input, *fsview.Memory, error) {
 	}
 	if a.user != "" {
 		if in.User.SID, err = ntsec.ParseSID(a.user); err != nil {
-			return in, nil, coded("usage", fmt.Errorf("--user: %w", err))
+			return in, nil, coded(codeUsage, fmt.Errorf("--user: %w", err))
 		}
 	}
 	in.User.MediumIntegrity = a.medium
 	if a.hypothesis != "" {
 		if in.Readings, err = readingsFor(a.hypothesis); err != nil {
-			return in, nil, coded("usage", err)
+			return in, nil, coded(codeUsage, err)
 		}
 	}
 	in.Audit = aclplan.AuditConfig{Roots: append(append([]string{res.Cwd}, a.temps...), a.audits...), Depth: a.depth}
@@ -268,7 +258,7 @@ func (a *planArgs) makePlan() (aclplan.Input, *fsview.Memory, *aclplan.Plan, err
 	}
 	pl, err := aclplan.Make(context.Background(), in)
 	if err != nil && !errors.Is(err, aclplan.ErrProof) {
-		return in, nil, nil, coded("bad_tree", err)
+		return in, nil, nil, coded(codeBadTree, err)
 	}
 	return in, mem, pl, nil
 }
@@ -288,20 +278,9 @@ func parseFlags(fs *flag.FlagSet, args []string, usage string, stdout, stderr io
 			fmt.Fprint(stdout, usage)
 			return exitOK, true
 		}
-		fail(stderr, "usage", err)
+		fail(stderr, codeUsage, err)
 		fmt.Fprint(stderr, usage)
 		return exitBadInput, true
 	}
 	return 0, false
-}
-
-// report prints err with its code and returns the bad-input exit status.
-func report(stderr io.Writer, err error) int {
-	var c *codedError
-	if errors.As(err, &c) {
-		fail(stderr, c.code, c.err)
-	} else {
-		fail(stderr, "error", err)
-	}
-	return exitBadInput
 }

@@ -108,22 +108,22 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprint(stdout, runUsage)
 			return exitOK
 		}
-		fail(stderr, "bad_request", err)
+		fail(stderr, cordon.CodeBadRequest, err)
 		return exitSetup
 	}
 	command := fs.Args()
 	if len(command) == 0 {
-		fail(stderr, "bad_request", fmt.Errorf("no command given (cordon run [flags] -- COMMAND [ARGS...])"))
+		fail(stderr, cordon.CodeBadRequest, fmt.Errorf("no command given (cordon run [flags] -- COMMAND [ARGS...])"))
 		return exitSetup
 	}
 	p, err := policy.Parse(*pol)
 	if err != nil {
-		fail(stderr, "bad_policy", fmt.Errorf("--policy: %w", err))
+		fail(stderr, cordon.CodeBadPolicy, fmt.Errorf("--policy: %w", err))
 		return exitSetup
 	}
 	if len(roots) > 0 {
 		if p.Mode == policy.ReadOnly {
-			fail(stderr, "bad_policy", fmt.Errorf("--writable-root: a read-only policy has no writable roots"))
+			fail(stderr, cordon.CodeBadPolicy, fmt.Errorf("--writable-root: a read-only policy has no writable roots"))
 			return exitSetup
 		}
 		p.WritableRoots = append(p.WritableRoots, roots...)
@@ -133,22 +133,22 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	p.DenyRead = append(p.DenyRead, denyRead...)
 	if err := addEnvFlags(&p.Env, envSet, envKeep, *envClear); err != nil {
-		fail(stderr, "bad_request", err)
+		fail(stderr, cordon.CodeBadRequest, err)
 		return exitSetup
 	}
 	if *timeout < 0 {
-		fail(stderr, "bad_request", fmt.Errorf("--timeout %s is negative", *timeout))
+		fail(stderr, cordon.CodeBadRequest, fmt.Errorf("--timeout %s is negative", *timeout))
 		return exitSetup
 	}
 	var limits sandbox.Limits
 	if *memLimit != "" {
 		if limits.Memory, err = parseSize(*memLimit); err != nil {
-			fail(stderr, "bad_request", fmt.Errorf("--memory-limit: %w", err))
+			fail(stderr, cordon.CodeBadRequest, fmt.Errorf("--memory-limit: %w", err))
 			return exitSetup
 		}
 	}
 	if *procLimit > 1<<32-1 {
-		fail(stderr, "bad_request", fmt.Errorf("--process-limit %d is too large", *procLimit))
+		fail(stderr, cordon.CodeBadRequest, fmt.Errorf("--process-limit %d is too large", *procLimit))
 		return exitSetup
 	}
 	limits.Processes = uint32(*procLimit)
@@ -167,15 +167,15 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := cordon.Run(ctx, req)
-	if cordon.ErrorCode(err) == "teardown_failed" {
+	if cordon.ErrorCode(err) == cordon.CodeTeardownFailed {
 		// The command ran: report the failure, then exit as it did.
-		fail(stderr, "teardown_failed", errors.Unwrap(err))
+		fail(stderr, cordon.CodeTeardownFailed, errors.Unwrap(err))
 		err = nil
 	}
 	if err != nil {
 		code := cordon.ErrorCode(err)
 		if code == "" {
-			code = "interrupted"
+			code = codeInterrupted
 		}
 		var ce *cordon.Error
 		if errors.As(err, &ce) {

@@ -31,7 +31,7 @@ Exit status: 0 done, 2 bad input or an unreadable store.
 
 func runSIDs(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fail(stderr, "usage", fmt.Errorf("sids needs list or gc"))
+		fail(stderr, codeUsage, fmt.Errorf("sids needs list or gc"))
 		fmt.Fprint(stderr, sidsUsage)
 		return exitBadInput
 	}
@@ -50,20 +50,20 @@ func runSIDs(args []string, stdout, stderr io.Writer) int {
 	}
 	dir, err := statedir.Dir()
 	if err != nil {
-		return report(stderr, coded("state_dir", err))
+		return report(stderr, coded(codeStateDir, err))
 	}
 	ctx := context.Background()
 	switch sub {
 	case "list":
 		st, err := capsid.Load(ctx, dir)
 		if err != nil {
-			return report(stderr, coded("bad_store", err))
+			return report(stderr, coded(codeBadStore, err))
 		}
 		return printStore(stdout, st, *asJSON)
 	case "gc":
 		return runGC(ctx, dir, *tree, *dry, *asJSON, stdout, stderr)
 	}
-	fail(stderr, "usage", fmt.Errorf("unknown sids command %q", sub))
+	fail(stderr, codeUsage, fmt.Errorf("unknown sids command %q", sub))
 	return exitBadInput
 }
 
@@ -96,12 +96,12 @@ func runGC(ctx context.Context, dir, tree string, dry, asJSON bool, stdout, stde
 	if tree != "" {
 		f, err := os.Open(tree)
 		if err != nil {
-			return report(stderr, coded("bad_tree", fmt.Errorf("--tree: %w", err)))
+			return report(stderr, coded(codeBadTree, fmt.Errorf("--tree: %w", err)))
 		}
 		view, err = fsview.LoadSnapshot(f)
 		f.Close()
 		if err != nil {
-			return report(stderr, coded("bad_tree", fmt.Errorf("--tree %s: %w", tree, err)))
+			return report(stderr, coded(codeBadTree, fmt.Errorf("--tree %s: %w", tree, err)))
 		}
 		exists = func(p string) bool {
 			_, err := view.Stat(p)
@@ -123,7 +123,7 @@ func runGC(ctx context.Context, dir, tree string, dry, asJSON bool, stdout, stde
 		_, err = capsid.Update(ctx, dir, collect)
 	}
 	if err != nil {
-		return report(stderr, coded("bad_store", err))
+		return report(stderr, coded(codeBadStore, err))
 	}
 	var edits []aclplan.Edit
 	if view != nil {
@@ -138,7 +138,7 @@ func runGC(ctx context.Context, dir, tree string, dry, asJSON bool, stdout, stde
 			}
 			e, err := aclplan.RemoveSIDs(view, paths, []ntsec.SID{ws.SID})
 			if err != nil {
-				return report(stderr, coded("bad_tree", err))
+				return report(stderr, coded(codeBadTree, err))
 			}
 			edits = append(edits, e...)
 		}

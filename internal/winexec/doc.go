@@ -8,7 +8,9 @@
 // unit-tested on every platform; only the system calls themselves need
 // Windows (or Wine). winexec_windows_test.go checks the pure-Go code
 // against the implementations Windows ships (CommandLineToArgvW,
-// CompareStringOrdinal, CreateProcessW).
+// CreateProcessW); the name comparison the environment functions share
+// with the rest of cordon is internal/envlist's Windows rule, checked there
+// against CompareStringOrdinal.
 //
 // # Why not os/exec or syscall
 //

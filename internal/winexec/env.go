@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/cordon-sandbox/cordon/internal/envlist"
 )
 
 // EnvBlock builds the environment block for CreateProcessW with
@@ -30,9 +31,9 @@ import (
 //     lower-case comparison would put it before them. Code units, not code
 //     points, matter beyond the BMP: surrogates (0xD800-0xDFFF) sort before
 //     U+E000-U+FFFF. The upper-case mapping is Go's unicode.ToUpper
-//     restricted to mappings that go both ways (see upperUnit);
-//     winexec_windows_test.go compares it with RtlUpcaseUnicodeChar for
-//     every code unit. Names are ASCII in practice.
+//     restricted to mappings that go both ways (envlist.UpperUTF16, which
+//     is checked against RtlUpcaseUnicodeChar for every code unit). Names
+//     are ASCII in practice.
 //   - keeps entries whose name starts with '=' (the per-drive current
 //     directories "=C:=C:\dir" that cmd.exe maintains, and "=ExitCode") and
 //     puts them first, where they stand in the blocks Windows builds (a
@@ -52,13 +53,15 @@ func EnvBlock(env []string) ([]uint16, error) {
 	var entries []entry
 	byKey := make(map[string]int, len(env)) // upper-cased name -> index in entries
 	for i, e := range env {
-		name, _, err := splitEnvEntry(e)
-		switch err {
-		case errNoEqual:
+		name, _, ok := envlist.Windows.Split(e)
+		switch {
+		case !ok && !strings.Contains(e, "="):
 			// The whole entry is the name: there is no value to hide.
-			return nil, fmt.Errorf("winexec: EnvBlock: environment entry %d (%q): %w", i, e, err)
-		case errEmptyName:
-			return nil, fmt.Errorf("winexec: EnvBlock: environment entry %d: %w", i, err)
+			return nil, fmt.Errorf("winexec: EnvBlock: environment entry %d (%q): %w", i, e, errNoEqual)
+		case !ok:
+			// "=x" or "=" (no second '='), or "==x": nothing but '=' before
+			// the separator.
+			return nil, fmt.Errorf("winexec: EnvBlock: environment entry %d: %w", i, errEmptyName)
 		}
 		if strings.IndexByte(e, 0) >= 0 {
 			return nil, fmt.Errorf("winexec: EnvBlock: environment entry %d (%q): contains NUL", i, name)
@@ -66,7 +69,7 @@ func EnvBlock(env []string) ([]uint16, error) {
 		if !utf8.ValidString(e) {
 			return nil, fmt.Errorf("winexec: EnvBlock: environment entry %d (%q): not valid UTF-8", i, name)
 		}
-		key := upperUTF16(name)
+		key := envlist.UpperUTF16(name)
 		ks := string(utf16.Decode(key))
 		if j, ok := byKey[ks]; ok {
 			entries[j].text = e // last one wins
@@ -101,84 +104,6 @@ var (
 	errNoEqual   = errors.New("no '=' between name and value")
 	errEmptyName = errors.New("empty name")
 )
-
-// splitEnvEntry splits "NAME=value" at the first '=' that is not the first
-// character, so "=C:=C:\dir" has the name "=C:".
-func splitEnvEntry(e string) (name, value string, err error) {
-	start := 0
-	if strings.HasPrefix(e, "=") {
-		start = 1
-	}
-	i := strings.IndexByte(e[start:], '=')
-	switch {
-	case i < 0 && start == 0:
-		return "", "", errNoEqual
-	case i <= 0:
-		// "=x" or "=" (no second '='), or "==x": nothing but '=' before
-		// the separator.
-		return "", "", errEmptyName
-	}
-	i += start
-	return e[:i], e[i+1:], nil
-}
-
-// upperUTF16 returns s in UTF-16 with every code unit mapped to upper case
-// as CompareStringOrdinal does when ignoring case: unit by unit, so
-// surrogates map to themselves.
-func upperUTF16(s string) []uint16 {
-	u := utf16.Encode([]rune(s))
-	for i, c := range u {
-		u[i] = upperUnit(c)
-	}
-	return u
-}
-
-// upperUnit maps one UTF-16 code unit to upper case. It uses Go's
-// unicode.ToUpper but, like the Windows table (as Wine reproduces it), only
-// where the mapping goes both ways: a character whose upper case lowers to
-// a different character is left alone. That keeps µ, ı, ſ, final ς, the
-// title-case letters such as ǅ and a few Greek and Cyrillic variants
-// unchanged; mapping them would make names equal that Windows keeps apart.
-func upperUnit(c uint16) uint16 {
-	switch {
-	case c >= 'a' && c <= 'z':
-		return c - 'a' + 'A'
-	case c < 0x80 || (c >= 0xD800 && c <= 0xDFFF):
-		return c
-	}
-	r := rune(c)
-	if u := unicode.ToUpper(r); u != r && u <= 0xFFFF && unicode.ToLower(u) == r {
-		return uint16(u)
-	}
-	return c
-}
-
-// sameName reports whether two environment names are the same variable.
-func sameName(a, b string) bool {
-	return slices.Equal(upperUTF16(a), upperUTF16(b))
-}
-
-// lookupEnv finds name in env the way Windows would see it after EnvBlock:
-// case-insensitively, the last entry winning. Malformed entries are skipped;
-// EnvBlock reports them.
-func lookupEnv(env []string, name string) (value string, ok bool) {
-	i := indexEnv(env, name)
-	if i < 0 {
-		return "", false
-	}
-	_, value, _ = splitEnvEntry(env[i])
-	return value, true
-}
-
-// indexEnv returns the index of the entry lookupEnv would use, or -1.
-func indexEnv(env []string, name string) int {
-	for i := len(env) - 1; i >= 0; i-- {
-		if n, _, err := splitEnvEntry(env[i]); err == nil && sameName(n, name) {
-			return i
-		}
-	}
-	return -1
-}
 
 // ParseEnvBlock is the inverse of EnvBlock: it returns the entries of a
 // CREATE_UNICODE_ENVIRONMENT block in block order. It reads the forms

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf16"
+
+	"github.com/cordon-sandbox/cordon/internal/envlist"
 )
 
 // blockOf builds the expected block from entries already in order.
@@ -170,8 +172,8 @@ func checkEnvContract(t *testing.T, env, got []string) {
 	t.Helper()
 	var want []string
 	for i, e := range env {
-		name, _, _ := splitEnvEntry(e)
-		if indexEnv(env, name) == i {
+		name, _, _ := envlist.Windows.Split(e)
+		if envlist.Windows.Index(env, name) == i {
 			want = append(want, e)
 		}
 	}
@@ -184,57 +186,12 @@ func checkEnvContract(t *testing.T, env, got []string) {
 		}
 	}
 	for i := 1; i < len(got); i++ {
-		a, _, _ := splitEnvEntry(got[i-1])
-		b, _, _ := splitEnvEntry(got[i])
-		ka, kb := upperUTF16(a), upperUTF16(b)
+		a, _, _ := envlist.Windows.Split(got[i-1])
+		b, _, _ := envlist.Windows.Split(got[i])
+		ka, kb := envlist.UpperUTF16(a), envlist.UpperUTF16(b)
 		aEq, bEq := a[0] == '=', b[0] == '='
 		if (!aEq && bEq) || (aEq == bEq && slices.Compare(ka, kb) >= 0) {
 			t.Fatalf("from %q: block %q has %q before %q", env, got, got[i-1], got[i])
-		}
-	}
-}
-
-func TestUpperUnit(t *testing.T) {
-	tests := []struct{ in, want uint16 }{
-		{'a', 'A'}, {'z', 'Z'}, {'A', 'A'}, {'_', '_'}, {'`', '`'}, {'{', '{'},
-		{0xE9, 0xC9},     // é -> É
-		{0xDF, 0xDF},     // ß has no single upper-case code unit
-		{0xFF41, 0xFF21}, // fullwidth a -> A
-		{0xFF, 0x178},    // ÿ -> Ÿ, outside Latin-1
-		{0x3C3, 0x3A3},   // σ -> Σ
-		// Upper case that lowers to something else: left alone.
-		{0xB5, 0xB5},     // µ (Σ's neighbour Μ lowers to μ)
-		{0x131, 0x131},   // dotless ı (I lowers to i)
-		{0x17F, 0x17F},   // long ſ
-		{0x3C2, 0x3C2},   // final ς
-		{0x1C5, 0x1C5},   // title-case ǅ
-		{0xD83D, 0xD83D}, // surrogates are left alone
-		{0xDE00, 0xDE00},
-	}
-	for _, tt := range tests {
-		if got := upperUnit(tt.in); got != tt.want {
-			t.Errorf("upperUnit(%#04x) = %#04x, want %#04x", tt.in, got, tt.want)
-		}
-	}
-}
-
-func TestLookupEnv(t *testing.T) {
-	env := []string{"Path=C:\\a", "BROKEN", "=C:=C:\\", "path=C:\\b", "X="}
-	tests := []struct {
-		name, want string
-		ok         bool
-	}{
-		{"PATH", `C:\b`, true},
-		{"pAtH", `C:\b`, true},
-		{"X", "", true},
-		{"=c:", `C:\`, true},
-		{"BROKEN", "", false},
-		{"MISSING", "", false},
-	}
-	for _, tt := range tests {
-		got, ok := lookupEnv(env, tt.name)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("lookupEnv(%q) = %q, %v; want %q, %v", tt.name, got, ok, tt.want, tt.ok)
 		}
 	}
 }

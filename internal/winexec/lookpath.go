@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/cordon-sandbox/cordon/internal/envlist"
 )
 
 // DefaultPathExt is the extension list LookPath uses when PATHEXT is unset
@@ -78,7 +80,7 @@ func LookPath(name string, env []string, isFile func(path string) bool) (string,
 		return "", fmt.Errorf("winexec: LookPath: %q (also with extensions %s): %w", name, strings.Join(exts, ";"), ErrNotFound)
 	}
 
-	path, ok := lookupEnv(env, "PATH")
+	path, ok := envlist.Windows.Lookup(env, "PATH")
 	if !ok {
 		return "", fmt.Errorf("winexec: LookPath: %q: PATH is not set: %w", name, ErrNotFound)
 	}
@@ -138,7 +140,7 @@ func SplitPathList(path string) []string {
 // pathExts returns the PATHEXT extensions from env in lower case, each with
 // a leading '.', or those of DefaultPathExt if PATHEXT is unset or empty.
 func pathExts(env []string) []string {
-	v, _ := lookupEnv(env, "PATHEXT")
+	v, _ := envlist.Windows.Lookup(env, "PATHEXT")
 	exts := splitExts(v)
 	if len(exts) == 0 {
 		exts = splitExts(DefaultPathExt)

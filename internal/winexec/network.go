@@ -1,6 +1,10 @@
 package winexec
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/cordon-sandbox/cordon/internal/envlist"
+)
 
 // This file holds the environment side of the anchor's network lockdown
 // (codex-windows-sandbox.md §9) and its launch-time pager defaults (§10).
@@ -86,7 +90,7 @@ func withDefaults(env []string, defs []envDefault) []string {
 	out := make([]string, len(env), len(env)+len(defs))
 	copy(out, env)
 	for _, d := range defs {
-		if _, ok := lookupEnv(env, d.name); !ok {
+		if _, ok := envlist.Windows.Lookup(env, d.name); !ok {
 			out = append(out, d.name+"="+d.value)
 		}
 	}
@@ -127,11 +131,11 @@ func PrependPath(env []string, dir string) []string {
 	if strings.IndexByte(dir, ';') >= 0 {
 		dir = `"` + dir + `"`
 	}
-	i := indexEnv(out, "PATH")
+	i := envlist.Windows.Index(out, "PATH")
 	if i < 0 {
 		return append(out, "PATH="+dir)
 	}
-	name, old, _ := splitEnvEntry(out[i])
+	name, old, _ := envlist.Windows.Split(out[i])
 	if old == "" {
 		out[i] = name + "=" + dir
 	} else {
@@ -150,7 +154,7 @@ func PrependPath(env []string, dir string) []string {
 // one directory resolves to the batch file. env is not modified.
 func PreferBatchExt(env []string) []string {
 	out := append([]string(nil), env...)
-	v, ok := lookupEnv(out, "PATHEXT")
+	v, ok := envlist.Windows.Lookup(out, "PATHEXT")
 	if !ok || len(splitExts(v)) == 0 {
 		v = DefaultPathExt
 	}
@@ -161,8 +165,8 @@ func PreferBatchExt(env []string) []string {
 		}
 	}
 	value := strings.Join(exts, ";")
-	if i := indexEnv(out, "PATHEXT"); i >= 0 {
-		name, _, _ := splitEnvEntry(out[i])
+	if i := envlist.Windows.Index(out, "PATHEXT"); i >= 0 {
+		name, _, _ := envlist.Windows.Split(out[i])
 		out[i] = name + "=" + value
 		return out
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"slices"
 	"testing"
+
+	"github.com/cordon-sandbox/cordon/internal/envlist"
 )
 
 // wantNetworkOff is the anchor's list (codex-windows-sandbox.md §9), written
@@ -38,7 +40,7 @@ func TestNetworkOff(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("NetworkOff(%q) =\n%q\nwant\n%q", env, got, want)
 	}
-	if v, _ := lookupEnv(got, "HTTP_PROXY"); v != "http://corp:8080" {
+	if v, _ := envlist.Windows.Lookup(got, "HTTP_PROXY"); v != "http://corp:8080" {
 		t.Errorf("NetworkOff replaced the caller's proxy: HTTP_PROXY = %q", v)
 	}
 
@@ -135,7 +137,7 @@ func TestPrependPath(t *testing.T) {
 		if tt.dir == "" {
 			continue
 		}
-		path, _ := lookupEnv(got, "PATH")
+		path, _ := envlist.Windows.Lookup(got, "PATH")
 		if dirs := SplitPathList(path); len(dirs) == 0 || dirs[0] != tt.dir {
 			t.Errorf("PrependPath(%q, %q): PATH %q splits into %q", tt.env, tt.dir, path, dirs)
 		}

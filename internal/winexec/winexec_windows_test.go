@@ -3,11 +3,12 @@
 package winexec
 
 // Tests that compare the pure-Go code with the implementations Windows
-// ships: shell32!CommandLineToArgvW, kernel32!CompareStringOrdinal,
-// CreateProcessW reading an environment block, and Go's own
-// windows.ComposeCommandLine and syscall.EscapeArg. They run under Wine
-// (scripts/wine/go-wine-exec) as well as on real Windows: parsing and
-// launching are plumbing, which Wine implements, not enforcement.
+// ships: shell32!CommandLineToArgvW, CreateProcessW reading an environment
+// block, and Go's own windows.ComposeCommandLine and syscall.EscapeArg.
+// (envlist_windows_test.go compares the name comparison EnvBlock uses with
+// CompareStringOrdinal.) They run under Wine (scripts/wine/go-wine-exec) as
+// well as on real Windows: parsing and launching are plumbing, which Wine
+// implements, not enforcement.
 //
 // Where Wine's answer is known to differ from real Windows or from the
 // Universal CRT, the case is named in a comment at the table entry and the
@@ -15,7 +16,6 @@ package winexec
 
 import (
 	"encoding/json"
-	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -23,7 +23,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"unicode/utf16"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -194,76 +193,6 @@ func TestGoQuoting(t *testing.T) {
 // quotedOnlyByUs reports whether CommandLine quotes a where Go does not.
 func quotedOnlyByUs(a string) bool {
 	return a != "" && needsQuote(a) && !strings.ContainsAny(a, " \t")
-}
-
-var procCompareStringOrdinal = windows.NewLazySystemDLL("kernel32.dll").NewProc("CompareStringOrdinal")
-
-// compareStringOrdinal calls CompareStringOrdinal(a, b, bIgnoreCase=TRUE)
-// and returns -1, 0 or +1.
-func compareStringOrdinal(t *testing.T, a, b []uint16) int {
-	t.Helper()
-	ptr := func(u []uint16) uintptr {
-		u = append(u[:len(u):len(u)], 0) // never empty
-		return uintptr(unsafe.Pointer(&u[0]))
-	}
-	r, _, err := procCompareStringOrdinal.Call(ptr(a), uintptr(len(a)), ptr(b), uintptr(len(b)), 1)
-	if r == 0 {
-		t.Fatalf("CompareStringOrdinal: %v", err)
-	}
-	return int(r) - 2 // CSTR_LESS_THAN, CSTR_EQUAL, CSTR_GREATER_THAN are 1, 2, 3
-}
-
-// TestCompareStringOrdinal checks EnvBlock's sort key against Windows'.
-// ASCII names must agree exactly. For the rest of the BMP the test counts
-// the code units whose upper case, by Go's unicode.ToUpper, Windows does
-// not consider equal to them, and logs them: EnvBlock documents this as an
-// approximation.
-func TestCompareStringOrdinal(t *testing.T) {
-	names := []string{"a", "A", "Z", "_", "[", "`", "{", "~", "0", "PATH", "Path", "PATHEXT", "path_x", "PATHX", "é", "É", "ß", "Ａ", "ａ", "😀", "Ω", "ω", "ǅ"}
-	for _, a := range names {
-		for _, b := range names {
-			ua, ub := utf16.Encode([]rune(a)), utf16.Encode([]rune(b))
-			want := compareStringOrdinal(t, ua, ub)
-			got := slices.Compare(upperUTF16(a), upperUTF16(b))
-			if got == want {
-				continue
-			}
-			if isASCII(a) && isASCII(b) {
-				t.Errorf("order of %q and %q: EnvBlock %d, CompareStringOrdinal %d", a, b, got, want)
-			} else {
-				t.Logf("order of %q and %q differs: EnvBlock %d, CompareStringOrdinal %d", a, b, got, want)
-			}
-		}
-	}
-}
-
-var procRtlUpcaseUnicodeChar = windows.NewLazySystemDLL("ntdll.dll").NewProc("RtlUpcaseUnicodeChar")
-
-// TestUpcaseTable compares upperUnit with ntdll!RtlUpcaseUnicodeChar, the
-// table behind CompareStringOrdinal's case-insensitive mode, for every
-// code unit, and checks with CompareStringOrdinal itself that each unit
-// and its upper case compare equal.
-func TestUpcaseTable(t *testing.T) {
-	var differ []string
-	for c := 0; c < 0x10000; c++ {
-		u := uint16(c)
-		r, _, _ := procRtlUpcaseUnicodeChar.Call(uintptr(u))
-		if win := uint16(r); win != upperUnit(u) {
-			differ = append(differ, fmt.Sprintf("U+%04X: Windows U+%04X, upperUnit U+%04X", c, win, upperUnit(u)))
-		}
-		if c < 0xD800 || c > 0xDFFF {
-			if compareStringOrdinal(t, []uint16{u}, []uint16{upperUnit(u)}) != 0 {
-				t.Errorf("CompareStringOrdinal(U+%04X, U+%04X, ignoreCase) != equal", c, upperUnit(u))
-			}
-		}
-	}
-	if len(differ) > 0 {
-		t.Errorf("upperUnit differs from RtlUpcaseUnicodeChar for %d code units:\n%s", len(differ), strings.Join(differ, "\n"))
-	}
-}
-
-func isASCII(s string) bool {
-	return !strings.ContainsFunc(s, func(r rune) bool { return r >= 0x80 })
 }
 
 const helperOutEnv = "WINEXEC_HELPER_OUT"
