@@ -47,9 +47,9 @@ func chooseBackend(name, goos string, getenv func(string) string) (sandbox.Backe
 		case goos == "windows" && winsandbox.Experimental(getenv):
 			return winsandbox.New(), nil
 		case goos == "windows":
-			return nil, fail("unavailable", fmt.Errorf("the Windows sandbox is experimental: set %s=1 (or pass --sandbox %s) to use it; --sandbox none runs unsandboxed", winsandbox.ExperimentalEnv, winsandbox.Name))
+			return nil, fail(CodeUnavailable, fmt.Errorf("the Windows sandbox is experimental: set %s=1 (or pass --sandbox %s) to use it; --sandbox none runs unsandboxed", winsandbox.ExperimentalEnv, winsandbox.Name))
 		}
-		return nil, fail("unavailable", fmt.Errorf("no sandbox backend for %s; --sandbox none runs unsandboxed", goos))
+		return nil, fail(CodeUnavailable, fmt.Errorf("no sandbox backend for %s; --sandbox none runs unsandboxed", goos))
 	case "linux":
 		return linuxsandbox.New(), nil
 	case winsandbox.Name:
@@ -57,7 +57,7 @@ func chooseBackend(name, goos string, getenv func(string) string) (sandbox.Backe
 	case "none":
 		return unsandboxed.New(), nil
 	}
-	return nil, fail("bad_request", fmt.Errorf("unknown sandbox backend %q (want auto, linux, %s or none)", name, winsandbox.Name))
+	return nil, fail(CodeBadRequest, fmt.Errorf("unknown sandbox backend %q (want auto, linux, %s or none)", name, winsandbox.Name))
 }
 
 // Probe reports, for every backend, what it can enforce on this machine.

@@ -108,7 +108,7 @@ func run(ctx context.Context, req Request, choose func(name string) (sandbox.Bac
 		log.failure(req.Command, -1, res.Duration, ctx.Err())
 		return res, ctx.Err()
 	case w.err != nil && !teardown:
-		err := fail("setup_failed", w.err)
+		err := fail(CodeSetupFailed, w.err)
 		log.failure(req.Command, -1, res.Duration, err)
 		return res, err
 	default:
@@ -118,7 +118,7 @@ func run(ctx context.Context, req Request, choose func(name string) (sandbox.Bac
 	if teardown {
 		// The command ran and res is its result; what failed is the
 		// release of the sandbox, which the caller must hear about.
-		err := fail("teardown_failed", w.err)
+		err := fail(CodeTeardownFailed, w.err)
 		log.failure(req.Command, res.ExitCode, res.Duration, err)
 		return res, err
 	}
@@ -131,7 +131,7 @@ func run(ctx context.Context, req Request, choose func(name string) (sandbox.Bac
 // and an error; one inherited from cordon's own environment is left out.
 func commandEnv(req Request) (policy.FilteredEnv, error) {
 	if err := req.Policy.Env.Validate(); err != nil {
-		return policy.FilteredEnv{}, fail("bad_policy", err)
+		return policy.FilteredEnv{}, fail(CodeBadPolicy, err)
 	}
 	env := req.Env
 	if env == nil {
@@ -139,7 +139,7 @@ func commandEnv(req Request) (policy.FilteredEnv, error) {
 	}
 	f := req.Policy.Env.Filter(env, policy.HostEnv)
 	if req.Env != nil && len(f.Malformed) > 0 {
-		return policy.FilteredEnv{}, fail("bad_request", fmt.Errorf("Request.Env entry %d is not NAME=VALUE", f.Malformed[0]))
+		return policy.FilteredEnv{}, fail(CodeBadRequest, fmt.Errorf("Request.Env entry %d is not NAME=VALUE", f.Malformed[0]))
 	}
 	return f, nil
 }
@@ -150,7 +150,7 @@ func commandEnv(req Request) (policy.FilteredEnv, error) {
 func prepare(req Request, env []string, choose func(string) (sandbox.Backend, error)) (sandbox.Spec, sandbox.Backend, error) {
 	var spec sandbox.Spec
 	if len(req.Command) == 0 || req.Command[0] == "" {
-		return spec, nil, fail("bad_request", fmt.Errorf("empty command"))
+		return spec, nil, fail(CodeBadRequest, fmt.Errorf("empty command"))
 	}
 	backend, err := choose(req.Backend)
 	if err != nil {
@@ -162,28 +162,28 @@ func prepare(req Request, env []string, choose func(string) (sandbox.Backend, er
 	}
 	if dir == "" {
 		if dir, err = os.Getwd(); err != nil {
-			return spec, nil, fail("bad_request", fmt.Errorf("working directory: %w", err))
+			return spec, nil, fail(CodeBadRequest, fmt.Errorf("working directory: %w", err))
 		}
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return spec, nil, fail("bad_request", fmt.Errorf("working directory %q: %w", dir, err))
+		return spec, nil, fail(CodeBadRequest, fmt.Errorf("working directory %q: %w", dir, err))
 	}
 	if fi, err := os.Stat(abs); err != nil {
-		return spec, nil, fail("bad_request", fmt.Errorf("working directory: %w", err))
+		return spec, nil, fail(CodeBadRequest, fmt.Errorf("working directory: %w", err))
 	} else if !fi.IsDir() {
-		return spec, nil, fail("bad_request", fmt.Errorf("working directory %s is not a directory", abs))
+		return spec, nil, fail(CodeBadRequest, fmt.Errorf("working directory %s is not a directory", abs))
 	}
 	pol := req.Policy
 	if pol.Mode == "" {
-		return spec, nil, fail("bad_policy", fmt.Errorf("policy: field \"mode\" is required (read-only or workspace-write)"))
+		return spec, nil, fail(CodeBadPolicy, fmt.Errorf("policy: field \"mode\" is required (read-only or workspace-write)"))
 	}
 	features := backend.Features()
 	if req.Temp != "" && !features.OwnTemp {
-		return spec, nil, fail("bad_request", fmt.Errorf("the %s backend takes no temp directory of yours (--writable-root makes a directory writable)", backend.Name()))
+		return spec, nil, fail(CodeBadRequest, fmt.Errorf("the %s backend takes no temp directory of yours (--writable-root makes a directory writable)", backend.Name()))
 	}
 	if req.MediumIntegrity && !features.MediumIntegrity {
-		return spec, nil, fail("bad_request", fmt.Errorf("medium integrity is not an option of the %s backend", backend.Name()))
+		return spec, nil, fail(CodeBadRequest, fmt.Errorf("medium integrity is not an option of the %s backend", backend.Name()))
 	}
 	penv, env, err := backend.PolicyEnv(pol, abs, env, req.Temp)
 	if err != nil {
@@ -191,20 +191,20 @@ func prepare(req Request, env []string, choose func(string) (sandbox.Backend, er
 	}
 	res, err := pol.Resolve(penv)
 	if err != nil {
-		return spec, nil, fail("bad_policy", err)
+		return spec, nil, fail(CodeBadPolicy, err)
 	}
 	for _, r := range res.Roots {
 		fi, err := os.Stat(r.Path)
 		if err != nil {
-			return spec, nil, fail("bad_policy", fmt.Errorf("%s root: %w", r.Kind, err))
+			return spec, nil, fail(CodeBadPolicy, fmt.Errorf("%s root: %w", r.Kind, err))
 		}
 		if !fi.IsDir() {
-			return spec, nil, fail("bad_policy", fmt.Errorf("%s root %s is not a directory", r.Kind, r.Path))
+			return spec, nil, fail(CodeBadPolicy, fmt.Errorf("%s root %s is not a directory", r.Kind, r.Path))
 		}
 	}
 	spec = sandbox.Spec{Policy: res, Args: req.Command, Dir: abs, Env: env, BestEffort: req.BestEffort, Limits: req.Limits, MediumIntegrity: req.MediumIntegrity}
 	if !req.Limits.IsZero() && !features.Limits && !req.BestEffort {
-		return spec, nil, fail("unavailable", fmt.Errorf("the %s backend enforces no resource limits (--best-effort runs without them)", backend.Name()))
+		return spec, nil, fail(CodeUnavailable, fmt.Errorf("the %s backend enforces no resource limits (--best-effort runs without them)", backend.Name()))
 	}
 	return spec, backend, nil
 }
@@ -214,13 +214,13 @@ func prepare(req Request, env []string, choose func(string) (sandbox.Backend, er
 func setupCode(err error) string {
 	switch {
 	case errors.Is(err, sandbox.ErrUnavailable):
-		return "unavailable"
+		return CodeUnavailable
 	case errors.Is(err, sandbox.ErrBusy):
-		return "busy"
+		return CodeBusy
 	case errors.Is(err, sandbox.ErrBadRequest):
-		return "bad_request"
+		return CodeBadRequest
 	}
-	return "setup_failed"
+	return CodeSetupFailed
 }
 
 func tee(w io.Writer, c *capture) io.Writer {
