@@ -72,9 +72,6 @@ func (b *Backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process
 	}
 	s, err := b.prepare(ctx, spec, plumbingOnly)
 	if err != nil {
-		if s != nil {
-			err = errors.Join(err, s.release())
-		}
 		return nil, err
 	}
 	env := LaunchEnv(spec.Env, spec.Policy, filepath.Join(s.dir, "stubs"))
