@@ -26,8 +26,9 @@ import (
 )
 
 // prepare does steps 1 to 7 of the package documentation but the launch,
-// in that order. On error it returns no setup: what it had taken is
-// released first.
+// in that order. Under Wine (plumbingOnly) readCaller returns a token that
+// proves nothing and makes none; nothing else differs. On error prepare
+// returns no setup: what it had taken is released first.
 func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly bool) (_ *setup, err error) {
 	r := spec.Policy
 	if r == nil || r.PathRules() != policy.Windows {
@@ -49,12 +50,11 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	}()
 	defer unlockSetup()
 
-	caller, err := readCaller(plumbingOnly)
+	tok, err := readCaller(plumbingOnly)
 	if err != nil {
 		return nil, err
 	}
-	defer caller.Close()
-	base := caller.Model()
+	defer tok.Close()
 	run, err := restrictedtoken.NewRunSID()
 	if err != nil {
 		return nil, fmt.Errorf("restricted-token: %w", err)
@@ -69,26 +69,13 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	// the write-restricted pass covers. The state directory's contents
 	// are guarded besides (aclplan.Input.Guards), for Medium runs.
 	medium := b.MediumIntegrity || spec.MediumIntegrity
-	in, err := s.planInput(spec, state, sids, aclplan.User{SID: base.User, MediumIntegrity: medium})
+	user := tok.Model().User
+	in, err := s.planInput(spec, state, sids, aclplan.User{SID: user, MediumIntegrity: medium})
 	if err != nil {
 		return nil, err
 	}
-	var model func(caps ...ntsec.SID) (*ntsec.Token, error)
-	if !plumbingOnly {
-		logon, err := restrictedtoken.LogonSID(base)
-		if err != nil {
-			return nil, fmt.Errorf("restricted-token: %w", err)
-		}
-		in.User.Logon = logon
-		model = func(c ...ntsec.SID) (*ntsec.Token, error) {
-			return caller.Sandbox(restrictedtoken.Spec{Caps: c, Run: run, LowIntegrity: !medium})
-		}
-		// The token this run gets must be one the model can describe
-		// before anything is written.
-		if _, err := model(caps...); err != nil {
-			return nil, fmt.Errorf("restricted-token: %w", err)
-		}
-		in.Token = model
+	if err = tok.forPlan(&in, restrictedtoken.Spec{Caps: caps, Run: run, LowIntegrity: !medium}); err != nil {
+		return nil, err
 	}
 	rec, pl, err := s.plan(ctx, &in, spec.BestEffort)
 	if err != nil {
@@ -98,28 +85,21 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	if err != nil {
 		return nil, err
 	}
-	if plumbingOnly {
-		s.degraded = append(s.degraded, wineUnenforced)
-	} else {
-		in.View = ntfs.NewView()
-		if _, err = aclplan.ProveApplied(in, rec, pl.Edits); err != nil {
-			return nil, errors.Join(fmt.Errorf("restricted-token: the applied plan fails its proof against this token, so the command was not run: %w", err), s.undo(ctx, added, changed))
-		}
-		tok, _ := model(caps...)
-		if err := ensureNUL(tok, in.User.Logon); err != nil {
-			s.degraded = append(s.degraded, "nul: "+err.Error())
-		}
-		if s.token, err = caller.Create(restrictedtoken.Spec{Caps: caps, Run: run, LowIntegrity: !medium}); err != nil {
-			return nil, fmt.Errorf("restricted-token: %w", err)
-		}
+	if err = tok.prove(in, rec, pl.Edits); err != nil {
+		return nil, errors.Join(fmt.Errorf("restricted-token: the applied plan fails its proof against this token, so the command was not run: %w", err), s.undo(ctx, added, changed))
 	}
-	if s.procSD, s.threadSD, err = launchSDs(base.User, run); err != nil {
+	var degraded []string
+	if s.token, degraded, err = tok.create(); err != nil {
+		return nil, err
+	}
+	s.degraded = append(s.degraded, degraded...)
+	if s.procSD, s.threadSD, err = launchSDs(user, run); err != nil {
 		return nil, err
 	}
 	if s.job, err = jobobject.Create(b.jobOptions(spec.Limits)); err != nil {
 		return nil, fmt.Errorf("restricted-token: %w", err)
 	}
-	if s.desktop, err = privateDesktop(base.User, run); err != nil {
+	if s.desktop, err = privateDesktop(user, run); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -173,22 +153,6 @@ func lock(ctx context.Context, dir string) (unlockSetup, unlockRun func(), err e
 	return unlockSetup, unlockRun, nil
 }
 
-// readCaller reads the caller's token, once (step 1). The proof's model
-// and the token Create makes both come from this one read, and Create
-// checks the token it made against the model proven. Under Wine
-// (plumbingOnly), whose read is incomplete (restrictedtoken.ErrIncomplete),
-// the read serves plumbing only.
-func readCaller(plumbingOnly bool) (*restrictedtoken.Caller, error) {
-	caller, err := restrictedtoken.OpenCaller()
-	if caller == nil || err != nil && !(plumbingOnly && errors.Is(err, restrictedtoken.ErrIncomplete)) {
-		if caller != nil {
-			caller.Close()
-		}
-		return nil, fmt.Errorf("restricted-token: reading the caller's token: %w", err)
-	}
-	return caller, nil
-}
-
 // capabilitySIDs gets the run's capability SIDs from the store in dir
 // (step 2; runSIDs says which).
 func capabilitySIDs(ctx context.Context, dir string, r *policy.Resolved) (aclplan.SIDs, []ntsec.SID, error) {
@@ -204,9 +168,10 @@ func capabilitySIDs(ctx context.Context, dir string, r *policy.Resolved) (aclpla
 	return sids, caps, nil
 }
 
-// planInput is what the planner is given (step 3), but what the token adds
-// (runToken.forPlan) and the view (plan). Degraded and Notes get what it
-// finds.
+// planInput is what the planner is given (step 3) but the token's part
+// (runToken.forPlan) and the view (plan). It adds to Degraded what a
+// Medium run leaves unenforced, and to Notes what the git-directory
+// resolver found.
 func (s *setup) planInput(spec sandbox.Spec, state string, sids aclplan.SIDs, user aclplan.User) (aclplan.Input, error) {
 	r := spec.Policy
 	in := aclplan.Input{
