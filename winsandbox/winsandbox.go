@@ -11,7 +11,7 @@
 //     the token (step 7) both come from this read.
 //  2. The capability SIDs come from the store (capsid): one per workspace,
 //     a generic one for temp directories and extra roots, a read-only one.
-//  3. The plan (plan.Make) is computed on the real file system
+//  3. The plan (aclplan.Make) is computed on the real file system
 //     (ntfs.View), through a recorder that keeps the paths it read: the
 //     roots, the protected names inside them and the audited directories.
 //     Only a cold root — one whose ACEs are about to be written, so that
@@ -23,12 +23,12 @@
 //     user's own FILE_DELETE_CHILD inside them and in the state directory:
 //     under the H2 reading of the write-restricted pass that right meets
 //     only the user's own groups, and at Low integrity nothing unlabelled
-//     is writable or deletable by any right (plan.LowLabel).
+//     is writable or deletable by any right (aclplan.LowLabel).
 //  4. The edits are recorded (acelog) and then applied (ntfs.ApplyAll, all
 //     or nothing).
 //  5. The model's access check proves, for the token Create will make
 //     (restrictedtoken.Model over the live token), every object the planner
-//     read and their ancestors (plan.ProveApplied): those at or below an
+//     read and their ancestors (aclplan.ProveApplied): those at or below an
 //     edited path read again from NTFS, the others as the planner saw them.
 //     A plan that fails is undone (what this run changed, not what a
 //     concurrent run applied) and the command does not run.
