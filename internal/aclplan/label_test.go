@@ -307,7 +307,8 @@ func TestProtectedNamesHeldFromEveryLowProcess(t *testing.T) {
 // The planner asks the live token (Input.Token) whether the user's own
 // rights hand the sandbox FILE_DELETE_CHILD: a directory granting a group
 // the real user holds and the stand-in lacks (Local account, S-1-5-113)
-// gets its explicit denial, and the plan is proven (review finding).
+// gets its explicit denial, and the plan is proven. Input.Token is asked
+// with a capability SID, since the backend's refuses none.
 func TestCutOffDirsAskTheLiveToken(t *testing.T) {
 	m := machine(t)
 	b := &builder{t, m}
@@ -315,6 +316,9 @@ func TestCutOffDirsAskTheLiveToken(t *testing.T) {
 	in := wsInput(t, m, policy.WorkspaceWrite)
 	local := mustParseSID("S-1-5-113")
 	in.Token = func(caps ...ntsec.SID) (*ntsec.Token, error) {
+		if len(caps) == 0 { // as restrictedtoken.Model, the backend's Input.Token, refuses
+			return nil, errors.New("no capability SIDs")
+		}
 		tok := SandboxToken(User{SID: me}, caps...)
 		tok.Groups = append(tok.Groups, ntsec.Group{SID: local, Attributes: ntsec.GroupEnabled | ntsec.GroupMandatory})
 		return tok, nil

@@ -73,6 +73,16 @@ type SIDs struct {
 	Others []ntsec.SID
 }
 
+// any returns one of s's capability SIDs, or none if s has none.
+func (s SIDs) any() []ntsec.SID {
+	for _, sid := range []ntsec.SID{s.Workspace, s.Generic, s.ReadOnly} {
+		if !sid.IsZero() {
+			return []ntsec.SID{sid}
+		}
+	}
+	return nil
+}
+
 // User describes the user the sandbox runs as, for the tokens the proof
 // checks. The zero Logon gets a fixed stand-in.
 type User struct {
@@ -134,9 +144,14 @@ func SandboxToken(u User, caps ...ntsec.SID) *ntsec.Token {
 // whether the user's own rights hand the sandbox FILE_DELETE_CHILD; a
 // stand-in lacking one of the real user's groups would answer no where the
 // proof, which uses the live token, then finds yes.
+//
+// in.Token describes a sandbox token, which needs at least one capability
+// SID (restrictedtoken.Model refuses none), so it is asked with one of the
+// run's; the restricting SIDs are then dropped, and with them whichever
+// SID was passed.
 func userToken(in *Input) *ntsec.Token {
 	if in.Token != nil {
-		if t, err := in.Token(); err == nil && t != nil {
+		if t, err := in.Token(in.SIDs.any()...); err == nil && t != nil {
 			u := *t
 			u.RestrictedSIDs, u.WriteRestricted, u.Integrity = nil, false, ntsec.SID{}
 			return &u
