@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Windows rows: the anchor's smoke list (codex-windows-sandbox.md §13),
+// Windows rows: the commands an agent runs most,
 // run against the restricted-token backend (auto, with
 // CORDON_EXPERIMENTAL_WINDOWS_SANDBOX=1). They run on real Windows with
 // CORDON_REAL_WINDOWS=1 only, never under Wine, which enforces no ACLs and

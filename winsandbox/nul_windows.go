@@ -19,8 +19,8 @@ const nulDevice = `\\.\NUL`
 // ensureNUL makes sure the sandbox token tok may read and write the NUL
 // device. Windows' default DACL on \Device\Null grants Everyone read,
 // write and execute, and Everyone is one of the token's restricting SIDs,
-// so this normally holds as it is and nothing is written. Otherwise, as
-// the anchor does, an allow ACE is added, here for the logon SID only: it
+// so this normally holds as it is and nothing is written. Otherwise an
+// allow ACE is added, for the logon SID only: it
 // covers every sandbox of this logon session and dies with it, so there is
 // nothing to record or clean up (device DACLs also do not survive a
 // reboot). A standard user usually lacks WRITE_DAC on the device; if the
@@ -52,7 +52,7 @@ func ensureNUL(tok *ntsec.Token, logon ntsec.SID) error {
 		return fmt.Errorf("the sandbox token may not read and write %s (its DACL is %s) and cordon may not change that: %w", nulDevice, sd.SDDL(), err)
 	}
 	defer windows.CloseHandle(h)
-	// SE_KERNEL_OBJECT, as the anchor does: the device is no file, and
+	// SE_KERNEL_OBJECT: the device is no file, and
 	// the file-object path would have MARTA work out inheritance for it.
 	info := windows.SECURITY_INFORMATION(windows.DACL_SECURITY_INFORMATION)
 	if sd.Control&ntsec.DACLProtected != 0 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cordon-sandbox/cordon/internal/aclplan"
 	"github.com/cordon-sandbox/cordon/internal/capsid"
+	"github.com/cordon-sandbox/cordon/internal/envlist"
 	"github.com/cordon-sandbox/cordon/internal/fsview"
 	"github.com/cordon-sandbox/cordon/internal/gitdir"
 	"github.com/cordon-sandbox/cordon/internal/winexec"
@@ -34,22 +35,18 @@ func LaunchEnv(env []string, r *policy.Resolved, stubsDir string) []string {
 	return env
 }
 
-// getenv returns the value of name in env, compared case-insensitively as
-// Windows does, the last entry winning.
+// getenv returns the value of name in env, by Windows' rules.
 func getenv(env []string, name string) string {
-	for i := len(env) - 1; i >= 0; i-- {
-		if k, v, ok := strings.Cut(env[i], "="); ok && strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
+	v, _ := envlist.Windows.Lookup(env, name)
+	return v
 }
 
-// AuditRoots are the directories the world-writable audit visits, as the
-// anchor chooses them, and LocalLow: the cwd, TEMP and TMP, USERPROFILE
-// and its AppData\LocalLow, PUBLIC, every PATH entry, the system drive's
-// root, the Windows directory and ProgramData. Relative, empty and duplicate entries are dropped (the
-// anchor's bug of splitting PATH on '\' is not copied).
+// AuditRoots are the directories the world-writable audit visits: where a
+// command is likely to write (the cwd, TEMP and TMP, USERPROFILE and its
+// AppData\LocalLow, PUBLIC), every PATH entry (a writable one would let the
+// sandbox plant a program the user later runs), the system drive's root,
+// the Windows directory and ProgramData. PATH is split on ';' only.
+// Relative, empty and duplicate entries are dropped.
 func AuditRoots(env []string, cwd string) []string {
 	var out []string
 	seen := map[string]bool{}
@@ -122,9 +119,9 @@ const TempDirName = "tmp"
 // final path) under the state directory state: state\tmp\<16 hex digits of
 // the SHA-256 of the workspace's comparison key>. One per workspace, kept
 // between runs and never shared: it is granted the workspace's own SID
-// (policy.RootOwnTemp) and labelled Low, so the user's own %TEMP% — which
-// the anchor stamps with ACEs its users find there for good — is left
-// alone. It is not created here.
+// (policy.RootOwnTemp) and labelled Low, so the user's own %TEMP% is left
+// alone: ACEs stamped there would stay on everything the user's other
+// programs put in it. It is not created here.
 func WorkspaceTemp(state, cwd string) (string, error) {
 	key, err := fsview.Key(cwd)
 	if err != nil {

@@ -30,7 +30,7 @@ func TestLaunchEnv(t *testing.T) {
 		"PATHEXT=.BAT;.CMD;.COM;.EXE",
 		"SBX_NONET_ACTIVE=1",
 		"HTTPS_PROXY=http://127.0.0.1:9",
-		"HTTP_PROXY=http://corp:8080", // the caller's own is kept, as the anchor does
+		"HTTP_PROXY=http://corp:8080", // the caller's own is kept: a caller's proxy stays in force
 		"GIT_PAGER=more.com",
 		`TEMP=C:\Users\me\AppData\Local\Temp`,
 	} {

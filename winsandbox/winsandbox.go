@@ -56,8 +56,8 @@
 // A read-only run adds no allow ACE at all, and at Low integrity no deny
 // on anything of the user's either (a world-writable directory outside the
 // roots is held by its own Medium label; only cordon's state directory
-// gets the user's FILE_DELETE_CHILD denied): unlike the anchor's read-only
-// "guards", it leaves nothing behind to revoke. Every run holds
+// gets the user's FILE_DELETE_CHILD denied): it leaves nothing behind to
+// revoke. Every run holds
 // the run lock shared from before it records its edits until its command
 // has ended: `cordon cleanup` takes it exclusive, so it never removes ACEs
 // from under a running command. Steps 2 to 5 run under the setup lock, one
@@ -85,8 +85,8 @@ const (
 	Name = "restricted-token"
 
 	// ExperimentalEnv must be "1" for --sandbox auto to pick this backend
-	// on Windows, as the anchor gates its own Windows sandbox. Asking for
-	// it by name is opt-in enough.
+	// on Windows: until its enforcement has run on real Windows, nobody
+	// gets it without asking. Asking for it by name is asking.
 	ExperimentalEnv = "CORDON_EXPERIMENTAL_WINDOWS_SANDBOX"
 
 	// WinePlumbingEnv must be "1" for the backend to run under Wine at all.

@@ -230,7 +230,7 @@ func TestEnforcement(t *testing.T) {
 // BenchmarkRun compares, in one run, a command started unsandboxed
 // (--sandbox none) with the same command under the restricted-token backend
 // on a warm workspace (the second and later runs): the backend's cost per
-// command, which is what the anchor's users measure in tens of seconds.
+// command, which users of per-command ACL refreshes measure in tens of seconds.
 // Under Wine it measures the plumbing only (no DACL is stored there, so
 // every run plans and writes as if cold).
 func BenchmarkRun(b *testing.B) {

@@ -6,15 +6,15 @@ import (
 	"github.com/cordon-sandbox/cordon/internal/envlist"
 )
 
-// This file holds the environment side of the anchor's network lockdown
-// (codex-windows-sandbox.md §9) and its launch-time pager defaults (§10).
+// This file holds the environment side of the restricted-token backend's
+// network lockdown and its launch-time pager defaults.
 //
 // All of it is a deterrent, not a wall. It makes well-behaved tools (git,
 // pip, npm, cargo, curl, anything honouring *_PROXY) fail fast and visibly
 // instead of reaching the network, but nothing enforces it: a program can
 // ignore proxy variables, open a socket itself, unset the variables for its
-// children, or run ssh.exe by its full path. Only a firewall (the anchor's
-// per-user Windows Firewall rules, or WFP filters) stops traffic; a policy
+// children, or run ssh.exe by its full path. Only a firewall (per-user
+// Windows Firewall rules, or WFP filters) stops traffic; a policy
 // that promises "no network" must not rely on this file alone.
 
 // DeadProxy is the proxy NetworkOff points HTTP(S) clients at: the
@@ -25,7 +25,7 @@ const DeadProxy = "http://127.0.0.1:9"
 // envDefault is one variable a helper sets where the caller has not.
 type envDefault struct{ name, value string }
 
-// networkOffVars are the anchor's lockdown variables, in the order
+// networkOffVars are the lockdown variables, in the order
 // NetworkOff appends them.
 var networkOffVars = []envDefault{
 	{"SBX_NONET_ACTIVE", "1"},
@@ -45,7 +45,7 @@ var networkOffVars = []envDefault{
 	{"GIT_ALLOW_PROTOCOLS", ""},
 }
 
-// pagerVars are the anchor's launch-time pager defaults (§10): a sandboxed
+// pagerVars are the launch-time pager defaults: a sandboxed
 // command has no terminal for an interactive pager such as less to wait on,
 // and more.com ships with every Windows.
 var pagerVars = []envDefault{
@@ -54,7 +54,7 @@ var pagerVars = []envDefault{
 	{"LESS", ""},
 }
 
-// NetworkOff returns env plus the anchor's network-lockdown variables:
+// NetworkOff returns env plus the network-lockdown variables:
 // SBX_NONET_ACTIVE=1; HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, GIT_HTTP_PROXY and
 // GIT_HTTPS_PROXY set to DeadProxy; NO_PROXY=localhost,127.0.0.1,::1;
 // PIP_NO_INDEX=1; PIP_DISABLE_PIP_VERSION_CHECK=1; NPM_CONFIG_OFFLINE=true;
@@ -63,7 +63,7 @@ var pagerVars = []envDefault{
 //
 // Each is added only where env does not already have the variable (compared
 // case-insensitively, as Windows does; an entry with an empty value counts
-// as present), as the anchor does. So a proxy the caller already set stays
+// as present). So a proxy the caller already set stays
 // in force: a caller that wants lockdown must remove its own proxy
 // variables first. Because names are case-insensitive on Windows,
 // HTTP_PROXY here is also the http_proxy that curl reads.
@@ -80,7 +80,7 @@ func NetworkOff(env []string) []string {
 
 // PagerEnv returns env plus GIT_PAGER=more.com, PAGER=more.com and an empty
 // LESS, each only where env does not already set it (case-insensitively),
-// as the anchor does for every launch: a sandboxed command has no terminal
+// for every launch: a sandboxed command has no terminal
 // for an interactive pager to wait on. env is not modified.
 func PagerEnv(env []string) []string {
 	return withDefaults(env, pagerVars)
@@ -98,8 +98,8 @@ func withDefaults(env []string, defs []envDefault) []string {
 }
 
 // denyStub is a batch file that does nothing and fails. The line breaks
-// are real CR LF bytes; the anchor wrote the four characters `\r\n`
-// instead, which cmd.exe reads as part of a one-line command.
+// are real CR LF bytes: the four characters `\r\n` would be read by
+// cmd.exe as part of a one-line command.
 const denyStub = "@echo off\r\nexit /b 1\r\n"
 
 // DenyStubs returns the files to write into a directory that PrependPath
@@ -146,7 +146,7 @@ func PrependPath(env []string, dir string) []string {
 
 // PreferBatchExt returns env with .BAT and .CMD moved to the front of
 // PATHEXT (added if missing; the other extensions keep their order;
-// DefaultPathExt if PATHEXT is unset). The anchor does this so that the
+// DefaultPathExt if PATHEXT is unset), so that the
 // ssh.bat stub beats an ssh.exe even for a searcher that loops over PATHEXT
 // outside and PATH inside (LookPath and cmd.exe loop over PATH outside, so
 // for them PrependPath alone would do).

@@ -8,7 +8,7 @@ import (
 	"github.com/cordon-sandbox/cordon/internal/envlist"
 )
 
-// wantNetworkOff is the anchor's list (codex-windows-sandbox.md §9), written
+// wantNetworkOff is the list of lockdown variables, written
 // out again rather than taken from networkOffVars.
 var wantNetworkOff = []string{
 	"SBX_NONET_ACTIVE=1",
@@ -99,7 +99,7 @@ func TestDenyStubs(t *testing.T) {
 			t.Errorf("stub %s = %q, want %q", name, content, want)
 		}
 		if bytes.IndexByte(content, '\\') >= 0 {
-			t.Errorf("stub %s contains a backslash (the anchor's literal \\r\\n bug): %q", name, content)
+			t.Errorf("stub %s contains a backslash (a literal \\r\\n instead of CR LF): %q", name, content)
 		}
 	}
 	slices.Sort(names)
