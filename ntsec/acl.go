@@ -3,6 +3,7 @@ package ntsec
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -122,4 +123,14 @@ func (a *ACL) Canonical() bool {
 		stage = s
 	}
 	return true
+}
+
+// Equal reports whether a and b hold the same entries in the same order;
+// the revision is not compared. A nil ACL (no DACL: every access granted)
+// equals only another nil one, never an empty ACL (no access granted).
+func (a *ACL) Equal(b *ACL) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return slices.Equal(a.Entries, b.Entries)
 }

@@ -209,25 +209,7 @@ func WithoutACE(acl *ntsec.ACL, e ntsec.ACE) *ntsec.ACL {
 // sameSD reports whether propagation left a descriptor as it was: same
 // control, DACL and label SACL.
 func sameSD(a, b *ntsec.SecurityDescriptor) bool {
-	return a.Control == b.Control && sameACL(a.DACL, b.DACL) && sameACL(a.SACL, b.SACL)
-}
-
-func sameACL(a, b *ntsec.ACL) bool {
-	if (a == nil) != (b == nil) {
-		return false
-	}
-	if a == nil {
-		return true
-	}
-	if len(a.Entries) != len(b.Entries) {
-		return false
-	}
-	for i := range a.Entries {
-		if a.Entries[i] != b.Entries[i] {
-			return false
-		}
-	}
-	return true
+	return a.Control == b.Control && a.DACL.Equal(b.DACL) && a.SACL.Equal(b.SACL)
 }
 
 // LabelEdit returns the descriptor sd becomes under a SetLabel or

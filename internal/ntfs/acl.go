@@ -50,23 +50,6 @@ func explicitPart(acl *ntsec.ACL) *ntsec.ACL {
 	return out
 }
 
-// sameEntries reports whether two ACLs hold the same entries in the same
-// order (nil, a null DACL, equals only nil).
-func sameEntries(a, b *ntsec.ACL) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	if len(a.Entries) != len(b.Entries) {
-		return false
-	}
-	for i := range a.Entries {
-		if a.Entries[i] != b.Entries[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // placeholderDACL is the DACL passed to CreateDirectory for a CreateDir
 // edit. Windows merges the parent's inheritable ACEs into a DACL the
 // creator supplies (unless it is protected), so the deny alone yields

@@ -186,7 +186,7 @@ func TestACLEditsMatchPlan(t *testing.T) {
 					}
 					continue
 				}
-				if !sameEntries(next, n.SD.DACL) {
+				if !next.Equal(n.SD.DACL) {
 					t.Errorf("%s %s on %s:\n ntfs %s\n plan %s", op, ace.SDDL(), sddl, next.SDDL(), n.SD.DACL.SDDL())
 				}
 			}
@@ -233,7 +233,7 @@ func TestPlaceholderDACLMatchesModel(t *testing.T) {
 		model, _ := m.Stat(e.Path)
 		got := placeholderDACL(psd, e, owner)
 		got.Entries = append(got.Entries, ntsec.InheritACEs(psd.DACL, ntsec.Directory, owner, ntsec.SID{})...)
-		if !sameEntries(got, model.SD.DACL) {
+		if !got.Equal(model.SD.DACL) {
 			t.Errorf("parent %s:\n windows %s\n model   %s", parent, got.SDDL(), model.SD.DACL.SDDL())
 		}
 	}
@@ -376,7 +376,7 @@ func TestNextLabel(t *testing.T) {
 		}
 		// What Windows holds after the write is what aclplan.Apply models.
 		model, _ := aclplan.LabelEdit(sd, c.e)
-		if model.SACL != nil && !sameEntries(next, model.SACL) || model.SACL == nil && len(next.Entries) != 0 {
+		if model.SACL != nil && !next.Equal(model.SACL) || model.SACL == nil && len(next.Entries) != 0 {
 			t.Errorf("%s: ntfs %s, plan %v", c.name, next.SDDL(), model.SACL)
 		}
 	}

@@ -256,10 +256,10 @@ func TestApplyAddRemoveACE(t *testing.T) {
 	if w, err := Apply(ctx, remove); w != 2 || err != nil {
 		t.Fatalf("Apply(remove) = %d, %v", w, err)
 	}
-	if got := stat(t, v, dir).SD; !sameEntries(got.DACL, before.DACL) || got.Control&ntsec.DACLProtected != before.Control&ntsec.DACLProtected {
+	if got := stat(t, v, dir).SD; !got.DACL.Equal(before.DACL) || got.Control&ntsec.DACLProtected != before.Control&ntsec.DACLProtected {
 		t.Errorf("after remove: %s, before add: %s", got.SDDL(), before.SDDL())
 	}
-	if got := stat(t, v, filepath.Join(dir, "c.txt")).SD; !sameEntries(got.DACL, childBefore.DACL) {
+	if got := stat(t, v, filepath.Join(dir, "c.txt")).SD; !got.DACL.Equal(childBefore.DACL) {
 		t.Errorf("child after remove: %s, before: %s", got.SDDL(), childBefore.SDDL())
 	}
 }
@@ -305,7 +305,7 @@ func TestCreateAndRemovePlaceholder(t *testing.T) {
 			t.Fatal(err)
 		}
 		model, _ := m.Stat(`C:\.codex`)
-		if !sameEntries(n.SD.DACL, model.SD.DACL) || n.SD.Owner != wsNode.SD.Owner {
+		if !n.SD.DACL.Equal(model.SD.DACL) || n.SD.Owner != wsNode.SD.Owner {
 			t.Errorf("placeholder %s, model %s", n.SD.SDDL(), model.SD.SDDL())
 		}
 	}
@@ -393,10 +393,10 @@ func TestJunction(t *testing.T) {
 		t.Errorf("the junction's own DACL lacks the deny: %s", got.SDDL())
 	}
 	// Neither edit may reach through the junction.
-	if got := stat(t, v, outside).SD; !sameEntries(got.DACL, outBefore.DACL) {
+	if got := stat(t, v, outside).SD; !got.DACL.Equal(outBefore.DACL) {
 		t.Errorf("the junction's target changed: %s, was %s", got.SDDL(), outBefore.SDDL())
 	}
-	if got := stat(t, v, filepath.Join(outside, "secret.txt")).SD; !sameEntries(got.DACL, secretBefore.DACL) {
+	if got := stat(t, v, filepath.Join(outside, "secret.txt")).SD; !got.DACL.Equal(secretBefore.DACL) {
 		t.Errorf("a file behind the junction changed: %s, was %s", got.SDDL(), secretBefore.SDDL())
 	}
 	if err := ApplyAll(context.Background(), aclplan.Inverse(edits)); err != nil {
@@ -527,7 +527,7 @@ func TestPlanApplyProve(t *testing.T) {
 		got, err := applied.Stat(n.Path)
 		if err != nil {
 			t.Errorf("%s: predicted, not on disk: %v", n.Path, err)
-		} else if !sameEntries(got.SD.DACL, n.SD.DACL) {
+		} else if !got.SD.DACL.Equal(n.SD.DACL) {
 			t.Errorf("%s:\n on disk %s\n model   %s", n.Path, got.SD.SDDL(), n.SD.SDDL())
 		}
 		return true

@@ -63,7 +63,7 @@ func changedParts(cur, next *ntsec.SecurityDescriptor) parts {
 	const daclBits = ntsec.DACLPresent | ntsec.DACLAutoInherited | ntsec.DACLProtected
 	const saclBits = ntsec.SACLPresent | ntsec.SACLAutoInherited | ntsec.SACLProtected
 	var ps parts
-	if cur.Control&daclBits != next.Control&daclBits || !sameEntries(cur.DACL, next.DACL) {
+	if cur.Control&daclBits != next.Control&daclBits || !cur.DACL.Equal(next.DACL) {
 		ps |= daclPart
 	}
 	if cur.Control&saclBits != next.Control&saclBits || !sameLabels(cur.SACL, next.SACL) {
@@ -78,7 +78,7 @@ func sameLabels(a, b *ntsec.ACL) bool {
 	if a == nil || b == nil {
 		return (a == nil || len(a.Entries) == 0) && (b == nil || len(b.Entries) == 0)
 	}
-	return sameEntries(a, b)
+	return a.Equal(b)
 }
 
 // object is what the walk learns about one object from its handle.

@@ -291,7 +291,7 @@ func sameTree(t *testing.T, got, want *fsview.Memory, what string) {
 			switch {
 			case err != nil:
 				t.Errorf("%s: %s: %v", what, w.Path, err)
-			case g.SD.Owner != w.SD.Owner || g.SD.Control&bits != w.SD.Control&bits || !sameEntries(g.SD.DACL, w.SD.DACL) || !sameLabels(g.SD.SACL, w.SD.SACL):
+			case g.SD.Owner != w.SD.Owner || g.SD.Control&bits != w.SD.Control&bits || !g.SD.DACL.Equal(w.SD.DACL) || !sameLabels(g.SD.SACL, w.SD.SACL):
 				t.Errorf("%s: %s:\n got  %s\n want %s", what, w.Path, g.SD.SDDL(), w.SD.SDDL())
 			}
 			return true

@@ -143,7 +143,7 @@ func sameStored(t *testing.T, disk, want *fsview.Memory, root, what string, bits
 		switch {
 		case err != nil:
 			t.Errorf("%s: %s: %v", what, w.Path, err)
-		case g.SD.Control&bits != w.SD.Control&bits || !sameEntries(g.SD.DACL, w.SD.DACL) || !sameLabels(g.SD.SACL, w.SD.SACL):
+		case g.SD.Control&bits != w.SD.Control&bits || !g.SD.DACL.Equal(w.SD.DACL) || !sameLabels(g.SD.SACL, w.SD.SACL):
 			t.Errorf("%s: %s:\n on disk %s\n want    %s", what, w.Path, g.SD.SDDL(), w.SD.SDDL())
 		}
 		return true
@@ -217,7 +217,7 @@ func TestOwnPropagation(t *testing.T) {
 	// that is what it held before.
 	sameStored(t, after, model, base, "applied", bits)
 	sameStored(t, after, before, outside, "outside", bits)
-	if n, _ := after.Stat(hard); !sameEntries(n.SD.DACL, mustStat(t, before, hard).SD.DACL) || !sameLabels(n.SD.SACL, mustStat(t, before, hard).SD.SACL) {
+	if n, _ := after.Stat(hard); !n.SD.DACL.Equal(mustStat(t, before, hard).SD.DACL) || !sameLabels(n.SD.SACL, mustStat(t, before, hard).SD.SACL) {
 		t.Errorf("the linked file changed: %s", n.SD.SDDL())
 	}
 	if w, err := Apply(context.Background(), edits); w != 0 || err != nil {
