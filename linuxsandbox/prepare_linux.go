@@ -67,7 +67,14 @@ var ErrBusy = sandbox.ErrBusy
 // each root that is not a repository, and cordon's state directory when a
 // root holds it. It creates a placeholder for each protected name missing
 // from a root: an empty directory, mode 0555, that the init binds read-only
-// like any other protected name. A bind mount needs an existing mount
+// like any other protected name; for .git in a root that no repository
+// encloses, an empty file, mode 0444, instead. Go takes a directory named
+// .git for a repository and fails every build whose VCS status git cannot
+// give ("error obtaining VCS status"), while it ignores a file; git itself
+// reports no repository either way. Where a repository does enclose the
+// root (a monorepo's subfolder), the placeholder stays a directory: git
+// skips a .git directory that is no repository and finds the enclosing
+// one, where an invalid gitfile would stop it. A bind mount needs an existing mount
 // point, and a name that exists as a read-only mount point cannot be
 // created, removed or renamed over by the command (EEXIST, EROFS, EBUSY),
 // which is what keeps a fresh .git with a planted hook from appearing. This
@@ -135,13 +142,19 @@ func prepare(ctx context.Context, spec *sandbox.Spec, namespaces bool) (_ *prepa
 	prep.pins = git.pins
 	prep.notes = append(prep.notes, git.notes...)
 	names = append(names, git.guards...)
+	asFile := map[string]bool{}
+	for _, root := range prep.roots {
+		if !enclosingRepo(root) {
+			asFile[filepath.Join(root, ".git")] = true
+		}
+	}
 	seen := map[string]bool{}
 	for _, p := range append(names, git.protect...) {
 		if seen[p] {
 			continue
 		}
 		seen[p] = true
-		use, err := prep.protect(ctx, p)
+		use, err := prep.protect(ctx, p, asFile[p])
 		if err != nil {
 			return nil, fmt.Errorf("linux sandbox: protected name %s: %w", p, err)
 		}
@@ -238,17 +251,18 @@ func (prep *prepared) protectState() error {
 	return nil
 }
 
-// protect makes sure p exists (creating a placeholder if needed) and, if it
-// is a directory, locks it. It reports whether p is to be bound read-only.
-func (prep *prepared) protect(ctx context.Context, p string) (bool, error) {
+// protect makes sure p exists (creating a placeholder if needed, a file
+// when asFile) and, if it is a directory or a placeholder, locks it. It
+// reports whether p is to be bound read-only.
+func (prep *prepared) protect(ctx context.Context, p string, asFile bool) (bool, error) {
 	for range 10 {
 		created := false
 		fi, err := os.Lstat(p)
 		if errors.Is(err, os.ErrNotExist) {
-			// 0700 first: a user xattr needs write access to the
-			// directory, and the mark must be there before anything
-			// can kill us, or the placeholder would never be removed.
-			switch err := unix.Mkdir(p, 0o700); {
+			// Writable first: a user xattr needs write access, and the
+			// mark must be there before anything can kill us, or the
+			// placeholder would never be removed.
+			switch err := createPlaceholder(p, asFile); {
 			case err == nil:
 				created = true
 			case errors.Is(err, unix.EEXIST):
@@ -260,12 +274,20 @@ func (prep *prepared) protect(ctx context.Context, p string) (bool, error) {
 			}
 		} else if err != nil {
 			return false, err
-		} else if !fi.IsDir() {
+		} else if !fi.IsDir() && !(fi.Mode().IsRegular() && fi.Size() == 0) {
 			return true, nil // a gitfile, a symlink...: nothing to share or remove
 		}
-		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		flags := unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK
+		if !created && fi.IsDir() || created && !asFile {
+			flags |= unix.O_DIRECTORY
+		}
+		fd, err := unix.Open(p, flags, 0)
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
 			continue // replaced meanwhile
+		}
+		if err == nil && !created && !fi.IsDir() && !hasXattr(fd) {
+			unix.Close(fd)
+			return true, nil // an empty file of the user's: bound, never removed
 		}
 		if errors.Is(err, unix.EACCES) && !created {
 			return true, nil // unreadable: the user's own, never a placeholder
@@ -275,7 +297,11 @@ func (prep *prepared) protect(ctx context.Context, p string) (bool, error) {
 		}
 		if created {
 			_ = unix.Fsetxattr(fd, placeholderXattr, []byte("1"), 0) // best effort: not every file system has user xattrs
-			if err := unix.Fchmod(fd, 0o555); err != nil {
+			mode := uint32(0o555)
+			if asFile {
+				mode = 0o444
+			}
+			if err := unix.Fchmod(fd, mode); err != nil {
 				unix.Close(fd)
 				return false, fmt.Errorf("placeholder: chmod: %w", err)
 			}
@@ -283,7 +309,7 @@ func (prep *prepared) protect(ctx context.Context, p string) (bool, error) {
 		if err := lockShared(ctx, fd, p); err != nil {
 			unix.Close(fd)
 			if created {
-				_ = unix.Rmdir(p)
+				removePlaceholder(fd, p)
 			}
 			return false, err
 		}
@@ -317,6 +343,57 @@ func lockShared(ctx context.Context, fd int, p string) error {
 	}
 }
 
+// createPlaceholder creates an empty directory, or an empty file when
+// asFile, at p, writable by its owner until protect marks it.
+func createPlaceholder(p string, asFile bool) error {
+	if !asFile {
+		return unix.Mkdir(p, 0o700)
+	}
+	fd, err := unix.Open(p, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return err
+	}
+	return unix.Close(fd)
+}
+
+// removePlaceholder removes the placeholder at p, which fd holds open, if
+// it is still empty: rmdir(2) removes nothing else, and a file is
+// unlinked only while it has no content.
+func removePlaceholder(fd int, p string) {
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil {
+		return
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		_ = unix.Rmdir(p)
+	} else if st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size == 0 {
+		_ = unix.Unlink(p)
+	}
+}
+
+// enclosingRepo reports whether git, discovering upwards from root's
+// parent, would find a .git: it looks at each ancestor up to the file
+// system's root, and, as git does by default, not across a mount of
+// another file system.
+func enclosingRepo(root string) bool {
+	var st unix.Stat_t
+	if unix.Stat(root, &st) != nil {
+		return false
+	}
+	dev := st.Dev
+	for d := filepath.Dir(root); ; d = filepath.Dir(d) {
+		if unix.Stat(d, &st) != nil || st.Dev != dev {
+			return false
+		}
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			return true
+		}
+		if d == "/" {
+			return false
+		}
+	}
+}
+
 // samePath reports whether fd is still the directory at p.
 func samePath(fd int, p string) bool {
 	var a, b unix.Stat_t
@@ -330,8 +407,7 @@ func hasXattr(fd int) bool {
 }
 
 // cleanup releases the locks, newest first, first removing each
-// placeholder that no other run holds and that is still an empty directory
-// (rmdir(2) removes nothing else).
+// placeholder that no other run holds and that is still empty.
 func (prep *prepared) cleanup() {
 	if prep == nil {
 		return
@@ -339,7 +415,7 @@ func (prep *prepared) cleanup() {
 	for i := len(prep.locks) - 1; i >= 0; i-- {
 		l := prep.locks[i]
 		if l.placeholder && unix.Flock(l.fd, unix.LOCK_EX|unix.LOCK_NB) == nil && samePath(l.fd, l.path) {
-			_ = unix.Rmdir(l.path)
+			removePlaceholder(l.fd, l.path)
 		}
 		unix.Close(l.fd)
 	}
