@@ -19,7 +19,11 @@ import (
 
 func TestMain(m *testing.M) {
 	Init()
-	os.Exit(m.Run())
+	code := m.Run()
+	if goCache.dir != "" {
+		os.RemoveAll(goCache.dir)
+	}
+	os.Exit(code)
 }
 
 const testPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -57,6 +61,12 @@ func sh(t *testing.T, pol *policy.Resolved, script string) result {
 
 func runSpec(t *testing.T, spec sandbox.Spec) result {
 	t.Helper()
+	return runSpecFor(t, spec, 20*time.Second)
+}
+
+// runSpecFor is runSpec with its own timeout, for commands that build.
+func runSpecFor(t *testing.T, spec sandbox.Spec, timeout time.Duration) result {
+	t.Helper()
 	var out, errb bytes.Buffer
 	if spec.Dir == "" {
 		spec.Dir = spec.Policy.Cwd
@@ -65,7 +75,7 @@ func runSpec(t *testing.T, spec sandbox.Spec) result {
 		spec.Env = []string{testPath, "HOME=" + spec.Policy.Cwd, "LC_ALL=C"}
 	}
 	spec.Stdout, spec.Stderr = &out, &errb
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	p, err := New().Start(ctx, spec)
 	if err != nil {

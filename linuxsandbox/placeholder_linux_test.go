@@ -5,16 +5,40 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/cordon-sandbox/cordon/policy"
 	"github.com/cordon-sandbox/cordon/sandbox"
 )
 
-// goBuildSpec runs `go build` with VCS stamping on (-buildvcs=auto, the
-// default a machine's GOFLAGS may have turned off) in dir, with Go's caches
-// in the sandbox's private /tmp, then prints the binary's vcs settings.
-func goBuildSpec(t *testing.T, pol *policy.Resolved, dir string) sandbox.Spec {
+// goCache is a build cache the tests that build share, made a writable
+// root of their runs, so that only the first compiles the runtime.
+var goCache struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// goBuildPolicy is workspace-write in w with the shared build cache
+// writable.
+func goBuildPolicy(t *testing.T, w ws) *policy.Resolved {
+	t.Helper()
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go is not on PATH")
+	}
+	goCache.once.Do(func() { goCache.dir, goCache.err = os.MkdirTemp("", "cordon-test-gocache-") })
+	if goCache.err != nil {
+		t.Fatal(goCache.err)
+	}
+	return w.policy(t, policy.Policy{Mode: policy.WorkspaceWrite, WritableRoots: []string{goCache.dir}})
+}
+
+// buildGo runs `go build` with VCS stamping on (-buildvcs=auto, the
+// default a machine's GOFLAGS may have turned off) in dir, then prints the
+// binary's vcs settings.
+func buildGo(t *testing.T, pol *policy.Resolved, dir string) result {
 	t.Helper()
 	goBin, err := exec.LookPath("go")
 	if err != nil {
@@ -22,11 +46,11 @@ func goBuildSpec(t *testing.T, pol *policy.Resolved, dir string) sandbox.Spec {
 	}
 	mustWrite(t, filepath.Join(dir, "go.mod"), "module example.com/m\n\ngo 1.22\n")
 	mustWrite(t, filepath.Join(dir, "main.go"), "package main\n\nfunc main() {}\n")
-	return sandbox.Spec{Policy: pol, Dir: dir, Env: []string{
+	return runSpecFor(t, sandbox.Spec{Policy: pol, Dir: dir, Env: []string{
 		testPath + ":" + filepath.Dir(goBin), "HOME=" + pol.Cwd, "LC_ALL=C",
-		"GOFLAGS=-buildvcs=auto", "GOTOOLCHAIN=local", "GOCACHE=/tmp/gocache", "GOPATH=/tmp/gopath",
+		"GOFLAGS=-buildvcs=auto", "GOTOOLCHAIN=local", "GOCACHE=" + goCache.dir, "GOPATH=/tmp/gopath",
 		"GIT_CONFIG_GLOBAL=/dev/null",
-	}, Args: []string{"/bin/sh", "-c", "go build -o /tmp/m . && { go version -m /tmp/m | grep vcs; true; }"}}
+	}, Args: []string{"/bin/sh", "-c", "go build -o /tmp/m . && { go version -m /tmp/m | grep vcs; true; }"}}, 10*time.Minute)
 }
 
 // In a root that no repository encloses, the .git placeholder is an empty
@@ -48,7 +72,7 @@ func TestGitPlaceholderWithoutRepository(t *testing.T) {
 		"mv other .git",
 		"git init -q .",
 	)
-	r := runSpec(t, goBuildSpec(t, pol, w.cwd))
+	r := buildGo(t, goBuildPolicy(t, w), w.cwd)
 	if r.code != 0 || strings.Contains(r.stderr, "VCS status") {
 		t.Errorf("go build in a workspace that is no repository: %+v", r)
 	}
@@ -83,7 +107,7 @@ func TestGitPlaceholderInsideRepository(t *testing.T) {
 		t.Errorf("git in the subfolder should find the enclosing repository %s: %+v", parent, r)
 	}
 	denied(t, pol, "mkdir .git/hooks", "rmdir .git", "mv .git moved")
-	r = runSpec(t, goBuildSpec(t, pol, sub))
+	r = buildGo(t, goBuildPolicy(t, w), sub)
 	if r.code != 0 || !strings.Contains(r.stdout, "vcs.revision=") {
 		t.Errorf("go build in a repository's subfolder should stamp its revision: %+v", r)
 	}
