@@ -98,32 +98,37 @@ func (w *workspace) explain(p string) (ExplainOutput, error) {
 	if err != nil {
 		return ExplainOutput{}, err
 	}
+	return w.verdicts(path), nil
+}
+
+// verdicts is the policy's verdict on path, absolute and resolved.
+func (w *workspace) verdicts(path string) ExplainOutput {
 	out := ExplainOutput{Path: path}
 	r := w.resolved
 	for _, d := range r.DenyRead {
 		if w.rules.Within(path, d) {
 			why := fmt.Sprintf("it is at or below %s, on the deny-read list: the sandbox may not touch it at all", d)
 			out.Read, out.Write, out.Delete = Verdict{false, why}, Verdict{false, why}, Verdict{false, why}
-			return out, nil
+			return out
 		}
 	}
 	out.Read = Verdict{true, "it is not on the deny-read list; reading is limited only by your own rights"}
 	if r.Mode == policy.ReadOnly {
 		no := Verdict{false, "the sandbox is read-only"}
 		out.Write, out.Delete = no, no
-		return out, nil
+		return out
 	}
 	root, ok := r.RootOf(path)
 	if !ok {
 		no := Verdict{false, fmt.Sprintf("it is outside every writable root (%s)", joinPaths(w.writable()))}
 		out.Write, out.Delete = no, no
-		return out, nil
+		return out
 	}
 	for _, rt := range r.RootsOf(path) {
 		if name, ok := w.protectedIn(path, rt.Path); ok {
 			no := Verdict{false, fmt.Sprintf("%s is a protected name at the top of the writable root %s: it stays read-only", name, rt.Path)}
 			out.Write, out.Delete = no, no
-			return out, nil
+			return out
 		}
 	}
 	out.Write = Verdict{true, fmt.Sprintf("it is inside the writable root %s (%s)", root.Path, root.Kind)}
@@ -132,7 +137,7 @@ func (w *workspace) explain(p string) (ExplainOutput, error) {
 	} else {
 		out.Delete = Verdict{true, out.Write.Why}
 	}
-	return out, nil
+	return out
 }
 
 // protectedIn returns the protected name path lies at or below, at the top
