@@ -120,7 +120,7 @@ func (w *workspace) verdicts(path string) ExplainOutput {
 	}
 	root, ok := r.RootOf(path)
 	if !ok {
-		no := Verdict{false, fmt.Sprintf("it is outside every writable root (%s)", joinPaths(w.writable()))}
+		no := Verdict{false, fmt.Sprintf("it is outside every writable root (%s; the run's own temp directory aside, see sandbox_info)", joinPaths(w.writable()))}
 		out.Write, out.Delete = no, no
 		return out
 	}

@@ -233,7 +233,7 @@ func (s *Server) instructions() string {
 		net = "network access"
 	}
 	return fmt.Sprintf(`Every command given to the "run" tool runs in a sandbox fixed when this server started, on %s. Commands may write %s, never the protected names %s inside those roots, and have %s. The working directory defaults to %s; a call's cwd must lie in the workspace or a writable root. Each call is killed after %s at most. Call "sandbox_info" to see the whole policy and what this machine enforces before planning commands.`,
-		runtime.GOOS, writes, strings.Join(w.resolved.Protected, ", "), net, w.dir, s.cfg.Sandbox.Timeout)
+		goosName(), writes, strings.Join(w.resolved.Protected, ", "), net, w.dir, s.cfg.Sandbox.Timeout)
 }
 
 // joinPaths lists paths for a sentence.
