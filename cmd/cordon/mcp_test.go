@@ -84,17 +84,6 @@ func buildCordon(t *testing.T) string {
 	return bin
 }
 
-// canonDir is a temp directory, links in its path resolved, as the server
-// reports paths.
-func canonDir(t *testing.T) string {
-	t.Helper()
-	d, err := filepath.EvalSymlinks(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
 // stdioServer is cordon mcp running as a subprocess, its stdout recorded.
 type stdioServer struct {
 	cmd    *exec.Cmd
@@ -164,7 +153,7 @@ func TestMCPStdio(t *testing.T) {
 		t.Skip("runs commands with /bin/sh in the Linux sandbox")
 	}
 	bin := buildCordon(t)
-	ws, state := canonDir(t), canonDir(t)
+	ws, state := testutil.CanonicalTempDir(t), testutil.CanonicalTempDir(t)
 	env := append(os.Environ(), "CORDON_STATE_DIR="+state)
 	var mu sync.Mutex
 	var streamed strings.Builder
@@ -229,15 +218,12 @@ func TestMCPStdio(t *testing.T) {
 		errc <- err
 	}()
 	pid := 0
-	waitUntil(t, "the background sleep to start", func() bool { pid = sleepPID(arg); return pid != 0 })
+	testutil.WaitFor(t, "the background sleep to start", func() bool { pid = testutil.ProcessWithArgs("sleep", arg); return pid != 0 })
 	ccancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled call: %v", err)
 	}
-	waitUntil(t, "the cancelled tree to be killed", func() bool {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		return err != nil || !strings.Contains(string(b), arg)
-	})
+	testutil.WaitFor(t, "the cancelled tree to be killed", func() bool { return !testutil.ProcessAlive(pid, "sleep", arg) })
 
 	// stdin closing ends the server, with status 0.
 	cs.Close()
@@ -273,30 +259,4 @@ func TestMCPStdio(t *testing.T) {
 	if err != nil || !strings.Contains(string(log), "START") || !strings.Contains(string(log), "hi-from-stdio") || !strings.Contains(string(log), "exit=3") {
 		t.Errorf("cordon.log (%v):\n%s", err, log)
 	}
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("%s: not within 30s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// sleepPID is the host pid of "sleep arg", or 0.
-func sleepPID(arg string) int {
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		var pid int
-		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
-			continue
-		}
-		if b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline"); err == nil && string(b) == "sleep\x00"+arg+"\x00" {
-			return pid
-		}
-	}
-	return 0
 }

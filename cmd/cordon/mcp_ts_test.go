@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cordon-sandbox/cordon/internal/testutil"
 )
 
 // tsSDKVersion is the official TypeScript SDK the test installs: pinned,
@@ -106,11 +108,11 @@ func TestMCPTypeScriptClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := buildCordon(t)
-	ws := canonDir(t)
+	ws := testutil.CanonicalTempDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, script, bin, ws)
-	cmd.Env = append(os.Environ(), "CORDON_STATE_DIR="+canonDir(t))
+	cmd.Env = append(os.Environ(), "CORDON_STATE_DIR="+testutil.CanonicalTempDir(t))
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -19,7 +19,7 @@ import (
 // reads paths and the policy only, which Wine serves as Windows does).
 func TestExplainTool(t *testing.T) {
 	t.Setenv("CORDON_STATE_DIR", testutil.TempDir(t))
-	ws := dir(t)
+	ws := testutil.CanonicalTempDir(t)
 	if err := os.MkdirAll(filepath.Join(ws, "src"), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -30,10 +30,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// deadline bounds every wait of these tests. It is never asserted on: it
-// only turns a hang into a failure.
-const deadline = 30 * time.Second
-
 // needLinux skips tests that run commands: they use /bin/sh and the real
 // Linux sandbox.
 func needLinux(t *testing.T) {
@@ -43,23 +39,12 @@ func needLinux(t *testing.T) {
 	}
 }
 
-// dir is a new temp directory, every link in its path resolved, as the
-// server reports paths.
-func dir(t *testing.T) string {
-	t.Helper()
-	d, err := filepath.EvalSymlinks(testutil.TempDir(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
 // linuxConfig is a workspace-write server on ws with the real Linux
 // sandbox and the network off.
 func linuxConfig(t *testing.T, ws string) mcpserver.Config {
 	t.Helper()
 	needLinux(t)
-	t.Setenv("CORDON_STATE_DIR", dir(t))
+	t.Setenv("CORDON_STATE_DIR", testutil.CanonicalTempDir(t))
 	return mcpserver.Config{Sandbox: cordon.Request{
 		Policy:  policy.Policy{Mode: policy.WorkspaceWrite},
 		Dir:     ws,
@@ -72,29 +57,43 @@ func linuxConfig(t *testing.T, ws string) mcpserver.Config {
 // transport. The server's Run must return once the client has gone.
 func serve(t *testing.T, cfg mcpserver.Config, opts *mcp.ClientOptions) *mcp.ClientSession {
 	t.Helper()
+	ct, st := mcp.NewInMemoryTransports()
+	cs, done := start(t, context.Background(), cfg, st, ct, opts)
+	t.Cleanup(func() {
+		cs.Close()
+		runEnds(t, done)
+	})
+	return cs
+}
+
+// start runs a server on cfg over st until ctx ends, its Run's error sent
+// to done, and connects a client to it over ct.
+func start(t *testing.T, ctx context.Context, cfg mcpserver.Config, st, ct mcp.Transport, opts *mcp.ClientOptions) (cs *mcp.ClientSession, done <-chan error) {
+	t.Helper()
 	srv, err := mcpserver.New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	ct, st := mcp.NewInMemoryTransports()
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(context.Background(), st) }()
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "cordon-test", Version: "1"}, opts).Connect(context.Background(), ct, nil)
+	runErr := make(chan error, 1)
+	go func() { runErr <- srv.Run(ctx, st) }()
+	cs, err = mcp.NewClient(&mcp.Implementation{Name: "cordon-test", Version: "1"}, opts).Connect(context.Background(), ct, nil)
 	if err != nil {
 		t.Fatalf("Connect: %v", err)
 	}
-	t.Cleanup(func() {
-		cs.Close()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server Run: %v", err)
-			}
-		case <-time.After(deadline):
-			t.Errorf("the server did not end within %s of the client closing", deadline)
+	return cs, runErr
+}
+
+// runEnds waits for a server's Run, sending to done, to return nil.
+func runEnds(t *testing.T, done <-chan error) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("server Run: %v", err)
 		}
-	})
-	return cs
+	case <-time.After(testutil.WaitDeadline):
+		t.Errorf("the server's Run did not return within %s", testutil.WaitDeadline)
+	}
 }
 
 // result is a run call's outcome as the client sees it.
@@ -164,18 +163,6 @@ func refused(t *testing.T, what string, r result, want ...string) {
 	}
 }
 
-// waitFor polls cond until it holds, failing the test after deadline.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(deadline)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("%s: not within %s", what, deadline)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func schemaOf(t *testing.T, s any) map[string]any {
 	t.Helper()
 	b, err := json.Marshal(s)
@@ -213,8 +200,8 @@ func strList(v any) []string {
 // The tools and their schemas are what the README documents: a client
 // and a model rely on the names.
 func TestToolsAndSchemas(t *testing.T) {
-	ws := dir(t)
-	t.Setenv("CORDON_STATE_DIR", dir(t))
+	ws := testutil.CanonicalTempDir(t)
+	t.Setenv("CORDON_STATE_DIR", testutil.CanonicalTempDir(t))
 	cs := serve(t, mcpserver.Config{Sandbox: cordon.Request{Policy: policy.Policy{Mode: policy.WorkspaceWrite}, Dir: ws, Timeout: 90 * time.Second}}, nil)
 	res, err := cs.ListTools(context.Background(), nil)
 	if err != nil {
@@ -276,8 +263,8 @@ func TestToolsAndSchemas(t *testing.T) {
 
 // sandbox_info says what the flags fixed and what the probe found.
 func TestSandboxInfo(t *testing.T) {
-	ws, extra := dir(t), dir(t)
-	t.Setenv("CORDON_STATE_DIR", dir(t))
+	ws, extra := testutil.CanonicalTempDir(t), testutil.CanonicalTempDir(t)
+	t.Setenv("CORDON_STATE_DIR", testutil.CanonicalTempDir(t))
 	cfg := mcpserver.Config{Sandbox: cordon.Request{
 		Policy: policy.Policy{Mode: policy.WorkspaceWrite, WritableRoots: []string{extra}, ProtectedNames: []string{".env"},
 			DenyRead: []string{filepath.Join(ws, "secrets")}, Env: policy.EnvPolicy{Set: map[string]string{"CI": "s3cret-value"}, Keep: []string{"NPM_*"}}},
@@ -320,7 +307,7 @@ func TestSandboxInfo(t *testing.T) {
 }
 
 func TestRunSucceedsAndFails(t *testing.T) {
-	ws := dir(t)
+	ws := testutil.CanonicalTempDir(t)
 	cs := serve(t, linuxConfig(t, ws), nil)
 
 	r := run(t, cs, map[string]any{"command": "echo hello; pwd; echo to-stderr >&2"})
@@ -376,7 +363,7 @@ func TestRunSucceedsAndFails(t *testing.T) {
 // Calls the sandbox refuses are tool errors that say why, never protocol
 // errors; malformed arguments too.
 func TestRunRefused(t *testing.T) {
-	ws, extra, outside := dir(t), dir(t), dir(t)
+	ws, extra, outside := testutil.CanonicalTempDir(t), testutil.CanonicalTempDir(t), testutil.CanonicalTempDir(t)
 	cfg := linuxConfig(t, ws)
 	cfg.Sandbox.Policy.WritableRoots = []string{extra}
 	cs := serve(t, cfg, nil)
@@ -443,7 +430,7 @@ func TestRunRefused(t *testing.T) {
 
 // A sandbox that cannot be set up is a tool error naming the code.
 func TestRunSetupFailure(t *testing.T) {
-	ws := dir(t)
+	ws := testutil.CanonicalTempDir(t)
 	cfg := linuxConfig(t, ws)
 	cfg.Sandbox.MediumIntegrity = true // an option of the Windows backend: cordon.Run refuses it
 	cs := serve(t, cfg, nil)
@@ -452,7 +439,7 @@ func TestRunSetupFailure(t *testing.T) {
 
 // The timeout kills the command; a call's own is capped at the server's.
 func TestRunTimeout(t *testing.T) {
-	ws := dir(t)
+	ws := testutil.CanonicalTempDir(t)
 	cfg := linuxConfig(t, ws)
 	cfg.Sandbox.Timeout = time.Second
 	cs := serve(t, cfg, nil)
@@ -472,53 +459,43 @@ func TestRunTimeout(t *testing.T) {
 	}
 }
 
-// findSleep returns the host pid of a process whose command line is
-// "sleep arg", or 0.
-func findSleep(arg string) int {
-	want := "sleep\x00" + arg + "\x00"
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		var pid int
-		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
-			continue
-		}
-		if b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline"); err == nil && strings.HasSuffix(string(b), want) {
-			return pid
-		}
-	}
-	return 0
+// startSleep starts "sleep ARG" through the run tool, with an ARG no other
+// process has, and returns its host pid once it runs.
+func startSleep(t *testing.T, cs *mcp.ClientSession, ctx context.Context, shell string) (pid int, arg string, errc chan error) {
+	t.Helper()
+	arg = fmt.Sprintf("3600.%d", time.Now().UnixNano()%1e9)
+	errc = make(chan error, 1)
+	go func() {
+		_, err := callTool(ctx, cs, "run", map[string]any{"command": strings.ReplaceAll(shell, "SLEEP", "sleep "+arg)})
+		errc <- err
+	}()
+	testutil.WaitFor(t, "the sleep to start", func() bool { pid = testutil.ProcessWithArgs("sleep", arg); return pid != 0 })
+	return pid, arg, errc
 }
 
-// alive says whether pid is still the sleep (a zombie has no command line).
-func alive(pid int, arg string) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return err == nil && strings.Contains(string(b), arg)
+// serverEnds waits for Run to return, well within the 2-minute timeout
+// that would also end the commands, and checks the sleep is gone.
+func serverEnds(t *testing.T, done <-chan error, pid int, arg string) {
+	t.Helper()
+	runEnds(t, done)
+	if testutil.ProcessAlive(pid, "sleep", arg) {
+		t.Errorf("the command outlived the server")
+	}
 }
 
 // The client's cancellation kills the command's whole tree: a grandchild
 // in the background too.
 func TestCancelKillsGrandchild(t *testing.T) {
-	ws := dir(t)
+	ws := testutil.CanonicalTempDir(t)
 	cs := serve(t, linuxConfig(t, ws), nil)
-	arg := fmt.Sprintf("3600.%d", time.Now().UnixNano()%1e9) // a command line no other process has
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	errc := make(chan error, 1)
-	go func() {
-		_, err := callTool(ctx, cs, "run", map[string]any{"command": "sleep " + arg + " & echo started > started; wait"})
-		errc <- err
-	}()
-	var pid int
-	waitFor(t, "the grandchild to start", func() bool {
-		_, err := os.Stat(filepath.Join(ws, "started"))
-		pid = findSleep(arg)
-		return err == nil && pid != 0
-	})
+	pid, arg, errc := startSleep(t, cs, ctx, "SLEEP & wait")
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Errorf("the cancelled call returned %v", err)
 	}
-	waitFor(t, "the grandchild to be killed after the cancellation", func() bool { return !alive(pid, arg) })
+	testutil.WaitFor(t, "the grandchild to be killed after the cancellation", func() bool { return !testutil.ProcessAlive(pid, "sleep", arg) })
 }
 
 // A client that sends a progress token gets the output while the command
@@ -526,7 +503,7 @@ func TestCancelKillsGrandchild(t *testing.T) {
 // reading its first line in a notification, so it can finish only if that
 // line was streamed before the result.
 func TestProgressStreamsOutput(t *testing.T) {
-	ws := dir(t)
+	ws := testutil.CanonicalTempDir(t)
 	var mu sync.Mutex
 	var msgs []string
 	var progress []float64
@@ -586,7 +563,7 @@ func TestProgressStreamsOutput(t *testing.T) {
 // Two calls run at once, each in its own sandbox: each waits for a file the
 // other creates, so they can finish only together.
 func TestParallelCalls(t *testing.T) {
-	ws := dir(t)
+	ws := testutil.CanonicalTempDir(t)
 	cs := serve(t, linuxConfig(t, ws), nil)
 	var wg sync.WaitGroup
 	results := make([]result, 2)
@@ -613,7 +590,7 @@ func TestParallelCalls(t *testing.T) {
 // Escapes through the tool: a call cannot write outside the workspace, and
 // without --network cannot reach even a listener on the host's loopback.
 func TestEscapes(t *testing.T) {
-	ws, outside := dir(t), dir(t)
+	ws, outside := testutil.CanonicalTempDir(t), testutil.CanonicalTempDir(t)
 	cs := serve(t, linuxConfig(t, ws), nil)
 
 	r := run(t, cs, map[string]any{"command": "echo x > inside && cat inside"})
@@ -672,80 +649,35 @@ func TestEscapes(t *testing.T) {
 // mcp), killing what still runs: a client that vanishes leaves nothing
 // behind.
 func TestInputEndKillsCommand(t *testing.T) {
-	ws := dir(t)
-	srv, err := mcpserver.New(linuxConfig(t, ws))
-	if err != nil {
-		t.Fatal(err)
-	}
 	toServer, fromClient := io.Pipe()
 	toClient, fromServer := io.Pipe()
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(context.Background(), &mcp.IOTransport{Reader: toServer, Writer: fromServer}) }()
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "t", Version: "1"}, nil).Connect(context.Background(), &mcp.IOTransport{Reader: toClient, Writer: fromClient}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	arg := fmt.Sprintf("3600.%d", time.Now().UnixNano()%1e9+1)
-	go callTool(context.Background(), cs, "run", map[string]any{"command": "sleep " + arg})
-	var pid int
-	waitFor(t, "the command to start", func() bool { pid = findSleep(arg); return pid != 0 })
+	cs, done := start(t, context.Background(), linuxConfig(t, testutil.CanonicalTempDir(t)),
+		&mcp.IOTransport{Reader: toServer, Writer: fromServer}, &mcp.IOTransport{Reader: toClient, Writer: fromClient}, nil)
+	pid, arg, _ := startSleep(t, cs, context.Background(), "SLEEP")
 	fromClient.Close() // the server's stdin ends
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Run after its input ended: %v", err)
-		}
-	case <-time.After(deadline): // well below the 2-minute timeout that would also end the command
-		t.Fatal("the server did not end after its input did")
-	}
-	if alive(pid, arg) {
-		t.Errorf("the command outlived the server")
-	}
+	serverEnds(t, done, pid, arg)
 	toClient.Close()
 }
 
 // Run's context ending (cordon mcp's SIGTERM) kills what still runs too.
 func TestServerStopKillsCommand(t *testing.T) {
-	ws := dir(t)
-	srv, err := mcpserver.New(linuxConfig(t, ws))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ct, st := mcp.NewInMemoryTransports()
 	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, st) }()
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "t", Version: "1"}, nil).Connect(context.Background(), ct, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ct, st := mcp.NewInMemoryTransports()
+	cs, done := start(t, ctx, linuxConfig(t, testutil.CanonicalTempDir(t)), st, ct, nil)
 	defer cs.Close()
-	arg := fmt.Sprintf("3600.%d", time.Now().UnixNano()%1e9+2)
-	go callTool(context.Background(), cs, "run", map[string]any{"command": "sleep " + arg})
-	var pid int
-	waitFor(t, "the command to start", func() bool { pid = findSleep(arg); return pid != 0 })
+	pid, arg, _ := startSleep(t, cs, context.Background(), "SLEEP")
 	stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Run after its context ended: %v", err)
-		}
-	case <-time.After(deadline):
-		t.Fatal("the server did not end after its context did")
-	}
-	if alive(pid, arg) {
-		t.Errorf("the command outlived the server")
-	}
+	serverEnds(t, done, pid, arg)
 }
 
 // New refuses what cordon mcp must refuse at start (exit 125).
 func TestNewRefuses(t *testing.T) {
-	ws := dir(t)
+	ws := testutil.CanonicalTempDir(t)
 	file := filepath.Join(ws, "file")
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	outside := dir(t)
+	outside := testutil.CanonicalTempDir(t)
 	for _, c := range []struct {
 		what string
 		req  cordon.Request
