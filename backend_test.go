@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cordon-sandbox/cordon/internal/testutil"
 	"github.com/cordon-sandbox/cordon/policy"
@@ -175,5 +176,33 @@ func TestRunConsultsFeatures(t *testing.T) {
 		if (len(res.Degraded) > 0) != c.degraded {
 			t.Errorf("%s: Degraded = %q", c.name, res.Degraded)
 		}
+	}
+}
+
+// slowBackend's Start takes until ctx ends, as a sandbox set-up waiting
+// for a lock does.
+type slowBackend struct{ fakeBackend }
+
+func (slowBackend) Start(ctx context.Context, _ sandbox.Spec) (sandbox.Process, error) {
+	<-ctx.Done()
+	return nil, fmt.Errorf("waiting for the lock: %w", ctx.Err())
+}
+
+// A timeout that runs out while the sandbox is being set up is a timeout
+// (exit 124 at the CLI), not a set-up failure; a cancelled context stays
+// the caller's error.
+func TestRunTimeoutDuringSetup(t *testing.T) {
+	t.Setenv("CORDON_STATE_DIR", testutil.TempDir(t))
+	req := Request{Policy: policy.Policy{Mode: policy.ReadOnly}, Command: []string{"x"}, Dir: testutil.TempDir(t), Env: []string{}, Timeout: 10 * time.Millisecond}
+	choose := func(string) (sandbox.Backend, error) { return slowBackend{}, nil }
+	res, err := run(context.Background(), req, choose)
+	if err != nil || !res.TimedOut || res.ExitCode != -1 {
+		t.Errorf("timeout during set-up: %+v, %v; want TimedOut", res, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	req.Timeout = 0
+	go func() { time.Sleep(10 * time.Millisecond); cancel() }()
+	if res, err := run(ctx, req, choose); err == nil || res.TimedOut {
+		t.Errorf("cancelled during set-up: %+v, %v; want an error", res, err)
 	}
 }

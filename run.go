@@ -66,6 +66,15 @@ func run(ctx context.Context, req Request, choose func(name string) (sandbox.Bac
 	}
 	defer cancel()
 	proc, err := backend.Start(runCtx, spec)
+	if err != nil && ctx.Err() == nil && runCtx.Err() != nil {
+		// The timeout covers setting the sandbox up (a lock wait, a cold
+		// plan): it ran out before the command could start, and nothing
+		// of it ran or is left to kill.
+		res.TimedOut, res.Duration = true, time.Since(start)
+		res.Stdout, res.Stderr = []byte{}, []byte{}
+		log.finish(req.Command, res)
+		return res, nil
+	}
 	if err != nil {
 		err = fail(setupCode(err), err)
 		log.failure(req.Command, -1, time.Since(start), err)

@@ -3,6 +3,7 @@
 // Subcommands:
 //
 //	cordon run      run a command in the sandbox
+//	cordon mcp      serve a sandboxed shell over the Model Context Protocol
 //	cordon probe    which sandbox backends and layers work on this machine
 //	cordon access   evaluate the NT access-check model: may this token do that?
 //	cordon plan     compute and prove the ACL edits a policy needs
@@ -40,6 +41,7 @@ const usage = `usage: cordon <command> [flags]
 
 commands:
   run      run a command in the sandbox
+  mcp      serve a sandboxed shell to an AI agent over the Model Context Protocol (stdio)
   probe    report which sandbox backends and layers work here
   access   evaluate the NT access-check model for a security descriptor and a token
   plan     compute and prove the ACL edits a policy needs on a Windows file-system snapshot
@@ -58,6 +60,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		return runRun(args[1:], stdin, stdout, stderr)
+	case "mcp":
+		return runMCP(args[1:], stdin, stdout, stderr)
 	case "probe":
 		return runProbe(args[1:], stdout, stderr)
 	case "access":

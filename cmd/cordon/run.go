@@ -16,7 +16,6 @@ import (
 
 	"github.com/cordon-sandbox/cordon"
 	"github.com/cordon-sandbox/cordon/policy"
-	"github.com/cordon-sandbox/cordon/sandbox"
 )
 
 const runUsage = `usage: cordon run [--policy read-only|workspace-write|JSON|@FILE] [--cwd DIR] [--writable-root DIR]...
@@ -84,25 +83,8 @@ const (
 func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	pol := fs.String("policy", "workspace-write", "")
-	cwd := fs.String("cwd", "", "")
-	var roots multiFlag
-	fs.Var(&roots, "writable-root", "")
-	network := fs.Bool("network", false, "")
-	timeout := fs.Duration("timeout", 0, "")
+	sf := addSandboxFlags(fs)
 	asJSON := fs.Bool("json", false, "")
-	backend := fs.String("sandbox", "auto", "")
-	bestEffort := fs.Bool("best-effort", false, "")
-	medium := fs.Bool("medium-integrity", false, "")
-	temp := fs.String("temp", "", "")
-	var denyRead multiFlag
-	fs.Var(&denyRead, "deny-read", "")
-	memLimit := fs.String("memory-limit", "", "")
-	procLimit := fs.Uint("process-limit", 0, "")
-	var envSet, envKeep multiFlag
-	fs.Var(&envSet, "env", "")
-	fs.Var(&envKeep, "env-keep", "")
-	envClear := fs.Bool("env-clear", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, runUsage)
@@ -116,49 +98,15 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fail(stderr, cordon.CodeBadRequest, fmt.Errorf("no command given (cordon run [flags] -- COMMAND [ARGS...])"))
 		return exitSetup
 	}
-	p, err := policy.Parse(*pol)
+	req, code, err := sf.request()
 	if err != nil {
-		fail(stderr, cordon.CodeBadPolicy, fmt.Errorf("--policy: %w", err))
+		fail(stderr, code, err)
 		return exitSetup
 	}
-	if len(roots) > 0 {
-		if p.Mode == policy.ReadOnly {
-			fail(stderr, cordon.CodeBadPolicy, fmt.Errorf("--writable-root: a read-only policy has no writable roots"))
-			return exitSetup
-		}
-		p.WritableRoots = append(p.WritableRoots, roots...)
-	}
-	if *network {
-		p.Network = true
-	}
-	p.DenyRead = append(p.DenyRead, denyRead...)
-	if err := addEnvFlags(&p.Env, envSet, envKeep, *envClear); err != nil {
-		fail(stderr, cordon.CodeBadRequest, err)
-		return exitSetup
-	}
-	if *timeout < 0 {
-		fail(stderr, cordon.CodeBadRequest, fmt.Errorf("--timeout %s is negative", *timeout))
-		return exitSetup
-	}
-	var limits sandbox.Limits
-	if *memLimit != "" {
-		if limits.Memory, err = parseSize(*memLimit); err != nil {
-			fail(stderr, cordon.CodeBadRequest, fmt.Errorf("--memory-limit: %w", err))
-			return exitSetup
-		}
-	}
-	if *procLimit > 1<<32-1 {
-		fail(stderr, cordon.CodeBadRequest, fmt.Errorf("--process-limit %d is too large", *procLimit))
-		return exitSetup
-	}
-	limits.Processes = uint32(*procLimit)
-	if *backend == "none" {
+	if req.Backend == "none" {
 		fmt.Fprintln(stderr, "cordon: warning: --sandbox none: the command runs UNSANDBOXED, with all of your rights")
 	}
-	req := cordon.Request{
-		Policy: p, Command: command, Dir: *cwd, Timeout: *timeout,
-		Stdin: stdin, Backend: *backend, BestEffort: *bestEffort, Limits: limits, MediumIntegrity: *medium, Temp: *temp,
-	}
+	req.Command, req.Stdin = command, stdin
 	if !*asJSON {
 		req.Stdout, req.Stderr = stdout, stderr
 		req.CaptureLimit = -1
@@ -211,7 +159,7 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if res.TimedOut {
 		if !*asJSON {
-			fmt.Fprintf(stderr, "cordon: timeout: killed after %s\n", *timeout)
+			fmt.Fprintf(stderr, "cordon: timeout: killed after %s\n", req.Timeout)
 		}
 		return exitTimeout
 	}
