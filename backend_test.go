@@ -124,7 +124,8 @@ func (b featureBackend) PolicyEnv(pol policy.Policy, cwd string, env []string, t
 	if temp == "bad" {
 		return policy.Env{}, nil, fmt.Errorf("%w: temp %s is bad", sandbox.ErrBadRequest, temp)
 	}
-	return policy.Env{Rules: policy.POSIX, Cwd: cwd, Getenv: func(string) string { return "" }}, append(env, "TEMP="+temp), nil
+	penv, _, err := b.fakePlatform.PolicyEnv(pol, cwd, env, "")
+	return penv, append(env, "TEMP="+temp), err
 }
 func (b featureBackend) Start(_ context.Context, s sandbox.Spec) (sandbox.Process, error) {
 	*b.spec = s

@@ -236,9 +236,12 @@ func protectedRows() []tc {
 			setup: func(t *testing.T, w *ws) { w.mkdir(t, "ws/.codex"); w.write(t, "ws/.codex/config.toml", "x = 1\n") },
 			want:  denied, checks: []check{unchanged("ws/.codex/config.toml")}, control: true},
 		{name: "protected/git-missing-create", on: onLinux, setup: noGit,
-			cmd: sh("mkdir -p .git/hooks && echo x > .git/hooks/pre-commit"), want: denied, checks: []check{noFile("ws/.git")}, control: true},
+			// The placeholder is an empty read-only file here (no
+			// repository encloses the workspace), so mkdir meets a file.
+			cmd: sh("mkdir -p .git/hooks && echo x > .git/hooks/pre-commit"), want: denied, stderr: "Not a directory",
+			checks: []check{noFile("ws/.git")}, control: true},
 		{name: "protected/git-missing-init", on: onLinux, setup: noGit, needs: []string{"git"},
-			cmd: []string{"git", "init", "-q", "."}, want: denied, checks: []check{noFile("ws/.git")}, control: true},
+			cmd: []string{"git", "init", "-q", "."}, want: denied, stderr: "invalid gitfile format", checks: []check{noFile("ws/.git")}, control: true},
 		{name: "protected/gitfile-rewrite", on: onLinux, setup: gitfile, cmd: sh(`echo "gitdir: $OUT" > .git`),
 			want: denied, checks: []check{unchanged("ws/.git")}, control: true},
 		{name: "protected/gitfile-delete", on: onLinux, setup: gitfile, cmd: sh("rm .git"),
