@@ -137,22 +137,26 @@ func runInit() {
 		Files: []uintptr{0, 1, 2},
 		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
 	})
+	if err == nil {
+		// Forwarding is set up once the command runs, off the path to
+		// it (signal.Notify starts the runtime's signal goroutine, which
+		// costs a thread), but before the parent hears that it runs: a
+		// signal the parent forwards from then on must reach the command,
+		// not end the init by its default action. One that arrives
+		// earlier still ends the sandbox, the command with it.
+		sigs := make(chan os.Signal, 16)
+		signal.Notify(sigs, forwarded...)
+		go func() {
+			for s := range sigs {
+				_ = unix.Kill(pid, s.(syscall.Signal))
+			}
+		}()
+	}
 	writeStatus(status, statusMsg{Stage: stageInit, Ready: true})
 	status.Close()
 	if err != nil {
 		execFailed(ex.Args[0], err)
 	}
-	// Forwarding is set up once the command runs, off the path to it:
-	// signal.Notify starts the runtime's signal goroutine, which costs a
-	// thread. A signal that arrives before has its default action on the
-	// init, which ends the sandbox, the command with it.
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, forwarded...)
-	go func() {
-		for s := range sigs {
-			_ = unix.Kill(pid, s.(syscall.Signal))
-		}
-	}()
 	os.Exit(reap(pid))
 }
 
