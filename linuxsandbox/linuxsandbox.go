@@ -97,6 +97,7 @@ const (
 	LayerLandlock  = "landlock"
 	LayerSeccomp   = "seccomp"
 	LayerNoNewPriv = "no-new-privs"
+	LayerAllowlist = "network-allowlist"
 )
 
 // Init must be called first thing in main (and in TestMain) of any program

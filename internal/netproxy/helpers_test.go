@@ -1,21 +1,12 @@
 package netproxy
 
 import (
-	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
-	"io"
-	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"net/url"
 	"os"
 	"runtime"
@@ -24,97 +15,30 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cordon-sandbox/cordon/internal/netproxy/netproxytest"
 	"github.com/cordon-sandbox/cordon/policy"
 )
 
-// fakeResolver answers from a map; other names do not exist. It is the
-// tests' way to give names to the loopback servers: the proxy checks its
-// answers like the system's.
-type fakeResolver map[string][]string
+// testNames resolves the test names to the loopback servers.
+var testNames = netproxytest.Names
 
-func (r fakeResolver) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
-	addrs, ok := r[host]
-	if !ok {
-		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
-	}
-	var out []netip.Addr
-	for _, a := range addrs {
-		out = append(out, netip.MustParseAddr(a))
-	}
-	return out, nil
-}
-
-// testNames are the names the tests' servers answer to.
-var testNames = fakeResolver{
-	"allowed.test": {"127.0.0.1"},
-	"other.test":   {"127.0.0.1"},
-	"rebind.test":  {"127.0.0.1"},
-	"private.test": {"10.11.12.13", "127.0.0.1"},
-}
-
-// testCert is a self-signed certificate for the test names and 127.0.0.1,
-// and a pool that trusts it.
-var testCert = sync.OnceValues(func() (tls.Certificate, *x509.CertPool) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "cordon netproxy test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		DNSNames:              []string{"allowed.test", "other.test", "rebind.test", "private.test"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		panic(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		panic(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
-})
+// testCert is netproxytest's certificate, and a pool that trusts it.
+func testCert() (tls.Certificate, *x509.CertPool) { return netproxytest.Cert(), netproxytest.Pool() }
 
 // hello answers every request with "hello <host>" and the request's Host.
 var hello = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "hello %s", r.Host)
 })
 
-// newTLSServer starts an HTTPS server on 127.0.0.1 with testCert.
-func newTLSServer(t testing.TB, h http.Handler) (*httptest.Server, uint16) {
-	t.Helper()
-	cert, _ := testCert()
-	s := httptest.NewUnstartedServer(h)
-	s.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	s.Config.ErrorLog = log.New(io.Discard, "", 0) // handshakes the tests cut short
-	s.StartTLS()
-	t.Cleanup(s.Close)
-	return s, port(t, s.Listener.Addr())
-}
+var newTLSServer = netproxytest.NewTLSServer
+
+var port = netproxytest.Port
 
 func newHTTPServer(t testing.TB, h http.Handler) (*httptest.Server, uint16) {
 	t.Helper()
 	s := httptest.NewServer(h)
 	t.Cleanup(s.Close)
 	return s, port(t, s.Listener.Addr())
-}
-
-func port(t testing.TB, a net.Addr) uint16 {
-	t.Helper()
-	ap, err := netip.ParseAddrPort(a.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ap.Port()
 }
 
 // testProxy is a proxy serving on 127.0.0.1, with the decisions it made.
