@@ -20,7 +20,7 @@ import (
 )
 
 const runUsage = `usage: cordon run [--policy read-only|workspace-write|JSON|@FILE] [--cwd DIR] [--writable-root DIR]...
-                  [--network] [--timeout DUR] [--json] [--sandbox auto|linux|restricted-token|none] [--best-effort]
+                  [--network | --allow-host PATTERN...] [--timeout DUR] [--json] [--sandbox auto|linux|restricted-token|none] [--best-effort]
                   [--memory-limit N] [--process-limit N] [--medium-integrity] [--temp DIR]
                   [--env NAME=VALUE]... [--env-keep NAME]... [--env-clear] -- COMMAND [ARGS...]
 
@@ -33,9 +33,16 @@ with the network off it cannot open network sockets.
   --cwd DIR          working directory and workspace (default: the current directory)
   --writable-root D  an extra writable root (repeatable)
   --network          allow network access
+  --allow-host P     allow the network only to hosts matching P, through cordon's proxy
+                     (repeatable): a host name, *.suffix, or an IP address, each with an
+                     optional :port, or preset:npm|pypi|go|crates|github. Adds to the
+                     policy's "network": {"allow_hosts": [...]}. Linux only; elsewhere
+                     refused unless --best-effort (then: no network)
   --timeout DUR      kill the command and everything it started after DUR (e.g. 30s)
   --json             print {"exit_code","stdout","stderr","timed_out","duration_ms",
-                     "sandbox","truncated","env_dropped","deny_read"}
+                     "sandbox","truncated","env_dropped","deny_read"}, and with an
+                     allowlist "network": {"allowed": [{"host","port","rule","count"}],
+                     "denied": [{"host","port","reason","count"}]}
   --sandbox B        auto (the platform's sandbox; never unsandboxed), linux,
                      restricted-token (Windows; auto picks it only with
                      CORDON_EXPERIMENTAL_WINDOWS_SANDBOX=1), or none
@@ -89,6 +96,8 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var roots multiFlag
 	fs.Var(&roots, "writable-root", "")
 	network := fs.Bool("network", false, "")
+	var allowHosts multiFlag
+	fs.Var(&allowHosts, "allow-host", "")
 	timeout := fs.Duration("timeout", 0, "")
 	asJSON := fs.Bool("json", false, "")
 	backend := fs.String("sandbox", "auto", "")
@@ -128,8 +137,9 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		p.WritableRoots = append(p.WritableRoots, roots...)
 	}
-	if *network {
-		p.Network = true
+	if err := addNetworkFlags(&p, *network, allowHosts); err != nil {
+		fail(stderr, cordon.ErrorCode(err), errors.Unwrap(err))
+		return exitSetup
 	}
 	p.DenyRead = append(p.DenyRead, denyRead...)
 	if err := addEnvFlags(&p.Env, envSet, envKeep, *envClear); err != nil {
@@ -189,17 +199,18 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if *asJSON {
 		out := struct {
-			ExitCode   int      `json:"exit_code"`
-			Stdout     string   `json:"stdout"`
-			Stderr     string   `json:"stderr"`
-			TimedOut   bool     `json:"timed_out"`
-			DurationMS int64    `json:"duration_ms"`
-			Sandbox    string   `json:"sandbox"`
-			Truncated  bool     `json:"truncated"`
-			EnvDropped []string `json:"env_dropped"`
-			DenyRead   []string `json:"deny_read"`
-			Degraded   []string `json:"degraded,omitempty"`
-		}{res.ExitCode, string(res.Stdout), string(res.Stderr), res.TimedOut, res.Duration.Milliseconds(), res.Backend, res.Truncated, res.EnvDropped, res.DenyRead, res.Degraded}
+			ExitCode   int                   `json:"exit_code"`
+			Stdout     string                `json:"stdout"`
+			Stderr     string                `json:"stderr"`
+			TimedOut   bool                  `json:"timed_out"`
+			DurationMS int64                 `json:"duration_ms"`
+			Sandbox    string                `json:"sandbox"`
+			Truncated  bool                  `json:"truncated"`
+			EnvDropped []string              `json:"env_dropped"`
+			DenyRead   []string              `json:"deny_read"`
+			Degraded   []string              `json:"degraded,omitempty"`
+			Network    *cordon.NetworkReport `json:"network,omitempty"`
+		}{res.ExitCode, string(res.Stdout), string(res.Stderr), res.TimedOut, res.Duration.Milliseconds(), res.Backend, res.Truncated, res.EnvDropped, res.DenyRead, res.Degraded, res.Network}
 		if out.EnvDropped == nil {
 			out.EnvDropped = []string{}
 		}
@@ -216,6 +227,36 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitTimeout
 	}
 	return res.ExitCode
+}
+
+// addNetworkFlags applies --network and --allow-host to the policy:
+// --allow-host adds to its allowlist (making one), and neither may meet
+// the other mode. Errors are *cordon.Error: a malformed pattern is
+// bad_policy and names it.
+func addNetworkFlags(p *policy.Policy, network bool, allowHosts []string) error {
+	switch {
+	case network && len(allowHosts) > 0:
+		return &cordon.Error{Code: "bad_request", Err: errors.New("--network allows every host and --allow-host only some: give one")}
+	case network && p.NetworkAllowlist != nil:
+		return &cordon.Error{Code: "bad_request", Err: errors.New("--network: the policy's \"network\" is an allowlist; drop one")}
+	case network:
+		p.Network = true
+		return nil
+	case len(allowHosts) == 0:
+		return nil
+	case p.Network:
+		return &cordon.Error{Code: "bad_request", Err: errors.New("--allow-host: the policy's \"network\" is true (every host); drop one")}
+	}
+	for _, h := range allowHosts {
+		if _, err := policy.ParseHostPattern(h); err != nil {
+			return &cordon.Error{Code: "bad_policy", Err: fmt.Errorf("--allow-host %q: %w", h, err)}
+		}
+	}
+	if p.NetworkAllowlist == nil {
+		p.NetworkAllowlist = &policy.NetworkAllowlist{}
+	}
+	p.NetworkAllowlist.AllowHosts = append(append([]string{}, p.NetworkAllowlist.AllowHosts...), allowHosts...)
+	return nil
 }
 
 // addEnvFlags adds --env, --env-keep and --env-clear to the policy's env
