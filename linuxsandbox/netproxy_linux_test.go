@@ -301,8 +301,10 @@ func TestAllowlistDeadProxyFailsSetup(t *testing.T) {
 		p.Wait()
 		t.Fatal("the sandbox started with a dead proxy")
 	}
+	// A SetupError, not unavailable or busy: cordon.Run reports it as
+	// setup_failed.
 	var se *SetupError
-	if !errors.As(err, &se) || !strings.Contains(err.Error(), "proxy does not answer") {
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "proxy does not answer") || errors.Is(err, sandbox.ErrUnavailable) || errors.Is(err, sandbox.ErrBusy) {
 		t.Errorf("error %v, want a setup error saying the proxy does not answer", err)
 	}
 	if _, err := os.Stat(marker); err == nil {
@@ -335,5 +337,89 @@ func TestAllowlistWithoutNamespaces(t *testing.T) {
 	}
 	if code, err := proc.Wait(); code != 0 || err != nil || out.String() != "None\n1\n" || !slices.Contains(proc.Degraded(), LayerAllowlist) {
 		t.Errorf("best effort: exit %d %v, output %q (want no proxy and EPERM for a socket), degraded %q", code, err, out.String(), proc.Degraded())
+	}
+}
+
+// registryStub answers as an npm registry and a PyPI simple index would
+// for one package, "leftpad", version 1.0.1.
+var registryStub = http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/leftpad": // npm's packument
+		rw.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(rw, `{"name":"leftpad","dist-tags":{"latest":"1.0.1"},"versions":{"1.0.1":{"name":"leftpad","version":"1.0.1","dist":{"tarball":"https://allowed.test/leftpad-1.0.1.tgz"}}}}`)
+	case "/simple/leftpad/": // PEP 503
+		fmt.Fprint(rw, `<!DOCTYPE html><html><body><a href="/files/leftpad-1.0.1.tar.gz">leftpad-1.0.1.tar.gz</a></body></html>`)
+	default:
+		http.NotFound(rw, r)
+	}
+})
+
+// npm and pip find the proxy from the variables alone, against a local
+// registry stub.
+func TestAllowlistPackageManagers(t *testing.T) {
+	w := newWS(t)
+	_, port := netproxytest.NewTLSServer(t, registryStub)
+	ca := writeCA(t, w.cwd)
+	pol := w.allowlistPolicy(t, false, "allowed.test", "127.0.0.1")
+	reg := fmt.Sprintf("https://allowed.test:%d", port)
+	t.Run("npm", func(t *testing.T) {
+		needTool(t, "npm")
+		r, sum := runAllowlisted(t, pol, fmt.Sprintf(`npm view leftpad version --registry=%s/ --cafile=%s --no-update-notifier --fetch-retries=0`, reg, ca))
+		if r.code != 0 || r.stdout != "1.0.1\n" {
+			t.Fatalf("npm view: exit %d, %q, %s", r.code, r.stdout, r.stderr)
+		}
+		if len(sum.Allowed) != 1 || sum.Allowed[0].Host != "allowed.test" {
+			t.Errorf("summary %+v", sum)
+		}
+	})
+	t.Run("pip", func(t *testing.T) {
+		if err := exec.Command("/usr/bin/python3", "-m", "pip", "--version").Run(); err != nil {
+			needTool(t, "pip (python3 -m pip)")
+		}
+		r, sum := runAllowlisted(t, pol, fmt.Sprintf(`/usr/bin/python3 -m pip index versions leftpad --index-url %s/simple/ --cert %s --disable-pip-version-check --retries 0`, reg, ca))
+		if r.code != 0 || !strings.HasPrefix(r.stdout, "leftpad (1.0.1)") {
+			t.Fatalf("pip index: exit %d, %q, %s", r.code, r.stdout, r.stderr)
+		}
+		if len(sum.Allowed) != 1 || sum.Allowed[0].Host != "allowed.test" {
+			t.Errorf("summary %+v", sum)
+		}
+	})
+}
+
+// A proxy that stops while the command runs leaves it without network:
+// nothing falls back to a direct connection.
+func TestAllowlistProxyStopsMidRun(t *testing.T) {
+	needTool(t, "curl")
+	w := newWS(t)
+	_, port := netproxytest.NewTLSServer(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { fmt.Fprint(rw, "up") }))
+	ca := writeCA(t, w.cwd)
+	pol := w.allowlistPolicy(t, false, "allowed.test", "127.0.0.1")
+	p := netproxy.New(netproxy.Config{Allow: pol.Allowlist, Resolver: netproxytest.Names})
+	defer p.Close()
+	get := fmt.Sprintf(`curl -sS -m 10 --cacert %s https://allowed.test:%d/`, ca, port)
+	script := get + `; echo; touch first; while [ ! -e stopped ]; do sleep 0.05; done; ` + get + `; echo " exit $?"`
+	var out strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	proc, err := New().Start(ctx, sandbox.Spec{Policy: pol, Args: []string{"/bin/sh", "-c", script}, Dir: w.cwd, Env: []string{testPath, "HOME=" + w.cwd}, Proxy: p, Stdout: &out, Stderr: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := context.AfterFunc(ctx, func() { proc.Kill() })
+	defer stop()
+	for _, err := os.Stat(filepath.Join(w.cwd, "first")); err != nil; _, err = os.Stat(filepath.Join(w.cwd, "first")) {
+		if ctx.Err() != nil {
+			t.Fatalf("the first request never finished: %s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.Close()
+	mustWrite(t, filepath.Join(w.cwd, "stopped"), "")
+	if code, err := proc.Wait(); code != 0 || err != nil {
+		t.Fatalf("exit %d, %v: %s", code, err, out.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || lines[0] != "up" || !strings.HasPrefix(lines[1], "curl: (7) Failed to connect to 127.0.0.1 port 3128") || lines[2] != " exit 7" {
+		t.Errorf("output %q: want the first request through and the second refused", out.String())
 	}
 }
