@@ -325,10 +325,8 @@ func (n *networkJSON) UnmarshalJSON(b []byte) error {
 	if len(b) == 0 || b[0] != '{' {
 		return fmt.Errorf(`field "network": want bool (true or false) or an allowlist object {"allow_hosts": [...]}, got JSON %s`, jsonKind(b))
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var a NetworkAllowlist
-	if err := dec.Decode(&a); err != nil {
+	if err := decodeStrict(b, &a); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
 			return fmt.Errorf("field \"network.%s\": want %s, got JSON %s", typeErr.Field, typeErr.Type, typeErr.Value)
@@ -340,6 +338,15 @@ func (n *networkJSON) UnmarshalJSON(b []byte) error {
 	}
 	n.allow = &a
 	return nil
+}
+
+// decodeStrict decodes one JSON value into v, refusing unknown fields
+// (the caller's decoder does not pass its own setting on to an
+// UnmarshalJSON method).
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
 
 // jsonKind names the kind of a JSON value, as encoding/json's type errors do.

@@ -179,9 +179,7 @@ func (p *Policy) UnmarshalJSON(b []byte) error {
 		Network networkJSON `json:"network"` // shadows plain's
 	}
 	aux.plain = (*plain)(p)
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&aux); err != nil {
+	if err := decodeStrict(b, &aux); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
 			typeErr.Field = strings.TrimPrefix(typeErr.Field, "plain.")

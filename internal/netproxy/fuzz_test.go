@@ -7,7 +7,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,69 +36,21 @@ func FuzzSOCKS5Request(f *testing.F) {
 	})
 }
 
-// pipeListener hands the proxy in-memory connections.
-type pipeListener struct {
-	ch   chan net.Conn
-	done chan struct{}
-	once sync.Once
-}
-
-func (l *pipeListener) dial() (net.Conn, bool) {
-	c1, c2 := net.Pipe()
-	select {
-	case l.ch <- c2:
-		return c1, true
-	case <-l.done:
-		return nil, false
-	}
-}
-
-func (l *pipeListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.ch:
-		return c, nil
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *pipeListener) Close() error {
-	l.once.Do(func() { close(l.done) })
-	return nil
-}
-
-func (l *pipeListener) Addr() net.Addr { return pipeAddr{} }
-
 // FuzzFrontEnd feeds arbitrary bytes to a proxy that allows one name,
 // which leads to an echo server: nothing panics, every connection ends,
 // and whatever the proxy answers is in the protocol the client opened
 // with.
 func FuzzFrontEnd(f *testing.F) {
-	echo, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer echo.Close()
-	go func() {
-		for {
-			c, err := echo.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(time.Second))
-				io.Copy(c, c)
-			}()
-		}
-	}()
-	echoPort := port(f, echo.Addr())
+	echoPort := serveTCP(f, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(time.Second))
+		io.Copy(c, c)
+	})
 	allow, err := (&policy.NetworkAllowlist{AllowHosts: []string{"allowed.test", "127.0.0.1"}}).Resolve()
 	if err != nil {
 		f.Fatal(err)
 	}
 	p := New(Config{Allow: allow, Resolver: testNames, HandshakeTimeout: 50 * time.Millisecond, DialTimeout: time.Second})
-	l := &pipeListener{ch: make(chan net.Conn), done: make(chan struct{})}
+	l := newChanListener() // in-memory connections, net.Pipe's
 	served := make(chan error, 1)
 	go func() { served <- p.Serve(l) }()
 	defer func() {
@@ -117,11 +68,11 @@ func FuzzFrontEnd(f *testing.F) {
 	f.Add([]byte("CONNECT " + target + " HTTP/1.1\r\n\r\n\x16\x03\x01\x00\x05hello"))
 	f.Add([]byte("\x00\x00garbage"))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		c, ok := l.dial()
-		if !ok {
+		c, server := net.Pipe()
+		defer c.Close()
+		if !l.push(server) {
 			t.Skip("proxy closed")
 		}
-		defer c.Close()
 		go func() {
 			c.SetWriteDeadline(time.Now().Add(time.Second))
 			c.Write(in)

@@ -34,6 +34,30 @@ var newTLSServer = netproxytest.NewTLSServer
 
 var port = netproxytest.Port
 
+// serveTCP serves each connection to a loopback listener with handle,
+// until the test ends, and returns the port.
+func serveTCP(t testing.TB, handle func(net.Conn)) uint16 {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	return port(t, l.Addr())
+}
+
 func newHTTPServer(t testing.TB, h http.Handler) (*httptest.Server, uint16) {
 	t.Helper()
 	s := httptest.NewServer(h)

@@ -88,14 +88,11 @@ func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
 		p.refuseHTTP(w, d)
 		return
 	}
-	if !p.track(up) {
-		up.Close()
+	release, ok := p.hold(up)
+	if !ok {
 		return
 	}
-	defer func() {
-		p.untrack(up)
-		up.Close()
-	}()
+	defer release()
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		d.Allowed, d.Reason, d.fail = false, "hijack: "+err.Error(), failRequest

@@ -446,6 +446,20 @@ func (p *Proxy) untrack(c io.Closer) {
 	p.mu.Unlock()
 }
 
+// hold tracks an upstream connection until release closes it; when the
+// proxy is closing it closes it at once and reports false. The connection
+// stays unwrapped, so that a tunnel can splice(2) to it.
+func (p *Proxy) hold(up net.Conn) (release func(), ok bool) {
+	if !p.track(up) {
+		up.Close()
+		return nil, false
+	}
+	return func() {
+		p.untrack(up)
+		up.Close()
+	}, true
+}
+
 // serveConn tells the protocol from the first byte and serves it. The
 // connection holds one slot of p.sem until it is closed.
 func (p *Proxy) serveConn(c net.Conn) {

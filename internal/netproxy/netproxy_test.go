@@ -180,24 +180,14 @@ func TestTLSClientHelloGarbageRefused(t *testing.T) {
 func TestServerFirstProtocolThroughTunnel(t *testing.T) {
 	// A server that speaks first (SSH, SMTP) gets its greeting through
 	// before the client has sent anything.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
+	p := serveTCP(t, func(c net.Conn) {
 		c.Write([]byte("220 hello\r\n"))
 		b := make([]byte, 5)
 		io.ReadFull(c, b)
 		c.Write(bytes.ToUpper(b))
-	}()
+	})
 	tp := startProxy(t, Config{}, "allowed.test", "127.0.0.1")
-	conn := connectRaw(t, tp.addr, fmt.Sprintf("allowed.test:%d", port(t, l.Addr())))
+	conn := connectRaw(t, tp.addr, fmt.Sprintf("allowed.test:%d", p))
 	defer conn.Close()
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	br := bufio.NewReader(conn)
@@ -280,22 +270,7 @@ func TestSOCKS5RemoteDNS(t *testing.T) {
 }
 
 func TestSOCKS5AddressTypes(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("hi"))
-			c.Close()
-		}
-	}()
-	p := port(t, l.Addr())
+	p := serveTCP(t, func(c net.Conn) { c.Write([]byte("hi")) })
 	tp := startProxy(t, Config{}, "127.0.0.1")
 	req := func(atyp byte, addr []byte) []byte {
 		b := []byte{5, 1, 0, 5, 1, 0, atyp}

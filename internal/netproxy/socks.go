@@ -162,14 +162,11 @@ func (p *Proxy) serveSOCKS5(c net.Conn) {
 		_ = socksReply(c, code)
 		return
 	}
-	if !p.track(up) {
-		up.Close()
+	release, ok := p.hold(up)
+	if !ok {
 		return
 	}
-	defer func() {
-		p.untrack(up)
-		up.Close()
-	}()
+	defer release()
 	if err := socksReply(c, socksSucceeded); err != nil {
 		p.record(d)
 		return
