@@ -53,6 +53,18 @@ func (b proxyBackend) Start(_ context.Context, s sandbox.Spec) (sandbox.Process,
 	return fakeProcess{}, nil
 }
 
+// specBackend enforces no allowlist (fakePlatform's Features) and keeps
+// the spec it was given.
+type specBackend struct {
+	fakeBackend
+	spec *sandbox.Spec
+}
+
+func (b specBackend) Start(_ context.Context, s sandbox.Spec) (sandbox.Process, error) {
+	*b.spec = s
+	return fakeProcess{}, nil
+}
+
 // Run starts the allowlist proxy for a backend that enforces allowlists,
 // reports its decisions in Result.Network and cordon.log, and closes it
 // after the run. A backend that cannot enforce one is refused, or with
@@ -93,8 +105,7 @@ func TestRunNetworkAllowlist(t *testing.T) {
 	}
 
 	var spec sandbox.Spec
-	var temp string
-	plain := featureBackend{gotTemp: &temp, spec: &spec}
+	plain := specBackend{spec: &spec}
 	if _, err := run(context.Background(), req, func(string) (sandbox.Backend, error) { return plain, nil }); ErrorCode(err) != "unavailable" || !strings.Contains(err.Error(), "network allowlist") {
 		t.Errorf("a backend without allowlists: %v, want unavailable", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,7 +13,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -340,7 +338,7 @@ func TestGarbage(t *testing.T) {
 		conn.Close()
 		// The proxy closing with input unread makes the kernel reset the
 		// connection, which may drop the answer.
-		reset := errors.Is(err, syscall.ECONNRESET)
+		reset := isReset(err)
 		if err != nil && !reset {
 			t.Errorf("%s: not closed by the proxy: %v", c.name, err)
 		}
@@ -429,7 +427,7 @@ func TestParallelNoLeak(t *testing.T) {
 	if !settle(func() bool { return runtime.NumGoroutine() <= g0 }) {
 		t.Errorf("goroutines: %d before, %d after Close:\n%s", g0, runtime.NumGoroutine(), goroutines())
 	}
-	if !settle(func() bool { return openFDs(t) <= fd0 }) {
+	if fd0 >= 0 && !settle(func() bool { return openFDs(t) <= fd0 }) {
 		t.Errorf("descriptors: %d before, %d after Close", fd0, openFDs(t))
 	}
 }
