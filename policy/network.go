@@ -218,7 +218,7 @@ func parseHostRule(s string) (HostRule, error) {
 			r.Wildcard = true
 			name = rest
 		}
-		if err := checkHostName(name); err != nil {
+		if err := CheckHostName(name); err != nil {
 			return HostRule{}, err
 		}
 		r.Name = name
@@ -269,8 +269,10 @@ func splitPattern(s string) (host, port string, err error) {
 	return s, "", nil
 }
 
-// checkHostName checks a lower-case name without a trailing dot.
-func checkHostName(name string) error {
+// CheckHostName checks that name, lower case and without a trailing dot,
+// is a host name as patterns write them: dot-separated labels of letters,
+// digits, '-' and '_', the last not all digits.
+func CheckHostName(name string) error {
 	if name == "" {
 		return errors.New("no host name")
 	}

@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/cordon-sandbox/cordon/policy"
 )
 
 // open decides a request for host:port and, when the allowlist allows it,
@@ -35,13 +37,17 @@ func (p *Proxy) open(ctx context.Context, proto, host string, port uint16) (net.
 		d.Rule = r.String()
 		cands = []netip.Addr{addr.Unmap()}
 	} else {
-		r, ok := p.allow.MatchName(host, port)
+		name := strings.TrimSuffix(strings.ToLower(host), ".")
+		if err := policy.CheckHostName(name); err != nil {
+			return refuse(failRequest, "not a host name: %v", err)
+		}
+		r, ok := p.allow.MatchName(name, port)
 		if !ok {
 			return refuse(failPolicy, "not in the allowlist")
 		}
 		d.Rule = r.String()
 		lctx, cancel := context.WithTimeout(ctx, p.dialer.Timeout)
-		addrs, err := p.resolver.LookupNetIP(lctx, "ip", strings.TrimSuffix(host, "."))
+		addrs, err := p.resolver.LookupNetIP(lctx, "ip", name)
 		cancel()
 		if err != nil {
 			return refuse(failLookup, "lookup failed: %s", shortErr(err))

@@ -398,10 +398,17 @@ func (p *Proxy) Summary() Summary {
 	return s
 }
 
+// maxHost bounds the host a decision keeps: a client may send up to a
+// header's worth, and the counts keep up to maxCounts of them.
+const maxHost = 256
+
 // record counts d and hands it to OnDecision.
 func (p *Proxy) record(d Decision) {
 	if d.Time.IsZero() {
 		d.Time = time.Now()
+	}
+	if len(d.Host) > maxHost {
+		d.Host = d.Host[:maxHost] + "…"
 	}
 	k := countKey{allowed: d.Allowed, host: d.Host, port: d.Port, ruleReason: d.Reason}
 	if d.Allowed {

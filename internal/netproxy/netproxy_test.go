@@ -316,6 +316,8 @@ func TestGarbage(t *testing.T) {
 		{"CONNECT without port", "CONNECT allowed.test HTTP/1.1\r\nHost: allowed.test\r\n\r\n", "HTTP/1.1 400", true},
 		{"CONNECT port 0", "CONNECT allowed.test:0 HTTP/1.1\r\nHost: allowed.test:0\r\n\r\n", "HTTP/1.1 400", true},
 		{"CONNECT garbage target", "CONNECT [::1 HTTP/1.1\r\n\r\n", "HTTP/1.1 400", true},
+		{"CONNECT to a name that is none", "CONNECT a%20b.allowed.test:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 400", true},
+		{"CONNECT to a long name", "CONNECT " + strings.Repeat("a.", 5000) + "test:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 400", true},
 		{"huge header", "GET http://allowed.test/ HTTP/1.1\r\nX: " + strings.Repeat("a", 100<<10) + "\r\n\r\n", "HTTP/1.1 431", true},
 		{"truncated request", "GET http://allowed.test/ HTTP/1.1\r\nHost: a", "", true},
 		{"SOCKS5 wanting a password", "\x05\x01\x02", "\x05\xff", true},
@@ -353,8 +355,14 @@ func TestGarbage(t *testing.T) {
 		}
 	}
 	time.Sleep(50 * time.Millisecond)
-	if ds := tp.decisions(); len(ds) != n {
+	ds := tp.decisions()
+	if len(ds) != n {
 		t.Errorf("%d decisions, want %d: %v", len(ds), n, ds)
+	}
+	for _, d := range ds {
+		if len(d.Host) > maxHost+len("…") {
+			t.Errorf("a decision keeps a host of %d bytes", len(d.Host))
+		}
 	}
 }
 
