@@ -105,6 +105,29 @@ type Result struct {
 	// resolved, missing paths left out. Empty for the unsandboxed backend,
 	// which hides nothing.
 	DenyRead []string
+	// Network is what the policy's network allowlist let through and
+	// refused, nil when the policy has none (or it was not enforced). A
+	// command that ignored the proxy variables has empty lists: nothing
+	// reached the proxy, and there is no other way out.
+	Network *NetworkReport
+}
+
+// NetworkReport counts the requests that reached a run's allowlist proxy:
+// each distinct host, port and rule (or reason) once, the most frequent
+// first.
+type NetworkReport struct {
+	Allowed []NetworkUse `json:"allowed"`
+	Denied  []NetworkUse `json:"denied"`
+}
+
+// NetworkUse is one line of a NetworkReport: Count requests for
+// Host:Port, allowed by Rule or refused (or failed) for Reason.
+type NetworkUse struct {
+	Host   string `json:"host"`
+	Port   int    `json:"port"`
+	Rule   string `json:"rule,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	Count  int    `json:"count"`
 }
 
 // Error is returned when the command could not be run at all: bad input or

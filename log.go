@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cordon-sandbox/cordon/internal/netproxy"
 	"github.com/cordon-sandbox/cordon/internal/statedir"
 )
 
@@ -89,6 +90,22 @@ func (lg *logger) notes(notes []string) {
 	for _, n := range notes {
 		lg.l.Info("NOTE", "note", n)
 	}
+}
+
+// network logs one decision of the run's allowlist proxy, as it is made.
+func (lg *logger) network(d netproxy.Decision) {
+	if lg.l == nil {
+		return
+	}
+	attrs := []any{"proto", d.Proto, "host", d.Host, "port", d.Port}
+	if d.Allowed {
+		lg.l.Info("NETWORK", append([]any{"decision", "allowed"}, append(attrs, "addr", d.Addr.String(), "rule", d.Rule)...)...)
+		return
+	}
+	if d.Addr.IsValid() {
+		attrs = append(attrs, "addr", d.Addr.String())
+	}
+	lg.l.Info("NETWORK", append([]any{"decision", "denied"}, append(attrs, "reason", d.Reason)...)...)
 }
 
 func (lg *logger) finish(cmd []string, r Result) {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cordon-sandbox/cordon/internal/netproxy"
 	"github.com/cordon-sandbox/cordon/policy"
 	"github.com/cordon-sandbox/cordon/sandbox"
 )
@@ -58,6 +59,14 @@ func run(ctx context.Context, req Request, choose func(name string) (sandbox.Bac
 	log := newLogger()
 	defer log.close()
 	log.start(backend.Name(), req.Command, res.EnvDropped)
+	// The allowlist proxy lives as long as the command: closed before the
+	// log, which it writes each decision to.
+	var proxy *netproxy.Proxy
+	if spec.Policy.Allowlist != nil && backend.Features().NetworkAllowlist {
+		proxy = netproxy.New(netproxy.Config{Allow: spec.Policy.Allowlist, OnDecision: log.network})
+		spec.Proxy = proxy
+		defer proxy.Close()
+	}
 	start := time.Now()
 	runCtx := ctx
 	var cancel context.CancelFunc = func() {}
@@ -108,6 +117,12 @@ func run(ctx context.Context, req Request, choose func(name string) (sandbox.Bac
 	res.Degraded = proc.Degraded()
 	if !req.Limits.IsZero() && !backend.Features().Limits {
 		res.Degraded = append(res.Degraded, "limits: the "+backend.Name()+" backend enforces no resource limits")
+	}
+	if proxy != nil {
+		proxy.Close()
+		res.Network = networkReport(proxy.Summary())
+	} else if spec.Policy.Allowlist != nil {
+		res.Degraded = append(res.Degraded, "network-allowlist: the "+backend.Name()+` backend cannot enforce a network allowlist: it ran the command as with "network": false`)
 	}
 	teardown := errors.Is(w.err, sandbox.ErrTeardown)
 	switch {
@@ -215,7 +230,22 @@ func prepare(req Request, env []string, choose func(string) (sandbox.Backend, er
 	if !req.Limits.IsZero() && !features.Limits && !req.BestEffort {
 		return spec, nil, fail(CodeUnavailable, fmt.Errorf("the %s backend enforces no resource limits (--best-effort runs without them)", backend.Name()))
 	}
+	if res.Allowlist != nil && !features.NetworkAllowlist && !req.BestEffort {
+		return spec, nil, fail(CodeUnavailable, fmt.Errorf("the %s backend cannot enforce a network allowlist (--best-effort runs the command as with \"network\": false there)", backend.Name()))
+	}
 	return spec, backend, nil
+}
+
+// networkReport is the Result's form of the proxy's summary.
+func networkReport(s netproxy.Summary) *NetworkReport {
+	r := &NetworkReport{Allowed: []NetworkUse{}, Denied: []NetworkUse{}}
+	for _, c := range s.Allowed {
+		r.Allowed = append(r.Allowed, NetworkUse{Host: c.Host, Port: int(c.Port), Rule: c.Rule, Count: c.Count})
+	}
+	for _, c := range s.Denied {
+		r.Denied = append(r.Denied, NetworkUse{Host: c.Host, Port: int(c.Port), Reason: c.Reason, Count: c.Count})
+	}
+	return r
 }
 
 // setupCode is the error code for a backend's err: the sentinel it wraps,

@@ -58,7 +58,7 @@ func (backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process, e
 	// there: the stages fail, and say so, if one is not. Only then is the
 	// probe run, to tell a missing layer (refused, or degraded with best
 	// effort) from any other setup failure.
-	optimistic := plan{namespaces: true, newNet: !spec.Policy.Network, landlock: true, seccomp: !spec.Policy.Network}
+	optimistic := plan{namespaces: true, newNet: !spec.Policy.Network, landlock: true, seccomp: !spec.Policy.Network, allowlist: spec.Policy.Allowlist != nil}
 	var firstErr error
 	if !forceNoNamespaces && cachedProbe() == nil {
 		p, err := startWith(ctx, &spec, optimistic)
@@ -78,7 +78,7 @@ func (backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process, e
 	if err != nil {
 		return nil, err
 	}
-	if firstErr != nil && lp.namespaces && lp.landlock && lp.newNet == optimistic.newNet && lp.seccomp == optimistic.seccomp {
+	if firstErr != nil && lp.namespaces && lp.landlock && lp.newNet == optimistic.newNet && lp.seccomp == optimistic.seccomp && lp.allowlist == optimistic.allowlist {
 		return nil, firstErr // every layer is there: the failure was something else
 	}
 	return startWith(ctx, &spec, lp)
@@ -101,16 +101,32 @@ func startWith(ctx context.Context, spec *sandbox.Spec, lp plan) (*process, erro
 		return nil, fmt.Errorf("linux sandbox: status pipe: %w", err)
 	}
 	cmd := stageCmd(spec, lp, specR, statusW)
+	var link *proxyLink
+	if lp.allowlist {
+		if link, err = newProxyLink(spec.Proxy.Serve); err != nil {
+			specR.Close()
+			specW.Close()
+			statusR.Close()
+			statusW.Close()
+			return nil, err
+		}
+		cmd.ExtraFiles = append(cmd.ExtraFiles, link.child) // fd 5
+		addNetAdmin(cmd.SysProcAttr)
+	}
 	term := saveTerminal(spec.Stdin)
 	err = cmd.Start()
 	specR.Close()
 	statusW.Close()
+	if link != nil {
+		link.started()
+	}
 	if err != nil {
 		specW.Close()
 		statusR.Close()
+		link.close()
 		return nil, fmt.Errorf("linux sandbox: start: %w", err)
 	}
-	p := &process{cmd: cmd, group: !lp.namespaces, degraded: lp.degraded, term: term}
+	p := &process{cmd: cmd, group: !lp.namespaces, degraded: lp.degraded, term: term, link: link}
 	abort := func(err error) (*process, error) {
 		specW.Close()
 		statusR.Close()
@@ -166,6 +182,8 @@ func checkSpec(spec *sandbox.Spec) error {
 		return errors.New("linux sandbox: no command")
 	case !filepath.IsAbs(spec.Dir):
 		return fmt.Errorf("linux sandbox: working directory %q is not absolute", spec.Dir)
+	case spec.Policy.Allowlist != nil && spec.Proxy == nil:
+		return errors.New("linux sandbox: a network allowlist needs Spec.Proxy")
 	}
 	return nil
 }
@@ -176,6 +194,7 @@ type plan struct {
 	newNet     bool // and a network namespace
 	landlock   bool
 	seccomp    bool
+	allowlist  bool // and the network allowlist's proxy on its loopback
 	degraded   []string
 }
 
@@ -183,7 +202,8 @@ type plan struct {
 // it needs is there, or that best effort allows going without. Needed are:
 // user, mount and PID namespaces (protected names, private /tmp, killing
 // the whole tree), no_new_privs and Landlock always; without network, a
-// network namespace or seccomp.
+// network namespace or seccomp; with a network allowlist, the allowlist
+// layer too (which needs the network namespace).
 func layerPlan(pol *policy.Resolved, pr *probeResult, bestEffort bool) (plan, error) {
 	var lp plan
 	var missing []string
@@ -208,6 +228,13 @@ func layerPlan(pol *policy.Resolved, pr *probeResult, bestEffort bool) (plan, er
 		lp.seccomp = avail(LayerSeccomp) && avail(LayerNoNewPriv)
 		if !lp.newNet && !lp.seccomp {
 			missing = append(missing, LayerNetNS, LayerSeccomp)
+		}
+	}
+	if pol.Allowlist != nil {
+		// Without it the network stays off, never open.
+		lp.allowlist = lp.newNet && avail(LayerAllowlist)
+		if !lp.allowlist {
+			missing = append(missing, LayerAllowlist)
 		}
 	}
 	if len(missing) > 0 && !bestEffort {
@@ -283,6 +310,10 @@ func stagePayload(spec *sandbox.Spec, lp plan, prep *prepared) any {
 		}
 		ex.Landlock = ll
 	}
+	var proxy *proxySpec
+	if pol.Allowlist != nil {
+		proxy = allowlistPayload(&ex, lp, pol.Allowlist.LocalBinding)
+	}
 	if !lp.namespaces {
 		return ex
 	}
@@ -291,7 +322,7 @@ func stagePayload(spec *sandbox.Spec, lp plan, prep *prepared) any {
 		TmpKeep: prep.tmpKeep, HostTmp: prep.hostTmp, TmpSize: tmpSize(spec.Limits),
 		MaskRun: !pol.Network && !anyUnder(append([]string{spec.Dir}, prep.roots...), runDirs),
 		Roots:   prep.roots, Pins: prep.pins, Protected: prep.protected, ReadOnly: prep.readOnly, DenyRead: prep.denyRead,
-		Rlimits: prep.limits.rlimits(), Exec: ex,
+		Rlimits: prep.limits.rlimits(), Proxy: proxy, Exec: ex,
 	}
 }
 
@@ -302,6 +333,7 @@ type process struct {
 	degraded []string
 	prep     *prepared
 	term     *termState // stdin's terminal settings, restored after the run
+	link     *proxyLink // the allowlist proxy's listener, served until Wait
 
 	mu     sync.Mutex
 	exited bool // the group leader has been reaped: its pid may be reused
@@ -366,6 +398,7 @@ func (p *process) Wait() (int, error) {
 			p.code, p.err = -1, fmt.Errorf("linux sandbox: wait: %w", err)
 		}
 		p.term.restore()
+		p.link.close()
 		p.prep.cleanup()
 	})
 	return p.code, p.err

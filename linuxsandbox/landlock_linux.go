@@ -21,6 +21,13 @@ type landlockSpec struct {
 	// with no port allowed, and leaves connecting to pathname Unix sockets
 	// of processes outside the sandbox (ABI 9) unallowed.
 	NetworkOff bool `json:"network_off,omitempty"`
+	// ConnectTCP are the TCP ports that may still be connected to with
+	// NetworkOff: the allowlist proxy's, on the sandbox's own loopback.
+	ConnectTCP []uint16 `json:"connect_tcp,omitempty"`
+	// LocalNet leaves TCP and UDP unhandled with NetworkOff: a sandbox
+	// whose network namespace holds only its loopback may then listen and
+	// connect there (allow_local_binding).
+	LocalNet bool `json:"local_net,omitempty"`
 }
 
 // landlockConfigs are go-landlock's full configurations by ABI version.
@@ -70,7 +77,7 @@ func applyLandlock(s *landlockSpec) (abi int, err error) {
 	}
 	base := landlockConfigs[min(abi, len(landlockConfigs))-1]
 	cfg := landlock.Config{HandledAccessFS: base.HandledAccessFS, Scoped: base.Scoped}
-	if s.NetworkOff {
+	if s.NetworkOff && !s.LocalNet {
 		cfg.HandledAccessNet = base.HandledAccessNet
 	}
 	rules := []landlock.Rule{landlock.RODirs("/")}
@@ -91,6 +98,11 @@ func applyLandlock(s *landlockSpec) (abi int, err error) {
 			rw = rw.WithIoctlDev() // terminal ioctls on /dev/tty and an inherited tty
 		}
 		rules = append(rules, rw)
+	}
+	if cfg.HandledAccessNet != 0 {
+		for _, p := range s.ConnectTCP {
+			rules = append(rules, landlock.ConnectTCP(p))
+		}
 	}
 	if !s.NetworkOff && abi >= 9 {
 		// With network, pathname Unix sockets stay reachable as before.

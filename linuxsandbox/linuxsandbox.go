@@ -7,7 +7,8 @@
 // Every restriction is applied in a re-exec'd copy of the running binary
 // (the init), never in the caller, which stays unrestricted. The init is
 // started by Start in new user, mount, PID and IPC namespaces (and a new
-// network namespace when the policy has no network; see
+// network namespace when the policy has no network or an allowlist, whose
+// proxy it reaches as netproxy_linux.go says; see
 // user_namespaces(7), mount_namespaces(7), pid_namespaces(7),
 // ipc_namespaces(7), network_namespaces(7)), as the caller's uid mapped to
 // itself. It builds the command's view of the file system: the host's tree
@@ -97,6 +98,7 @@ const (
 	LayerLandlock  = "landlock"
 	LayerSeccomp   = "seccomp"
 	LayerNoNewPriv = "no-new-privs"
+	LayerAllowlist = "network-allowlist"
 )
 
 // Init must be called first thing in main (and in TestMain) of any program

@@ -12,9 +12,11 @@ type platform struct{}
 
 // Features implements sandbox.Platform: limits through a cgroup or
 // rlimits (Start refuses one it cannot enforce here unless BestEffort),
-// and deny-read paths hidden under empty read-only mounts.
+// deny-read paths hidden under empty read-only mounts, and network
+// allowlists through Spec.Proxy on the sandbox's loopback
+// (netproxy_linux.go).
 func (platform) Features() sandbox.Features {
-	return sandbox.Features{Limits: true, DenyRead: true}
+	return sandbox.Features{Limits: true, DenyRead: true, NetworkAllowlist: true}
 }
 
 // PolicyEnv implements sandbox.Platform. Paths are POSIX and are not made

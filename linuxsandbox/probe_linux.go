@@ -43,6 +43,10 @@ type probeReport struct {
 	SeccompErr  string `json:"seccomp_err,omitempty"`
 	IPCErr      string `json:"ipc_err,omitempty"`
 	KeyringErr  string `json:"keyring_err,omitempty"`
+	// AllowlistErr is why the proxy's listener could not be made and
+	// reached; empty when it worked or was not tried (no network
+	// namespace).
+	AllowlistErr string `json:"allowlist_err,omitempty"`
 }
 
 // probeResult is the outcome of the probe, as layers.
@@ -63,9 +67,10 @@ func (r *probeResult) probe() sandbox.Probe {
 	p := sandbox.Probe{Backend: Name, Available: true, Layers: append([]sandbox.Layer(nil), r.layers...)}
 	var missing []string
 	for _, l := range r.layers {
-		// Limits are asked for per run, and a run that needs a missing
-		// one is refused then: the backend is no less available.
-		if !l.Available && l.Name != LayerLimits {
+		// Limits and allowlists are asked for per run, and a run that
+		// needs a missing one is refused then: the backend is no less
+		// available.
+		if !l.Available && l.Name != LayerLimits && l.Name != LayerAllowlist {
 			missing = append(missing, l.Name+" ("+l.Detail+")")
 		}
 	}
@@ -86,6 +91,7 @@ var enforces = map[string]string{
 	LayerIPCNS:     "System V IPC objects and POSIX message queues are the sandbox's own: the host's cannot be read, written or removed, and nothing planted outlives the run.",
 	LayerKeyring:   "The command's session keyring is a fresh empty one, and the key system calls are refused: the caller's keys cannot be read, changed or added to.",
 	LayerNoNewPriv: "No execve(2) grants privileges: set-user-ID bits and file capabilities are ignored.",
+	LayerAllowlist: "With a network allowlist the command's only way out is cordon's proxy, listening on the loopback of its own network namespace and served from outside it: a program that ignores the proxy variables reaches nothing.",
 }
 
 var (
@@ -166,6 +172,11 @@ func probeOnce(ctx context.Context, ns, newNet bool) (*probeReport, error) {
 	if ns {
 		setInitAttrs(cmd.SysProcAttr, newNet)
 	}
+	link, err := probeProxyLink(cmd, ns && newNet)
+	if err != nil {
+		return nil, err
+	}
+	defer link.close()
 	if err := cmd.Run(); err != nil {
 		msg := strings.TrimSpace(errb.String())
 		if msg != "" {
@@ -193,7 +204,7 @@ func layersFrom(rep *probeReport, ns, newNet bool, nsErr, netErr error) *probeRe
 	var ls []sandbox.Layer
 	if !ns {
 		d := "clone(CLONE_NEWUSER): " + errString(nsErr)
-		for _, n := range []string{LayerUserNS, LayerMountNS, LayerPIDNS, LayerIPCNS, LayerNetNS} {
+		for _, n := range []string{LayerUserNS, LayerMountNS, LayerPIDNS, LayerIPCNS, LayerNetNS, LayerAllowlist} {
 			ls = append(ls, mk(n, false, d))
 		}
 	} else {
@@ -224,6 +235,10 @@ func layersFrom(rep *probeReport, ns, newNet bool, nsErr, netErr error) *probeRe
 			ok, d = false, "clone(CLONE_NEWNET): "+errString(netErr)
 		}
 		ls = append(ls, mk(LayerNetNS, ok, d))
+		if newNet {
+			ok, d = orErr(rep.AllowlistErr == "", "loopback up, a listener on it handed to cordon and reached from inside", rep.AllowlistErr)
+		}
+		ls = append(ls, mk(LayerAllowlist, ok, d))
 	}
 	ok, d := orErr(rep.LandlockErr == "", fmt.Sprintf("ABI %d", rep.LandlockABI), rep.LandlockErr)
 	ls = append(ls, mk(LayerLandlock, ok, d))
@@ -255,6 +270,9 @@ func runProbe() {
 		probeNamespaces(&rep, dir, wantNet)
 		probeIPC(&rep, os.Args[3])
 		probeKeyring(&rep, os.Args[4])
+		if wantNet {
+			probeAllowlist(&rep)
+		}
 	}
 	// In the probe's tmpfs when namespaces worked, else in the scratch
 	// directory, which the parent removes.
@@ -279,7 +297,7 @@ func runProbe() {
 			rep.LandlockErr = "a write outside the ruleset failed with " + err.Error() + ", not EACCES"
 		}
 	}
-	if err := applySeccomp(true); err != nil {
+	if err := applySeccomp(netOff); err != nil {
 		rep.SeccompErr = err.Error()
 	} else if err := probeSeccompBase(dir); err != nil {
 		rep.SeccompErr = err.Error()

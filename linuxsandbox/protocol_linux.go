@@ -5,6 +5,7 @@ package linuxsandbox
 //
 //	parent ──fd 3 (spec, JSON initSpec)──▶ init ──fork+exec──▶ command
 //	parent ◀─fd 4 (status)──────────────── init
+//	parent ◀─fd 5 (a socket: the proxy's listener, with a network allowlist)── init
 //
 // The spec pipe carries the JSON spec on one line, then, once the parent
 // has placed the stage in the run's cgroup, the byte 'g' (go), and is
@@ -86,7 +87,10 @@ type initSpec struct {
 	DenyRead []denyPath `json:"deny_read,omitempty"`
 	// Rlimits are set on the init itself before it starts the command.
 	Rlimits []rlimit `json:"rlimits,omitempty"`
-	Exec    execSpec `json:"exec"`
+	// Proxy, for a network allowlist, has the init listen on the
+	// loopback and hand the listener to the parent (netproxy_linux.go).
+	Proxy *proxySpec `json:"proxy,omitempty"`
+	Exec  execSpec   `json:"exec"`
 }
 
 // denyPath is a path the command may not read: a canonical host path, a
@@ -106,9 +110,10 @@ type execSpec struct {
 	// Landlock is nil when Landlock is not applied (best effort only).
 	Landlock *landlockSpec `json:"landlock,omitempty"`
 	// Seccomp applies the base filter; NetworkOff adds the network-off
-	// rules to it.
+	// rules to it, which Loopback relaxes for the allowlist proxy.
 	Seccomp    bool `json:"seccomp,omitempty"`
 	NetworkOff bool `json:"network_off,omitempty"`
+	Loopback   bool `json:"loopback,omitempty"`
 }
 
 // statusMsg is one line of the status pipe: a setup failure, or the

@@ -10,8 +10,8 @@ import (
 
 // seccompProgram assembles the sandbox filter for this architecture at run
 // time (on amd64 it is assembled ahead of time).
-func seccompProgram(networkOff bool) ([]unix.SockFilter, error) {
-	return seccompfilter.Assemble(networkOff)
+func seccompProgram(net netMode) ([]unix.SockFilter, error) {
+	return seccompfilter.Assemble(seccompfilter.Network(net))
 }
 
 func nativeAuditArch() (uint32, error) {

@@ -11,6 +11,17 @@ import (
 // what it refuses, always and without network, and why. seccompProgram
 // (per architecture) returns it assembled.
 
+// netMode selects the socket rules of the sandbox filter; its values are
+// seccompfilter.Network's (checked by TestSeccompProgramsCurrent), which
+// the init does not import on amd64.
+type netMode int
+
+const (
+	netOpen     netMode = iota // every socket family
+	netOff                     // AF_UNIX only
+	netLoopback                // and AF_INET/AF_INET6, for the allowlist proxy on the namespace's loopback
+)
+
 // applySeccomp loads the sandbox filter, and a second filter that refuses
 // every system call made through another architecture's ABI (on x86-64:
 // the i386 int 0x80 entry, whose numbers the first filter does not know and
@@ -18,8 +29,8 @@ import (
 // therefore do not run in the sandbox; seccomp filters stack, the strictest
 // answer wins. Both are loaded with TSYNC, so every thread of the process
 // gets them. The caller has set no_new_privs.
-func applySeccomp(networkOff bool) error {
-	prog, err := seccompProgram(networkOff)
+func applySeccomp(net netMode) error {
+	prog, err := seccompProgram(net)
 	if err != nil {
 		return fmt.Errorf("assemble: %w", err)
 	}

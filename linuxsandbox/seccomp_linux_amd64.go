@@ -8,8 +8,11 @@ import (
 
 // seccompProgram returns the sandbox filter assembled ahead of time
 // (zseccomp_linux_amd64.go).
-func seccompProgram(networkOff bool) ([]unix.SockFilter, error) {
-	prog := seccompPrograms[b2i(networkOff)]
+func seccompProgram(net netMode) ([]unix.SockFilter, error) {
+	if net < 0 || int(net) >= len(seccompPrograms) {
+		return nil, errors.New("no such seccomp network mode")
+	}
+	prog := seccompPrograms[net]
 	if len(prog) == 0 {
 		return nil, errors.New("no seccomp program was generated for amd64")
 	}
@@ -17,10 +20,3 @@ func seccompProgram(networkOff bool) ([]unix.SockFilter, error) {
 }
 
 func nativeAuditArch() (uint32, error) { return unix.AUDIT_ARCH_X86_64, nil }
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}

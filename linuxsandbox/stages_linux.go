@@ -109,6 +109,11 @@ func runInit() {
 	if err := applyRlimits(withInitAllowance(spec.Rlimits)); err != nil {
 		fail(err)
 	}
+	if spec.Proxy != nil {
+		if err := listenForProxy(spec.Proxy); err != nil {
+			fail(err)
+		}
+	}
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		fail(fmt.Errorf("PR_SET_DUMPABLE: %w", err))
 	}
@@ -282,7 +287,7 @@ func restrict(spec *execSpec) error {
 		}
 	}
 	if spec.Seccomp {
-		if err := applySeccomp(spec.NetworkOff); err != nil {
+		if err := applySeccomp(spec.netMode()); err != nil {
 			return fmt.Errorf("seccomp: %w", err)
 		}
 	}

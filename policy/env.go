@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,10 +77,8 @@ func (e EnvPolicy) IsZero() bool { return len(e.Set) == 0 && len(e.Keep) == 0 &&
 // error naming "env", as the policy's own unknown fields are.
 func (e *EnvPolicy) UnmarshalJSON(b []byte) error {
 	type plain EnvPolicy // without this method
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var p plain
-	if err := dec.Decode(&p); err != nil {
+	if err := decodeStrict(b, &p); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
 			// The caller's decoder prefixes the field path ("env.keep").

@@ -48,8 +48,13 @@ type Policy struct {
 	ExcludeTmp bool `json:"exclude_tmp,omitempty"`
 	// ProtectedNames are protected in addition to DefaultProtectedNames.
 	ProtectedNames []string `json:"protected_names,omitempty"`
-	// Network allows network access.
+	// Network allows all network access. In JSON, "network" is true,
+	// false, or an allowlist object (NetworkAllowlist).
 	Network bool `json:"network,omitempty"`
+	// NetworkAllowlist, when set, allows only the hosts it lists, through
+	// cordon's proxy; Network must then be false. It is the JSON
+	// "network" field when that is an object.
+	NetworkAllowlist *NetworkAllowlist `json:"-"`
 	// Env filters the command's environment: by default the variables
 	// matching DefaultEnvFilter are dropped (see EnvPolicy).
 	Env EnvPolicy `json:"env,omitzero"`
@@ -103,6 +108,9 @@ func Parse(s string) (Policy, error) {
 //	{"mode":"workspace-write","writable_roots":["../shared"],"exclude_tmp":true,
 //	 "protected_names":[".env"],"network":false,
 //	 "env":{"set":{"GOFLAGS":"-mod=mod"},"keep":["NPM_TOKEN"],"clear":false}}
+//
+// where "network" may also be an allowlist:
+// {"allow_hosts":["registry.npmjs.org","preset:pypi"],"allow_local_binding":false}.
 func ParseJSON(r io.Reader) (Policy, error) {
 	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
 	dec.DisallowUnknownFields()
@@ -151,7 +159,51 @@ func (p Policy) Validate() error {
 			return fmt.Errorf("policy: field \"deny_read\"[%d] is empty", i)
 		}
 	}
+	if p.NetworkAllowlist != nil {
+		if p.Network {
+			return fmt.Errorf("policy: field \"network\": all network (true) and an allowlist at once")
+		}
+		if _, err := p.NetworkAllowlist.Resolve(); err != nil {
+			return err
+		}
+	}
 	return p.Env.Validate()
+}
+
+// UnmarshalJSON reads a policy object; "network" is true, false or an
+// allowlist object. Unknown fields are rejected.
+func (p *Policy) UnmarshalJSON(b []byte) error {
+	type plain Policy
+	var aux struct {
+		*plain
+		Network networkJSON `json:"network"` // shadows plain's
+	}
+	aux.plain = (*plain)(p)
+	if err := decodeStrict(b, &aux); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			typeErr.Field = strings.TrimPrefix(typeErr.Field, "plain.")
+		}
+		return err
+	}
+	p.Network, p.NetworkAllowlist = aux.Network.on, aux.Network.allow
+	return nil
+}
+
+// MarshalJSON writes the policy as ParseJSON reads it.
+func (p Policy) MarshalJSON() ([]byte, error) {
+	type plain Policy
+	aux := struct {
+		plain
+		Network any `json:"network,omitempty"` // shadows plain's
+	}{plain: plain(p)}
+	switch {
+	case p.NetworkAllowlist != nil:
+		aux.Network = p.NetworkAllowlist
+	case p.Network:
+		aux.Network = true
+	}
+	return json.Marshal(aux)
 }
 
 func validName(n string) error {

@@ -32,6 +32,9 @@ type Resolved struct {
 	Roots     []Root   `json:"roots"` // empty in read-only mode
 	Protected []string `json:"protected_names"`
 	Network   bool     `json:"network"`
+	// Allowlist, when set, allows the network only to the hosts it
+	// lists, through cordon's proxy (Network is then false).
+	Allowlist *Allowlist `json:"allowlist,omitempty"`
 	// DenyRead are the absolute paths the command may not read, existing
 	// or not (the backend skips a missing one and says so).
 	DenyRead []string `json:"deny_read,omitempty"`
@@ -115,6 +118,9 @@ func (p Policy) Resolve(env Env) (*Resolved, error) {
 	givenCwd := absCwd
 	absCwd = canon(absCwd)
 	r := &Resolved{Mode: p.Mode, Cwd: absCwd, Protected: p.Protected(), Network: p.Network, rules: env.Rules}
+	if r.Allowlist, err = p.NetworkAllowlist.Resolve(); err != nil {
+		return nil, err
+	}
 	if r.DenyRead, err = p.resolveDenyRead(env, givenCwd, canon); err != nil {
 		return nil, err
 	}

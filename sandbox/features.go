@@ -20,6 +20,10 @@ type Features struct {
 	OwnTemp bool
 	// MediumIntegrity: Spec.MediumIntegrity means something here.
 	MediumIntegrity bool
+	// NetworkAllowlist: a policy's network allowlist is enforced: the
+	// backend serves Spec.Proxy where the command can reach it and leaves
+	// the command no other way to the network.
+	NetworkAllowlist bool
 }
 
 // Platform is what a backend knows of the platform it runs on, which Run

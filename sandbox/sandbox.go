@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 
 	"github.com/cordon-sandbox/cordon/policy"
 )
@@ -41,6 +42,21 @@ type Spec struct {
 	// MediumIntegrity asks the Windows backend to keep the caller's
 	// integrity level instead of Low (cordon.Request.MediumIntegrity).
 	MediumIntegrity bool
+	// Proxy is the run's network allowlist proxy, set when the policy
+	// has an Allowlist and the backend's Features say NetworkAllowlist.
+	// The backend serves it on a listener only the command can reach,
+	// and fails the start if it cannot; it never opens the network
+	// instead.
+	Proxy Proxy
+}
+
+// Proxy is a run's allowlist proxy, as a backend sees it
+// (internal/netproxy's Proxy is the one cordon.Run gives).
+type Proxy interface {
+	// Serve serves the connections of l until the proxy is closed (by
+	// whoever made it, after the run) or l fails, and closes l when it
+	// returns.
+	Serve(l net.Listener) error
 }
 
 // Limits bound the resources of a command and everything it starts. The

@@ -19,7 +19,7 @@ import (
 )
 
 const runUsage = `usage: cordon run [--policy read-only|workspace-write|JSON|@FILE] [--cwd DIR] [--writable-root DIR]...
-                  [--network] [--timeout DUR] [--json] [--sandbox auto|linux|restricted-token|none] [--best-effort]
+                  [--network | --allow-host PATTERN...] [--timeout DUR] [--json] [--sandbox auto|linux|restricted-token|none] [--best-effort]
                   [--memory-limit N] [--process-limit N] [--medium-integrity] [--temp DIR]
                   [--env NAME=VALUE]... [--env-keep NAME]... [--env-clear] -- COMMAND [ARGS...]
 
@@ -32,9 +32,16 @@ with the network off it cannot open network sockets.
   --cwd DIR          working directory and workspace (default: the current directory)
   --writable-root D  an extra writable root (repeatable)
   --network          allow network access
+  --allow-host P     allow the network only to hosts matching P, through cordon's proxy
+                     (repeatable): a host name, *.suffix, or an IP address, each with an
+                     optional :port, or preset:npm|pypi|go|crates|github. Adds to the
+                     policy's "network": {"allow_hosts": [...]}. Linux only; elsewhere
+                     refused unless --best-effort (then: no network)
   --timeout DUR      kill the command and everything it started after DUR (e.g. 30s)
   --json             print {"exit_code","stdout","stderr","timed_out","duration_ms",
-                     "sandbox","truncated","env_dropped","deny_read"}
+                     "sandbox","truncated","env_dropped","deny_read"}, and with an
+                     allowlist "network": {"allowed": [{"host","port","rule","count"}],
+                     "denied": [{"host","port","reason","count"}]}
   --sandbox B        auto (the platform's sandbox; never unsandboxed), linux,
                      restricted-token (Windows; auto picks it only with
                      CORDON_EXPERIMENTAL_WINDOWS_SANDBOX=1), or none
@@ -137,17 +144,18 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if *asJSON {
 		out := struct {
-			ExitCode   int      `json:"exit_code"`
-			Stdout     string   `json:"stdout"`
-			Stderr     string   `json:"stderr"`
-			TimedOut   bool     `json:"timed_out"`
-			DurationMS int64    `json:"duration_ms"`
-			Sandbox    string   `json:"sandbox"`
-			Truncated  bool     `json:"truncated"`
-			EnvDropped []string `json:"env_dropped"`
-			DenyRead   []string `json:"deny_read"`
-			Degraded   []string `json:"degraded,omitempty"`
-		}{res.ExitCode, string(res.Stdout), string(res.Stderr), res.TimedOut, res.Duration.Milliseconds(), res.Backend, res.Truncated, res.EnvDropped, res.DenyRead, res.Degraded}
+			ExitCode   int                   `json:"exit_code"`
+			Stdout     string                `json:"stdout"`
+			Stderr     string                `json:"stderr"`
+			TimedOut   bool                  `json:"timed_out"`
+			DurationMS int64                 `json:"duration_ms"`
+			Sandbox    string                `json:"sandbox"`
+			Truncated  bool                  `json:"truncated"`
+			EnvDropped []string              `json:"env_dropped"`
+			DenyRead   []string              `json:"deny_read"`
+			Degraded   []string              `json:"degraded,omitempty"`
+			Network    *cordon.NetworkReport `json:"network,omitempty"`
+		}{res.ExitCode, string(res.Stdout), string(res.Stderr), res.TimedOut, res.Duration.Milliseconds(), res.Backend, res.Truncated, res.EnvDropped, res.DenyRead, res.Degraded, res.Network}
 		if out.EnvDropped == nil {
 			out.EnvDropped = []string{}
 		}

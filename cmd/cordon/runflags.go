@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"time"
@@ -21,6 +22,7 @@ type sandboxFlags struct {
 	envClear                             bool
 	procLimit                            uint
 	roots, denyRead, envSet, envKeep     multiFlag
+	allowHosts                           multiFlag
 }
 
 // addSandboxFlags registers the sandbox flags on fs.
@@ -30,6 +32,7 @@ func addSandboxFlags(fs *flag.FlagSet) *sandboxFlags {
 	fs.StringVar(&f.cwd, "cwd", "", "")
 	fs.Var(&f.roots, "writable-root", "")
 	fs.BoolVar(&f.network, "network", false, "")
+	fs.Var(&f.allowHosts, "allow-host", "")
 	fs.DurationVar(&f.timeout, "timeout", 0, "")
 	fs.StringVar(&f.backend, "sandbox", "auto", "")
 	fs.BoolVar(&f.bestEffort, "best-effort", false, "")
@@ -57,8 +60,8 @@ func (f *sandboxFlags) request() (req cordon.Request, code string, err error) {
 		}
 		p.WritableRoots = append(p.WritableRoots, f.roots...)
 	}
-	if f.network {
-		p.Network = true
+	if err := addNetworkFlags(&p, f.network, f.allowHosts); err != nil {
+		return req, cordon.ErrorCode(err), errors.Unwrap(err)
 	}
 	p.DenyRead = append(p.DenyRead, f.denyRead...)
 	if err := addEnvFlags(&p.Env, f.envSet, f.envKeep, f.envClear); err != nil {
@@ -81,4 +84,34 @@ func (f *sandboxFlags) request() (req cordon.Request, code string, err error) {
 		Policy: p, Dir: f.cwd, Timeout: f.timeout,
 		Backend: f.backend, BestEffort: f.bestEffort, Limits: limits, MediumIntegrity: f.medium, Temp: f.temp,
 	}, "", nil
+}
+
+// addNetworkFlags applies --network and --allow-host to the policy:
+// --allow-host adds to its allowlist (making one), and neither may meet
+// the other mode. Errors are *cordon.Error: a malformed pattern is
+// bad_policy and names it.
+func addNetworkFlags(p *policy.Policy, network bool, allowHosts []string) error {
+	switch {
+	case network && len(allowHosts) > 0:
+		return &cordon.Error{Code: cordon.CodeBadRequest, Err: errors.New("--network allows every host and --allow-host only some: give one")}
+	case network && p.NetworkAllowlist != nil:
+		return &cordon.Error{Code: cordon.CodeBadRequest, Err: errors.New("--network: the policy's \"network\" is an allowlist; drop one")}
+	case network:
+		p.Network = true
+		return nil
+	case len(allowHosts) == 0:
+		return nil
+	case p.Network:
+		return &cordon.Error{Code: cordon.CodeBadRequest, Err: errors.New("--allow-host: the policy's \"network\" is true (every host); drop one")}
+	}
+	for _, h := range allowHosts {
+		if _, err := policy.ParseHostPattern(h); err != nil {
+			return &cordon.Error{Code: cordon.CodeBadPolicy, Err: fmt.Errorf("--allow-host %q: %w", h, err)}
+		}
+	}
+	if p.NetworkAllowlist == nil {
+		p.NetworkAllowlist = &policy.NetworkAllowlist{}
+	}
+	p.NetworkAllowlist.AllowHosts = append(append([]string{}, p.NetworkAllowlist.AllowHosts...), allowHosts...)
+	return nil
 }

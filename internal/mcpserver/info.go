@@ -15,22 +15,25 @@ import (
 
 // InfoOutput is the "sandbox_info" tool's structured result.
 type InfoOutput struct {
-	OS             string          `json:"os"`
-	Shell          string          `json:"shell"`
-	Mode           string          `json:"mode"`
-	Workspace      string          `json:"workspace"`
-	DefaultCwd     string          `json:"default_cwd"`
-	WritableRoots  []string        `json:"writable_roots"`
-	Temp           string          `json:"temp"`
-	ProtectedNames []string        `json:"protected_names"`
-	DenyRead       []string        `json:"deny_read"`
-	Network        bool            `json:"network"`
-	Env            EnvInfo         `json:"env"`
-	Limits         LimitsInfo      `json:"limits"`
-	TimeoutMS      int64           `json:"timeout_ms"`
-	Sandbox        string          `json:"sandbox"`
-	BestEffort     bool            `json:"best_effort"`
-	Probe          []sandbox.Probe `json:"probe"`
+	OS             string   `json:"os"`
+	Shell          string   `json:"shell"`
+	Mode           string   `json:"mode"`
+	Workspace      string   `json:"workspace"`
+	DefaultCwd     string   `json:"default_cwd"`
+	WritableRoots  []string `json:"writable_roots"`
+	Temp           string   `json:"temp"`
+	ProtectedNames []string `json:"protected_names"`
+	DenyRead       []string `json:"deny_read"`
+	Network        bool     `json:"network"`
+	// AllowHosts is the network allowlist, when there is one: the only
+	// hosts the command reaches, through cordon's proxy.
+	AllowHosts []string        `json:"allow_hosts,omitempty"`
+	Env        EnvInfo         `json:"env"`
+	Limits     LimitsInfo      `json:"limits"`
+	TimeoutMS  int64           `json:"timeout_ms"`
+	Sandbox    string          `json:"sandbox"`
+	BestEffort bool            `json:"best_effort"`
+	Probe      []sandbox.Probe `json:"probe"`
 }
 
 // EnvInfo is the environment policy, names only: never a value.
@@ -117,7 +120,7 @@ func (s *Server) info() InfoOutput {
 		OS: runtime.GOOS, Shell: shellName(), Mode: string(w.resolved.Mode), Workspace: w.root, DefaultCwd: w.dir,
 		WritableRoots: append([]string{}, w.writable()...), Temp: tempText(w.resolved.Mode, req.Policy.ExcludeTmp),
 		ProtectedNames: append([]string{}, w.resolved.Protected...), DenyRead: append([]string{}, w.resolved.DenyRead...),
-		Network: w.resolved.Network, Env: env,
+		Network: w.resolved.Network, AllowHosts: allowHosts(w.resolved.Allowlist), Env: env,
 		Limits:    LimitsInfo{MemoryBytes: req.Limits.Memory, Processes: req.Limits.Processes},
 		TimeoutMS: req.Timeout.Milliseconds(), Sandbox: backend, BestEffort: req.BestEffort, Probe: s.probe(),
 	}
@@ -156,11 +159,7 @@ func infoText(o InfoOutput) string {
 	if len(o.DenyRead) > 0 {
 		fmt.Fprintf(&b, "unreadable (deny-read): %s\n", strings.Join(o.DenyRead, ", "))
 	}
-	if o.Network {
-		b.WriteString("network: allowed\n")
-	} else {
-		b.WriteString("network: NONE (no downloads, installs, fetches)\n")
-	}
+	fmt.Fprintf(&b, "network: %s\n", networkText(o.Network, o.AllowHosts))
 	fmt.Fprintf(&b, "environment: %s", o.Env.Filter)
 	if o.Env.Clear {
 		b.WriteString("; cleared to a baseline")
@@ -195,4 +194,27 @@ func infoText(o InfoOutput) string {
 		}
 	}
 	return b.String()
+}
+
+// allowHosts lists an allowlist's rules as patterns, or nil for none.
+func allowHosts(a *policy.Allowlist) []string {
+	if a == nil {
+		return nil
+	}
+	hosts := make([]string, 0, len(a.Rules))
+	for _, r := range a.Rules {
+		hosts = append(hosts, r.Pattern)
+	}
+	return hosts
+}
+
+// networkText says what the command's network is, for a model to read.
+func networkText(all bool, allow []string) string {
+	switch {
+	case all:
+		return "full network access"
+	case allow != nil:
+		return "only these hosts, through a proxy the environment's HTTP_PROXY/HTTPS_PROXY/ALL_PROXY name (other hosts and direct connections are refused): " + strings.Join(allow, ", ")
+	}
+	return "NO network access (downloads, package installs and git fetch/push fail)"
 }

@@ -88,11 +88,7 @@ func (s *Server) runDescription() string {
 		fmt.Fprintf(&b, "The command may write only inside %s (and a private temporary directory), never the protected names %s inside them. ",
 			joinPaths(w.writable()), strings.Join(w.resolved.Protected, ", "))
 	}
-	if w.resolved.Network {
-		b.WriteString("It has network access. ")
-	} else {
-		b.WriteString("It has NO network access: downloads, package installs and git fetch/push fail. ")
-	}
+	fmt.Fprintf(&b, "Network: %s. ", networkText(w.resolved.Network, allowHosts(w.resolved.Allowlist)))
 	fmt.Fprintf(&b, "It runs in %s unless cwd says otherwise, and is killed with everything it started after %s. ", w.dir, s.cfg.Sandbox.Timeout)
 	b.WriteString("A command that fails is a normal result with its exit code; a call the sandbox refuses (cwd outside the workspace, both or neither of command and argv) is an error that says why. Output is streamed as progress notifications when the client asks for progress. Call sandbox_info for the full policy.")
 	return b.String()
@@ -109,7 +105,7 @@ func (s *Server) addRun() {
 		Annotations: &mcp.ToolAnnotations{
 			ReadOnlyHint:    s.ws.resolved.Mode == policy.ReadOnly,
 			DestructiveHint: jsonschema.Ptr(s.ws.resolved.Mode != policy.ReadOnly),
-			OpenWorldHint:   jsonschema.Ptr(s.ws.resolved.Network),
+			OpenWorldHint:   jsonschema.Ptr(s.ws.resolved.Network || s.ws.resolved.Allowlist != nil),
 		},
 	}, s.run)
 }

@@ -228,11 +228,8 @@ func (s *Server) instructions() string {
 	if w.resolved.Mode == policy.WorkspaceWrite {
 		writes = fmt.Sprintf("only inside %s", joinPaths(w.writable()))
 	}
-	net := "no network access"
-	if w.resolved.Network {
-		net = "network access"
-	}
-	return fmt.Sprintf(`Every command given to the "run" tool runs in a sandbox fixed when this server started, on %s. Commands may write %s, never the protected names %s inside those roots, and have %s. The working directory defaults to %s; a call's cwd must lie in the workspace or a writable root. Each call is killed after %s at most. Call "sandbox_info" to see the whole policy and what this machine enforces before planning commands.`,
+	net := networkText(w.resolved.Network, allowHosts(w.resolved.Allowlist))
+	return fmt.Sprintf(`Every command given to the "run" tool runs in a sandbox fixed when this server started, on %s. Commands may write %s, never the protected names %s inside those roots. Network: %s. The working directory defaults to %s; a call's cwd must lie in the workspace or a writable root. Each call is killed after %s at most. Call "sandbox_info" to see the whole policy and what this machine enforces before planning commands.`,
 		goosName(), writes, strings.Join(w.resolved.Protected, ", "), net, w.dir, s.cfg.Sandbox.Timeout)
 }
 

@@ -301,7 +301,7 @@ func TestSandboxInfo(t *testing.T) {
 			t.Errorf("probe lacks the linux backend: %s", b)
 		}
 	}
-	if text := res.Content[0].(*mcp.TextContent).Text; !strings.Contains(text, "network: NONE") || !strings.Contains(text, extra) {
+	if text := res.Content[0].(*mcp.TextContent).Text; !strings.Contains(text, "network: NO network") || !strings.Contains(text, extra) {
 		t.Errorf("sandbox_info text: %s", text)
 	}
 }
@@ -654,8 +654,28 @@ func TestEscapes(t *testing.T) {
 	if r.isError || r.out.ExitCode == 0 || strings.Contains(r.out.Stdout, "connected") {
 		t.Errorf("without the network the sandbox reached the host's loopback: %+v\n%s", r.out, r.text)
 	}
-	// Control: the same with a server started with the network on.
+	// A server with an allowlist says so, and still keeps a direct
+	// connection from the host's loopback: only its proxy is reachable.
 	cfg := linuxConfig(t, ws)
+	cfg.Sandbox.Policy.NetworkAllowlist = &policy.NetworkAllowlist{AllowHosts: []string{"allowed.example:443", "127.0.0.1"}}
+	cs = serve(t, cfg, nil)
+	info, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "sandbox_info"})
+	if err != nil || info.IsError {
+		t.Fatalf("sandbox_info: %v %+v", err, info)
+	}
+	b, _ := json.Marshal(info.StructuredContent)
+	var got mcpserver.InfoOutput
+	json.Unmarshal(b, &got)
+	if got.Network || !slices.Equal(got.AllowHosts, []string{"allowed.example:443", "127.0.0.1"}) ||
+		!strings.Contains(info.Content[0].(*mcp.TextContent).Text, "only these hosts") {
+		t.Errorf("sandbox_info with an allowlist: %s", b)
+	}
+	r = run(t, cs, dial)
+	if r.isError || r.out.ExitCode == 0 || strings.Contains(r.out.Stdout, "connected") {
+		t.Errorf("with an allowlist naming it, a direct connection reached the host's loopback: %+v\n%s", r.out, r.text)
+	}
+	// Control: the same with a server started with the network on.
+	cfg = linuxConfig(t, ws)
 	cfg.Sandbox.Policy.Network = true
 	r = run(t, serve(t, cfg, nil), dial)
 	ok(t, "with --network (control)", r, 0)

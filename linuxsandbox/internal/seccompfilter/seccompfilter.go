@@ -45,14 +45,20 @@ func bpfAssemble(insts []bpf.Instruction) ([]bpf.RawInstruction, error) { return
 //     fall back to openat).
 //   - ioctl TIOCSTI and TIOCLINUX fail: no typing into a terminal.
 //
-// Without network, on top: socket(2) and socketpair(2) of any family but
-// AF_UNIX fail with EPERM: no TCP, UDP, raw, netlink or packet socket,
-// while Unix sockets (local IPC most tools need) keep working.
+// Without network (NetworkOff), on top: socket(2) and socketpair(2) of any
+// family but AF_UNIX fail with EPERM: no TCP, UDP, raw, netlink or packet
+// socket, while Unix sockets (local IPC most tools need) keep working.
+//
+// With a network allowlist (NetworkLoopback), socket(2) of AF_INET and
+// AF_INET6 is allowed too, and every other family but AF_UNIX still fails:
+// the command reaches the proxy on its network namespace's loopback, which
+// holds nothing else, while netlink, packet, vsock (which a network
+// namespace does not separate) and the rest stay out of reach.
 //
 // Arguments are compared as 64 bits, so high garbage bits fail closed. On
 // x86-64 the library answers x32 system calls with ENOSYS, and a second
 // filter refuses every other foreign ABI (see applySeccomp).
-func Policy(networkOff bool) seccomp.Policy {
+func Policy(network Network) seccomp.Policy {
 	var conds []seccomp.NameWithConditions
 	bits := func(name string, arg uint32, value uint64, also ...seccomp.Condition) {
 		c := append([]seccomp.Condition{{Argument: arg, Operation: seccomp.BitsSet, Value: value}}, also...)
@@ -76,10 +82,16 @@ func Policy(networkOff bool) seccomp.Policy {
 	for _, req := range []uint64{unix.TIOCSTI, unix.TIOCLINUX} {
 		conds = append(conds, seccomp.NameWithConditions{Name: "ioctl", Conditions: []seccomp.Condition{{Argument: 1, Operation: seccomp.Equal, Value: req}}})
 	}
-	if networkOff {
+	if network != NetworkOpen {
 		notUnix := []seccomp.Condition{{Argument: 0, Operation: seccomp.NotEqual, Value: unix.AF_UNIX}}
+		notSocket := notUnix
+		if network == NetworkLoopback {
+			notSocket = append(notUnix,
+				seccomp.Condition{Argument: 0, Operation: seccomp.NotEqual, Value: unix.AF_INET},
+				seccomp.Condition{Argument: 0, Operation: seccomp.NotEqual, Value: unix.AF_INET6})
+		}
 		conds = append(conds,
-			seccomp.NameWithConditions{Name: "socket", Conditions: notUnix},
+			seccomp.NameWithConditions{Name: "socket", Conditions: notSocket},
 			seccomp.NameWithConditions{Name: "socketpair", Conditions: notUnix})
 	}
 	return seccomp.Policy{
@@ -102,9 +114,21 @@ func Policy(networkOff bool) seccomp.Policy {
 	}
 }
 
-// Assemble assembles Policy(networkOff) for the running architecture.
-func Assemble(networkOff bool) ([]unix.SockFilter, error) {
-	p := Policy(networkOff)
+// Network is how much of the network the policy leaves the command.
+type Network int
+
+const (
+	NetworkOpen     Network = iota // every socket family
+	NetworkOff                     // AF_UNIX only
+	NetworkLoopback                // AF_UNIX, AF_INET and AF_INET6: the allowlist proxy on the namespace's loopback
+)
+
+// Networks are the values of Network, in order.
+var Networks = []Network{NetworkOpen, NetworkOff, NetworkLoopback}
+
+// Assemble assembles Policy(network) for the running architecture.
+func Assemble(network Network) ([]unix.SockFilter, error) {
+	p := Policy(network)
 	insts, err := p.Assemble()
 	if err != nil {
 		return nil, err
