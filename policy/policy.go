@@ -61,6 +61,9 @@ type Policy struct {
 	// DefaultDenyRead, when false, turns the default deny-read list off;
 	// nil means on.
 	DefaultDenyRead *bool `json:"default_deny_read,omitempty"`
+	// Caches are the tool caches given to a workspace-write command
+	// through layers of its workspace's own (see CachePolicy).
+	Caches CachePolicy `json:"caches,omitzero"`
 }
 
 // Preset returns the policy of a preset name: "read-only" or
@@ -102,7 +105,8 @@ func Parse(s string) (Policy, error) {
 //
 //	{"mode":"workspace-write","writable_roots":["../shared"],"exclude_tmp":true,
 //	 "protected_names":[".env"],"network":false,
-//	 "env":{"set":{"GOFLAGS":"-mod=mod"},"keep":["NPM_TOKEN"],"clear":false}}
+//	 "env":{"set":{"GOFLAGS":"-mod=mod"},"keep":["NPM_TOKEN"],"clear":false},
+//	 "caches":{"extra":["~/.cache-of-my-tool"],"off":false,"cap":"5G"}}
 func ParseJSON(r io.Reader) (Policy, error) {
 	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
 	dec.DisallowUnknownFields()
@@ -150,6 +154,9 @@ func (p Policy) Validate() error {
 		if strings.TrimSpace(d) == "" {
 			return fmt.Errorf("policy: field \"deny_read\"[%d] is empty", i)
 		}
+	}
+	if err := p.Caches.Validate(); err != nil {
+		return err
 	}
 	return p.Env.Validate()
 }
