@@ -58,7 +58,7 @@ func (backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process, e
 	// there: the stages fail, and say so, if one is not. Only then is the
 	// probe run, to tell a missing layer (refused, or degraded with best
 	// effort) from any other setup failure.
-	optimistic := plan{namespaces: true, newNet: !spec.Policy.Network, landlock: true, seccomp: !spec.Policy.Network}
+	optimistic := plan{namespaces: true, newNet: !spec.Policy.Network, landlock: true, seccomp: !spec.Policy.Network, cacheOverlay: true}
 	var firstErr error
 	if !forceNoNamespaces && cachedProbe() == nil {
 		p, err := startWith(ctx, &spec, optimistic)
@@ -78,7 +78,7 @@ func (backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process, e
 	if err != nil {
 		return nil, err
 	}
-	if firstErr != nil && lp.namespaces && lp.landlock && lp.newNet == optimistic.newNet && lp.seccomp == optimistic.seccomp {
+	if firstErr != nil && lp.namespaces && lp.landlock && lp.newNet == optimistic.newNet && lp.seccomp == optimistic.seccomp && lp.cacheOverlay {
 		return nil, firstErr // every layer is there: the failure was something else
 	}
 	return startWith(ctx, &spec, lp)
@@ -123,6 +123,9 @@ func startWith(ctx context.Context, spec *sandbox.Spec, lp plan) (*process, erro
 		return abort(err)
 	}
 	p.prep = prep
+	if err := prep.addCaches(ctx, spec, lp); err != nil {
+		return abort(err)
+	}
 	p.degraded = append(p.degraded, prep.warnings...)
 	werr := writeSpec(specW, stagePayload(spec, lp, prep))
 	// The stage sets the sandbox up meanwhile, and starts nothing of the
@@ -176,7 +179,9 @@ type plan struct {
 	newNet     bool // and a network namespace
 	landlock   bool
 	seccomp    bool
-	degraded   []string
+	// cacheOverlay: tool caches are layered with overlays, not variables.
+	cacheOverlay bool
+	degraded     []string
 }
 
 // layerPlan decides which layers to use for pol and checks that every layer
@@ -200,6 +205,7 @@ func layerPlan(pol *policy.Resolved, pr *probeResult, bestEffort bool) (plan, er
 		missing = append(missing, LayerNoNewPriv)
 	}
 	lp.landlock = avail(LayerLandlock) && avail(LayerNoNewPriv)
+	lp.cacheOverlay = lp.namespaces && cacheOverlayAvailable(pr)
 	if !lp.landlock {
 		missing = append(missing, LayerLandlock)
 	}
@@ -270,8 +276,9 @@ func stagePayload(spec *sandbox.Spec, lp plan, prep *prepared) any {
 		// caller's TMPDIR names a host directory it may not write.
 		ex.Env = append(ex.Env, "TMPDIR="+tmpDir, "TMP="+tmpDir, "TEMP="+tmpDir)
 	}
+	ex.Env = prep.caches.commandEnv(ex.Env)
 	if lp.landlock {
-		ll := &landlockSpec{RWDirs: prep.roots, RWFiles: devFiles, NetworkOff: !pol.Network}
+		ll := &landlockSpec{RWDirs: append(slices.Clip(prep.roots), prep.caches.writable()...), RWFiles: devFiles, NetworkOff: !pol.Network}
 		if lp.namespaces {
 			// The sandbox's own tmpfs mounts, private to it.
 			ll.RWDirs = append(append([]string{}, ll.RWDirs...), "/dev/shm")
@@ -292,6 +299,7 @@ func stagePayload(spec *sandbox.Spec, lp plan, prep *prepared) any {
 		MaskRun: !pol.Network && !anyUnder(append([]string{spec.Dir}, prep.roots...), runDirs),
 		Roots:   prep.roots, Pins: prep.pins, Protected: prep.protected, ReadOnly: prep.readOnly, DenyRead: prep.denyRead,
 		Rlimits: prep.limits.rlimits(), Exec: ex,
+		Caches: prep.caches.overlays(), CacheBinds: prep.caches.bindDirs(),
 	}
 }
 

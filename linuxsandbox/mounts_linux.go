@@ -111,6 +111,9 @@ func setupMounts(s *initSpec) error {
 	if err := attachClone(oldRoot, newRoot, readOnlyTree); err != nil {
 		return fmt.Errorf("bind / read-only: %w", err)
 	}
+	if err := mountCaches(s.Caches); err != nil {
+		return err
+	}
 	for _, d := range privateTmpDirs {
 		if slices.Contains(s.HostTmp, d) {
 			continue
@@ -120,7 +123,7 @@ func setupMounts(s *initSpec) error {
 		}
 	}
 	for _, r := range s.Roots {
-		if err := attachClone(newRoot+r, newRoot+r, writableTop); err != nil {
+		if err := attachRoot(s, r); err != nil {
 			return fmt.Errorf("bind writable root %s read-write: %w", r, err)
 		}
 	}
@@ -138,6 +141,9 @@ func setupMounts(s *initSpec) error {
 		if err := hide(d); err != nil {
 			return fmt.Errorf("deny-read %s: %w", d.Path, err)
 		}
+	}
+	if err := exposeCacheBinds(s); err != nil {
+		return err
 	}
 	if s.MaskRun {
 		if err := maskRun(); err != nil {

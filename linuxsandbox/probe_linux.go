@@ -43,6 +43,7 @@ type probeReport struct {
 	SeccompErr  string `json:"seccomp_err,omitempty"`
 	IPCErr      string `json:"ipc_err,omitempty"`
 	KeyringErr  string `json:"keyring_err,omitempty"`
+	CacheErr    string `json:"cache_err,omitempty"` // why no overlay for the tool caches
 }
 
 // probeResult is the outcome of the probe, as layers.
@@ -158,7 +159,9 @@ func probeOnce(ctx context.Context, ns, newNet bool) (*probeReport, error) {
 	cmd := exec.CommandContext(ctx, selfExe)
 	ipc, _ := os.Readlink("/proc/self/ns/ipc")
 	keyring, _ := unix.KeyctlGetKeyringID(unix.KEY_SPEC_SESSION_KEYRING, false)
-	cmd.Args = []string{"cordon-sandbox: probe", dir, fmt.Sprint(newNet), ipc, fmt.Sprint(keyring)}
+	layer, done, layerErr := cacheProbeScratch()
+	defer done()
+	cmd.Args = []string{"cordon-sandbox: probe", dir, fmt.Sprint(newNet), ipc, fmt.Sprint(keyring), layer}
 	cmd.Env = []string{stageEnv + "=" + stageProbe}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -176,6 +179,9 @@ func probeOnce(ctx context.Context, ns, newNet bool) (*probeReport, error) {
 	var rep probeReport
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		return nil, fmt.Errorf("probe report %q: %w", out.String(), err)
+	}
+	if layerErr != nil {
+		rep.CacheErr = "no state directory to try it in: " + layerErr.Error()
 	}
 	return &rep, nil
 }
@@ -231,6 +237,7 @@ func layersFrom(rep *probeReport, ns, newNet bool, nsErr, netErr error) *probeRe
 	ls = append(ls, mk(LayerSeccomp, ok, d))
 	ok, d = orErr(rep.NNPErr == "", "PR_SET_NO_NEW_PRIVS", rep.NNPErr)
 	ls = append(ls, mk(LayerNoNewPriv, ok, d))
+	ls = append(ls, cacheLayerFrom(rep, ns))
 	return &probeResult{layers: ls}
 }
 
@@ -255,6 +262,9 @@ func runProbe() {
 		probeNamespaces(&rep, dir, wantNet)
 		probeIPC(&rep, os.Args[3])
 		probeKeyring(&rep, os.Args[4])
+		if rep.MountErr == "" && rep.CacheErr == "" && len(os.Args) > 5 {
+			rep.CacheErr = probeOverlay(dir, os.Args[5])
+		}
 	}
 	// In the probe's tmpfs when namespaces worked, else in the scratch
 	// directory, which the parent removes.
