@@ -22,7 +22,8 @@ import (
 const runUsage = `usage: cordon run [--policy read-only|workspace-write|JSON|@FILE] [--cwd DIR] [--writable-root DIR]...
                   [--network] [--timeout DUR] [--json] [--sandbox auto|linux|restricted-token|none] [--best-effort]
                   [--memory-limit N] [--process-limit N] [--medium-integrity] [--temp DIR]
-                  [--env NAME=VALUE]... [--env-keep NAME]... [--env-clear] -- COMMAND [ARGS...]
+                  [--env NAME=VALUE]... [--env-keep NAME]... [--env-clear]
+                  [--cache DIR]... [--no-cache-layers] [--cache-cap SIZE] -- COMMAND [ARGS...]
 
 Runs COMMAND in a sandbox. It may write only inside the cwd, the temp
 directory and the extra writable roots (none in read-only mode), never the
@@ -55,6 +56,13 @@ with the network off it cannot open network sockets.
                      addition to the policy's "deny_read" and the default list of
                      credential paths (~/.ssh, ~/.aws, ~/.netrc, browser profiles, ...;
                      "default_deny_read": false in the policy turns it off)
+  --cache DIR        one more tool cache the command may write through a layer of the
+                     workspace's own (repeatable; ~/ is your home). Go, npm, pip, cargo,
+                     Maven, Gradle and ~/.cache are built in (see cordon cache); yours
+                     are never written
+  --no-cache-layers  leave the tool caches read-only (no layers)
+  --cache-cap SIZE   bound the workspace's cache layers (default 5G; 0: no cap); past it,
+                     the least recently used files the sandbox added go after a run
   --temp DIR         Windows: the command's TEMP/TMP, a directory of yours made writable
                      on purpose (default: the workspace's own temp directory under
                      cordon's state directory; your own TEMP is left alone)
@@ -103,6 +111,8 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.Var(&envSet, "env", "")
 	fs.Var(&envKeep, "env-keep", "")
 	envClear := fs.Bool("env-clear", false, "")
+	var caches cacheFlags
+	caches.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, runUsage)
@@ -132,6 +142,10 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		p.Network = true
 	}
 	p.DenyRead = append(p.DenyRead, denyRead...)
+	if err := caches.apply(&p); err != nil {
+		fail(stderr, cordon.CodeBadPolicy, err)
+		return exitSetup
+	}
 	if err := addEnvFlags(&p.Env, envSet, envKeep, *envClear); err != nil {
 		fail(stderr, cordon.CodeBadRequest, err)
 		return exitSetup
