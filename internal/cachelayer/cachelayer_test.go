@@ -158,6 +158,7 @@ func TestClearAndList(t *testing.T) {
 			t.Fatal(err)
 		}
 		write(t, filepath.Join(w.LayerDir("xdg-cache"), "upper", "go-build", "f"), "12345")
+		write(t, filepath.Join(w.LayerDir("xdg-cache"), "inuse.lock"), "")
 		write(t, filepath.Join(w.VarDir("GOMODCACHE"), "m"), "123")
 		work := filepath.Join(w.LayerDir("xdg-cache"), "work", "work")
 		mkdir(t, work)

@@ -102,8 +102,8 @@ func usage(w Workspace) Usage {
 			for _, v := range vars {
 				add("vars/"+v.Name(), filepath.Join(w.Dir, "vars", v.Name()))
 			}
-		default:
-			add(e.Name(), filepath.Join(w.Dir, e.Name()))
+		default: // what the sandbox added is the upper layer; work/ is the overlay's scratch
+			add(e.Name(), filepath.Join(w.Dir, e.Name(), "upper"))
 		}
 	}
 	return u
