@@ -137,9 +137,13 @@ func cacheRows() []tc {
 		c("policy-off-read-only", tc{policy: `{"mode":"workspace-write","caches":{"off":true}}`, cmd: sh(`echo x > ~/.cache/x`),
 			want: denied, checks: []check{noFile("home/.cache/x")}}),
 		c("extra-cache-flag", tc{flags: []string{"--cache", "${BASE}/home/.toolcache"},
-			setup: func(t *testing.T, w *ws) { cacheHome(t, w); w.mkdir(t, "home/.toolcache"); w.write(t, "home/.toolcache/old", "old\n") },
-			cmd:   sh(`echo new > ~/.toolcache/new && cat ~/.toolcache/old ~/.toolcache/new`),
-			want:  ok, stdout: `\Aold\nnew\n\z`, checks: []check{unchanged("home/.toolcache")}}),
+			setup: func(t *testing.T, w *ws) {
+				cacheHome(t, w)
+				w.mkdir(t, "home/.toolcache")
+				w.write(t, "home/.toolcache/old", "old\n")
+			},
+			cmd:  sh(`echo new > ~/.toolcache/new && cat ~/.toolcache/old ~/.toolcache/new`),
+			want: ok, stdout: `\Aold\nnew\n\z`, checks: []check{unchanged("home/.toolcache")}}),
 		c("list-and-clear", tc{cmd: sh(`head -c 1000 /dev/zero > ~/.cache/kilo`), want: ok,
 			checks: []check{custom("cordon cache list, clear --workspace, clear", func(w *ws, _ *result) error {
 				u, err := w.cacheList()
