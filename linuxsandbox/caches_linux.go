@@ -358,7 +358,14 @@ func exposeCacheBinds(s *initSpec) error {
 				cover = d.Path
 			}
 		}
-		if cover != "" {
+		if cover == "" {
+			// Not hidden: on the host's tree, where it exists, or in a
+			// private temp directory (a state directory below /tmp),
+			// which is writable.
+			if err := os.MkdirAll(newRoot+b, 0o755); err != nil {
+				return fmt.Errorf("tool cache directory %s: %w", b, err)
+			}
+		} else {
 			opts := "mode=0755,size=4k"
 			if err := unix.Mount("", newRoot+cover, "", unix.MS_REMOUNT|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, opts); err != nil {
 				return fmt.Errorf("tool cache directory %s: %w", b, err)
