@@ -97,6 +97,32 @@ func (cw *cacheWorld) run(t *testing.T, cwd, script string, extra ...string) res
 	return runSpec(t, sandbox.Spec{Policy: cw.policy(t, cwd, policy.Policy{}, env), Args: []string{"/bin/sh", "-c", script}, Env: env})
 }
 
+// start starts script in a sandbox in cwd and returns it with its output;
+// the test kills it at the end if it still runs.
+func (cw *cacheWorld) start(t *testing.T, cwd, script string) (sandbox.Process, *bytes.Buffer) {
+	t.Helper()
+	env := cw.env()
+	out := &bytes.Buffer{}
+	p, err := New().Start(context.Background(), sandbox.Spec{Policy: cw.policy(t, cwd, policy.Policy{}, env), Dir: cwd, Env: env,
+		Stdout: out, Stderr: out, Args: []string{"sh", "-c", script}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Kill(); p.Wait() })
+	return p, out
+}
+
+// waitFor waits until cond holds, for at most 10 s (a run that never gets
+// there has failed; no result depends on how long it took).
+func waitFor(t *testing.T, what string, out *bytes.Buffer, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10 s for %s; output: %s", what, out)
+		}
+	}
+}
+
 // upper is the workspace's upper layer of the named cache.
 func (cw *cacheWorld) upper(t *testing.T, cwd, name string) string {
 	t.Helper()
@@ -386,26 +412,10 @@ func TestCacheENOSPC(t *testing.T) {
 // works.
 func TestCacheKilledRun(t *testing.T) {
 	cw := newCacheWorld(t)
-	if err := os.MkdirAll(filepath.Join(cw.home, ".cache"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	ws := cw.ws(t, "ws")
-	env := cw.env()
-	pol := cw.policy(t, ws, policy.Policy{}, env)
-	var out bytes.Buffer
-	p, err := New().Start(context.Background(), sandbox.Spec{Policy: pol, Dir: ws, Env: env, Stdout: &out, Stderr: &out,
-		Args: []string{"sh", "-c", `i=0; while :; do i=$((i+1)); mkdir -p ~/.cache/d$i && head -c 65536 /dev/urandom > ~/.cache/d$i/f; mv ~/.cache/d$i/f ~/.cache/d$i/g; done`}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, out := cw.start(t, ws, `i=0; while :; do i=$((i+1)); mkdir -p ~/.cache/d$i && head -c 65536 /dev/urandom > ~/.cache/d$i/f; mv ~/.cache/d$i/f ~/.cache/d$i/g; done`)
 	upper := cw.upper(t, ws, "xdg-cache")
-	for deadline := time.Now().Add(10 * time.Second); countFiles(t, upper) < 20; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			p.Kill()
-			p.Wait()
-			t.Fatalf("the writer wrote nothing in 10 s: %s", out.String())
-		}
-	}
+	waitFor(t, "the writer to write 20 files", out, func() bool { return countFiles(t, upper) >= 20 })
 	p.Kill()
 	if code, _ := p.Wait(); code != 128+9 {
 		t.Errorf("killed run: exit %d", code)
@@ -422,27 +432,12 @@ func TestCacheKilledRun(t *testing.T) {
 // both can write their caches.
 func TestCacheConcurrentRuns(t *testing.T) {
 	cw := newCacheWorld(t)
-	if err := os.MkdirAll(filepath.Join(cw.home, ".cache"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	ws := cw.ws(t, "ws")
-	env := cw.env()
-	pol := cw.policy(t, ws, policy.Policy{}, env)
-	var out bytes.Buffer
-	first, err := New().Start(context.Background(), sandbox.Spec{Policy: pol, Dir: ws, Env: env, Stdout: &out, Stderr: &out,
-		Args: []string{"sh", "-c", `echo first > ~/.cache/first && touch started && while [ ! -e go-on ]; do sleep 0.05; done; cat ~/.cache/first`}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer first.Kill()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, err := os.Stat(filepath.Join(ws, "started")); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the first run did not start: %s", out.String())
-		}
-	}
+	first, out := cw.start(t, ws, `echo first > ~/.cache/first && touch started && while [ ! -e go-on ]; do sleep 0.05; done; cat ~/.cache/first`)
+	waitFor(t, "the first run to start", out, func() bool {
+		_, err := os.Stat(filepath.Join(ws, "started"))
+		return err == nil
+	})
 	r := cw.run(t, ws, `echo second > ~/.cache/second && cat ~/.cache/second; ls ~/.cache`)
 	if r.code != 0 || r.stdout != "second\nsecond\n" {
 		t.Errorf("the second run: exit %d, %q %s", r.code, r.stdout, r.stderr)

@@ -1,14 +1,10 @@
 package policy
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"path"
-	"reflect"
 	"strconv"
 	"strings"
 
@@ -46,21 +42,9 @@ func (c CachePolicy) IsZero() bool { return len(c.Extra) == 0 && !c.Off && c.Cap
 // an error naming "caches".
 func (c *CachePolicy) UnmarshalJSON(b []byte) error {
 	type plain CachePolicy // without this method
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var p plain
-	if err := dec.Decode(&p); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			if typeErr.Type == reflect.TypeFor[plain]() {
-				typeErr.Type = reflect.TypeFor[CachePolicy]()
-			}
-			return typeErr
-		}
-		return fmt.Errorf("field \"caches\": %w", err)
-	}
+	p, err := decodeStrict[plain, CachePolicy](b, "caches")
 	*c = CachePolicy(p)
-	return nil
+	return err
 }
 
 // Validate checks Extra and Cap; errors name the field.
@@ -84,12 +68,12 @@ func (c CachePolicy) CapBytes() (uint64, error) {
 	if c.Cap == "" {
 		return DefaultCacheCap, nil
 	}
-	return ParseCacheCap(c.Cap)
+	return ParseSize(c.Cap)
 }
 
-// ParseCacheCap reads a size: digits, optionally followed by K, M, G or T
-// (binary multiples). "0" is no cap.
-func ParseCacheCap(s string) (uint64, error) {
+// ParseSize reads a byte count: digits, optionally followed by K, M, G or
+// T (binary multiples). For a cap, "0" is no cap.
+func ParseSize(s string) (uint64, error) {
 	mult, num := uint64(1), s
 	if n := len(s); n > 0 {
 		switch s[n-1] {
@@ -105,7 +89,7 @@ func ParseCacheCap(s string) (uint64, error) {
 	}
 	v, err := strconv.ParseUint(num, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%q is not a size (bytes, or digits followed by K, M, G or T; 0 for no cap)", s)
+		return 0, fmt.Errorf("%q is not a size (bytes, or digits followed by K, M, G or T)", s)
 	}
 	if v > (1<<64-1)/mult {
 		return 0, fmt.Errorf("%q is too large", s)
@@ -160,18 +144,7 @@ var posixCaches = func() []cacheSpec {
 		return home(get, ".cache")
 	}
 	under := func(base, rel string) string {
-		if base == "" {
-			return ""
-		}
-		return path.Join(base, rel)
-	}
-	or := func(v string, def func(get func(string) string) string) func(get func(string) string) string {
-		return func(get func(string) string) string {
-			if x := get(v); x != "" {
-				return x
-			}
-			return def(get)
-		}
+		return joinSet(base, rel, func(b, r string) string { return path.Join(b, r) })
 	}
 	gopath := func(get func(string) string) string {
 		if g, _, _ := strings.Cut(get("GOPATH"), ":"); g != "" {
@@ -205,21 +178,10 @@ var posixCaches = func() []cacheSpec {
 // below %LOCALAPPDATA% and %USERPROFILE%.
 var windowsCaches = func() []cacheSpec {
 	under := func(base, rel string) string {
-		if base == "" {
-			return ""
-		}
-		return strings.TrimRight(base, `\/`) + `\` + rel
+		return joinSet(base, rel, func(b, r string) string { return strings.TrimRight(b, `\/`) + `\` + r })
 	}
 	env := func(v, rel string) func(get func(string) string) string {
 		return func(get func(string) string) string { return under(get(v), rel) }
-	}
-	or := func(v string, def func(get func(string) string) string) func(get func(string) string) string {
-		return func(get func(string) string) string {
-			if x := get(v); x != "" {
-				return x
-			}
-			return def(get)
-		}
 	}
 	gopath := func(get func(string) string) string {
 		if g, _, _ := strings.Cut(get("GOPATH"), ";"); g != "" {
@@ -240,6 +202,25 @@ var windowsCaches = func() []cacheSpec {
 		{"gradle", "GRADLE_USER_HOME", "caches", func(get func(string) string) string { return under(gradle(get), "caches") }},
 	}
 }()
+
+// joinSet joins rel to base, or is "" when base is (what it depends on
+// is unset).
+func joinSet(base, rel string, join func(string, string) string) string {
+	if base == "" {
+		return ""
+	}
+	return join(base, rel)
+}
+
+// or is the variable v's value when set, def's otherwise.
+func or(v string, def func(get func(string) string) string) func(get func(string) string) string {
+	return func(get func(string) string) string {
+		if x := get(v); x != "" {
+			return x
+		}
+		return def(get)
+	}
+}
 
 // resolveCaches lists the caches a workspace-write run layers: the built-in
 // ones found from the command's environment (env.CommandEnv; env.Getenv

@@ -33,7 +33,7 @@ func (c *cacheFlags) apply(p *policy.Policy) error {
 	p.Caches.Extra = append(p.Caches.Extra, c.extra...)
 	p.Caches.Off = p.Caches.Off || c.off
 	if c.cap != "" {
-		if _, err := policy.ParseCacheCap(c.cap); err != nil {
+		if _, err := policy.ParseSize(c.cap); err != nil {
 			return fmt.Errorf("--cache-cap: %w", err)
 		}
 		p.Caches.Cap = c.cap

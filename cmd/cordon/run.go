@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -301,27 +300,12 @@ func runProbe(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// parseSize reads a byte count: digits, optionally followed by K, M or G
-// (binary multiples). Zero is refused: it would be no limit.
+// parseSize reads a byte count (policy.ParseSize: digits, optionally
+// followed by K, M, G or T). Zero is refused: it would be no limit.
 func parseSize(s string) (uint64, error) {
-	mult := uint64(1)
-	num := s
-	if n := len(s); n > 0 {
-		switch s[n-1] {
-		case 'K', 'k':
-			mult, num = 1<<10, s[:n-1]
-		case 'M', 'm':
-			mult, num = 1<<20, s[:n-1]
-		case 'G', 'g':
-			mult, num = 1<<30, s[:n-1]
-		}
+	v, err := policy.ParseSize(s)
+	if err == nil && v == 0 {
+		err = fmt.Errorf("%q is not a positive size", s)
 	}
-	v, err := strconv.ParseUint(num, 10, 64)
-	if err != nil || v == 0 {
-		return 0, fmt.Errorf("%q is not a positive size (bytes, or digits followed by K, M or G)", s)
-	}
-	if v > (1<<64-1)/mult {
-		return 0, fmt.Errorf("%q is too large", s)
-	}
-	return v * mult, nil
+	return v, err
 }
