@@ -78,10 +78,15 @@ func (backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process, e
 	if err != nil {
 		return nil, err
 	}
+	lp.cacheOverlayFailed(firstErr)
 	if firstErr != nil && lp.namespaces && lp.landlock && lp.newNet == optimistic.newNet && lp.seccomp == optimistic.seccomp && lp.cacheOverlay {
 		return nil, firstErr // every layer is there: the failure was something else
 	}
-	return startWith(ctx, &spec, lp)
+	p, err := startWith(ctx, &spec, lp)
+	if lp.cacheOverlayFailed(err) && ctx.Err() == nil {
+		return startWith(ctx, &spec, lp)
+	}
+	return p, err
 }
 
 // startWith starts the stage with the layers of lp, prepares the host side
@@ -179,8 +184,10 @@ type plan struct {
 	newNet     bool // and a network namespace
 	landlock   bool
 	seccomp    bool
-	// cacheOverlay: tool caches are layered with overlays, not variables.
+	// cacheOverlay: tool caches are layered with overlays, not variables;
+	// cacheNote says why not, when an overlay failed to mount.
 	cacheOverlay bool
+	cacheNote    string
 	degraded     []string
 }
 
@@ -383,10 +390,13 @@ func (p *process) Wait() (int, error) {
 // user, mount, PID and IPC namespaces (System V IPC and POSIX message
 // queues of its own, ipc_namespaces(7)), a network namespace when newNet,
 // the caller's uid and gid mapped to themselves (the command sees its own
-// ids), and CAP_SYS_ADMIN and CAP_SETPCAP kept across execve(2) as ambient
-// capabilities of the new namespace: the init needs the first to mount and
-// the second to empty its bounding set, and drops both before the command
-// starts. A caller that is root keeps them as uid 0 anyway.
+// ids), and CAP_SYS_ADMIN, CAP_SETPCAP and CAP_DAC_OVERRIDE kept across
+// execve(2) as ambient capabilities of the new namespace: the init needs
+// the first to mount, the second to empty its bounding set, and the third
+// for the tool caches' overlays (overlayfs works in its work directory,
+// mode 0, with the credentials of whoever mounted it; in the namespace the
+// capability reaches only the caller's own files), and drops all before the
+// command starts. A caller that is root keeps them as uid 0 anyway.
 func setInitAttrs(sys *syscall.SysProcAttr, newNet bool) {
 	flags := uintptr(syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC)
 	if newNet {
@@ -397,7 +407,7 @@ func setInitAttrs(sys *syscall.SysProcAttr, newNet bool) {
 	sys.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
 	sys.GidMappings = []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
 	if uid != 0 {
-		sys.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP}
+		sys.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP, unix.CAP_DAC_OVERRIDE}
 	}
 }
 

@@ -120,6 +120,9 @@ func (prep *prepared) addCaches(ctx context.Context, spec *sandbox.Spec, lp plan
 	layers, notes := cachelayer.Plan(caches, filepath.EvalSymlinks, policy.POSIX.Within)
 	prep.notes = append(prep.notes, notes...)
 	overlay := lp.namespaces && lp.cacheOverlay && !forceCacheVariables
+	if lp.cacheNote != "" {
+		prep.notes = append(prep.notes, "tool caches go through their variables: "+lp.cacheNote)
+	}
 	var redirect []cachelayer.Layer
 	for _, l := range layers {
 		if why := prep.cacheConflict(l.Real, state); why != "" {
@@ -200,6 +203,10 @@ func (cr *cacheRun) mountLayer(ws cachelayer.Workspace, l cachelayer.Layer) erro
 				release()
 				return err
 			}
+		}
+		// The overlay's root has the upper layer's mode: the cache's own.
+		if fi, err := os.Stat(l.Real); err == nil {
+			os.Chmod(filepath.Join(dir, "upper"), fi.Mode().Perm())
 		}
 		cr.releases = append(cr.releases, release)
 		cr.own = append(cr.own, filepath.Join(dir, "upper"))
@@ -294,6 +301,22 @@ func (cr *cacheRun) writable() []string {
 	return cr.rw
 }
 
+// overlayFailed is in the setup error of an overlay that did not mount.
+const overlayFailed = "mount the overlay"
+
+// cacheOverlayFailed reports whether err is the failure of a cache's
+// overlay to mount (the probe mounted one in the state directory, but
+// this cache's file system, say, takes none) and if so, turns lp to the
+// variables and keeps why, for the log: the run is started again that way.
+func (lp *plan) cacheOverlayFailed(err error) bool {
+	var se *SetupError
+	if !lp.cacheOverlay || !errors.As(err, &se) || !strings.Contains(se.Msg, overlayFailed) {
+		return false
+	}
+	lp.cacheOverlay, lp.cacheNote = false, se.Msg
+	return true
+}
+
 // overlayOpts are the mount options of an overlay of lower under the
 // layer directory layer (holding upper/ and work/). userxattr: the
 // overlay's own attributes are user.overlay.*, which an unprivileged
@@ -310,7 +333,7 @@ func overlayOpts(lower, layer string) string {
 func mountCaches(ms []cacheMount) error {
 	for _, m := range ms {
 		if err := unix.Mount("cordon-cache", newRoot+m.Path, "overlay", unix.MS_NOSUID|unix.MS_NODEV, overlayOpts(oldRoot+m.Path, oldRoot+m.Layer)); err != nil {
-			return fmt.Errorf("tool cache %s: mount the overlay: %w (--no-cache-layers leaves the caches read-only)", m.Path, err)
+			return fmt.Errorf("tool cache %s: %s: %w", m.Path, overlayFailed, err)
 		}
 	}
 	return nil

@@ -132,6 +132,14 @@ func cacheRows() []tc {
 			want: ok, stdout: `\Afrom the tarball\n\z`, checks: []check{unchanged("home/.npm"), unchanged("home/.cache")}}),
 		c("write-lands-in-layer", tc{cmd: sh(`echo added > ~/.cache/added && echo changed > ~/.cache/keep && cat ~/.cache/keep`),
 			want: ok, stdout: `\Achanged\n\z`, checks: []check{unchanged("home/.cache"), noFile("home/.cache/added")}}),
+		c("unprivileged-write-lands-in-layer", tc{asUser: true, cmd: sh(`echo added > ~/.cache/added && rm ~/.cache/keep && ls -A ~/.cache`),
+			want: ok, stdout: `\Aadded\n\z`, checks: []check{unchanged("home/.cache"), noFile("home/.cache/added"),
+				custom("the layer holds the file and the whiteout", func(w *ws, _ *result) error {
+					if _, n, err := xdgLayer(mustList(w), w.dir); err != nil || n != 1 {
+						return fmt.Errorf("%d files in the layer, %v; want 1", n, err)
+					}
+					return nil
+				})}}),
 		c("no-cache-layers-read-only", tc{flags: []string{"--no-cache-layers"}, cmd: sh(`echo x > ~/.cache/x`),
 			want: denied, checks: []check{noFile("home/.cache/x")}}),
 		c("policy-off-read-only", tc{policy: `{"mode":"workspace-write","caches":{"off":true}}`, cmd: sh(`echo x > ~/.cache/x`),
