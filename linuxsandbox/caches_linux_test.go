@@ -388,7 +388,8 @@ func TestCacheSymlinkedDir(t *testing.T) {
 
 // A full upper layer: the command sees ENOSPC, the user's cache is
 // untouched, and the next write that fits works. The state directory is
-// put on a 1 MiB tmpfs, which needs root.
+// put on a 1 MiB tmpfs, which needs root; the cache stays on the disk, so
+// this is also a cache on another file system than its layer.
 func TestCacheENOSPC(t *testing.T) {
 	cw := newCacheWorld(t)
 	if err := unix.Mount("cordon-test-state", cw.state, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=1m,mode=0755"); err != nil {
