@@ -213,6 +213,7 @@ func prepare(req Request, env []string, choose func(string) (sandbox.Backend, er
 	if err != nil {
 		return spec, nil, fail(setupCode(err), err)
 	}
+	penv.CommandEnv = env // the tool caches are where the command's variables say
 	res, err := pol.Resolve(penv)
 	if err != nil {
 		return spec, nil, fail(CodeBadPolicy, err)

@@ -58,7 +58,7 @@ func (backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process, e
 	// there: the stages fail, and say so, if one is not. Only then is the
 	// probe run, to tell a missing layer (refused, or degraded with best
 	// effort) from any other setup failure.
-	optimistic := plan{namespaces: true, newNet: !spec.Policy.Network, landlock: true, seccomp: !spec.Policy.Network, allowlist: spec.Policy.Allowlist != nil}
+	optimistic := plan{namespaces: true, newNet: !spec.Policy.Network, landlock: true, seccomp: !spec.Policy.Network, allowlist: spec.Policy.Allowlist != nil, cacheOverlay: true}
 	var firstErr error
 	if !forceNoNamespaces && cachedProbe() == nil {
 		p, err := startWith(ctx, &spec, optimistic)
@@ -78,10 +78,15 @@ func (backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process, e
 	if err != nil {
 		return nil, err
 	}
-	if firstErr != nil && lp.namespaces && lp.landlock && lp.newNet == optimistic.newNet && lp.seccomp == optimistic.seccomp && lp.allowlist == optimistic.allowlist {
+	lp.cacheOverlayFailed(firstErr)
+	if firstErr != nil && lp.namespaces && lp.landlock && lp.newNet == optimistic.newNet && lp.seccomp == optimistic.seccomp && lp.allowlist == optimistic.allowlist && lp.cacheOverlay {
 		return nil, firstErr // every layer is there: the failure was something else
 	}
-	return startWith(ctx, &spec, lp)
+	p, err := startWith(ctx, &spec, lp)
+	if lp.cacheOverlayFailed(err) && ctx.Err() == nil {
+		return startWith(ctx, &spec, lp)
+	}
+	return p, err
 }
 
 // startWith starts the stage with the layers of lp, prepares the host side
@@ -139,6 +144,9 @@ func startWith(ctx context.Context, spec *sandbox.Spec, lp plan) (*process, erro
 		return abort(err)
 	}
 	p.prep = prep
+	if err := prep.addCaches(ctx, spec, lp); err != nil {
+		return abort(err)
+	}
 	p.degraded = append(p.degraded, prep.warnings...)
 	werr := writeSpec(specW, stagePayload(spec, lp, prep))
 	// The stage sets the sandbox up meanwhile, and starts nothing of the
@@ -195,7 +203,11 @@ type plan struct {
 	landlock   bool
 	seccomp    bool
 	allowlist  bool // and the network allowlist's proxy on its loopback
-	degraded   []string
+	// cacheOverlay: tool caches are layered with overlays, not variables;
+	// cacheNote says why not, when an overlay failed to mount.
+	cacheOverlay bool
+	cacheNote    string
+	degraded     []string
 }
 
 // layerPlan decides which layers to use for pol and checks that every layer
@@ -220,6 +232,7 @@ func layerPlan(pol *policy.Resolved, pr *probeResult, bestEffort bool) (plan, er
 		missing = append(missing, LayerNoNewPriv)
 	}
 	lp.landlock = avail(LayerLandlock) && avail(LayerNoNewPriv)
+	lp.cacheOverlay = lp.namespaces && cacheOverlayAvailable(pr)
 	if !lp.landlock {
 		missing = append(missing, LayerLandlock)
 	}
@@ -297,8 +310,9 @@ func stagePayload(spec *sandbox.Spec, lp plan, prep *prepared) any {
 		// caller's TMPDIR names a host directory it may not write.
 		ex.Env = append(ex.Env, "TMPDIR="+tmpDir, "TMP="+tmpDir, "TEMP="+tmpDir)
 	}
+	ex.Env = prep.caches.commandEnv(ex.Env)
 	if lp.landlock {
-		ll := &landlockSpec{RWDirs: prep.roots, RWFiles: devFiles, NetworkOff: !pol.Network}
+		ll := &landlockSpec{RWDirs: append(slices.Clip(prep.roots), prep.caches.writable()...), RWFiles: devFiles, NetworkOff: !pol.Network}
 		if lp.namespaces {
 			// The sandbox's own tmpfs mounts, private to it.
 			ll.RWDirs = append(append([]string{}, ll.RWDirs...), "/dev/shm")
@@ -323,6 +337,7 @@ func stagePayload(spec *sandbox.Spec, lp plan, prep *prepared) any {
 		MaskRun: !pol.Network && !anyUnder(append([]string{spec.Dir}, prep.roots...), runDirs),
 		Roots:   prep.roots, Pins: prep.pins, Protected: prep.protected, ReadOnly: prep.readOnly, DenyRead: prep.denyRead,
 		Rlimits: prep.limits.rlimits(), Proxy: proxy, Exec: ex,
+		Caches: prep.caches.overlays(), CacheBinds: prep.caches.bindDirs(),
 	}
 }
 
@@ -408,10 +423,13 @@ func (p *process) Wait() (int, error) {
 // user, mount, PID and IPC namespaces (System V IPC and POSIX message
 // queues of its own, ipc_namespaces(7)), a network namespace when newNet,
 // the caller's uid and gid mapped to themselves (the command sees its own
-// ids), and CAP_SYS_ADMIN and CAP_SETPCAP kept across execve(2) as ambient
-// capabilities of the new namespace: the init needs the first to mount and
-// the second to empty its bounding set, and drops both before the command
-// starts. A caller that is root keeps them as uid 0 anyway.
+// ids), and CAP_SYS_ADMIN, CAP_SETPCAP and CAP_DAC_OVERRIDE kept across
+// execve(2) as ambient capabilities of the new namespace: the init needs
+// the first to mount, the second to empty its bounding set, and the third
+// for the tool caches' overlays (overlayfs works in its work directory,
+// mode 0, with the credentials of whoever mounted it; in the namespace the
+// capability reaches only the caller's own files), and drops all before the
+// command starts. A caller that is root keeps them as uid 0 anyway.
 func setInitAttrs(sys *syscall.SysProcAttr, newNet bool) {
 	flags := uintptr(syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC)
 	if newNet {
@@ -422,7 +440,7 @@ func setInitAttrs(sys *syscall.SysProcAttr, newNet bool) {
 	sys.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
 	sys.GidMappings = []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
 	if uid != 0 {
-		sys.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP}
+		sys.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP, unix.CAP_DAC_OVERRIDE}
 	}
 }
 

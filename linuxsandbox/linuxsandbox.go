@@ -12,7 +12,9 @@
 // user_namespaces(7), mount_namespaces(7), pid_namespaces(7),
 // ipc_namespaces(7), network_namespaces(7)), as the caller's uid mapped to
 // itself. It builds the command's view of the file system: the host's tree
-// bound read-only, each writable root bound back read-write (nosuid), the
+// bound read-only, each tool cache an overlay over the user's cache with
+// the workspace's own upper layer (caches_linux.go), each writable root
+// bound back read-write (nosuid), the
 // protected names and git directories inside them bound read-only on top
 // (gitDirs), cordon's state directory read-only, private size-bounded /tmp
 // and /var/tmp, a fresh /proc and a minimal /dev. It pivots into that tree,
@@ -20,7 +22,8 @@
 // every capability (PR_CAPBSET_DROP of the whole bounding set, the ambient
 // set cleared, capset(2) to zero), sets PR_SET_NO_NEW_PRIVS, applies
 // Landlock (landlock(7): read everywhere, write only in the writable roots,
-// the private temp directories and a few device files) and the seccomp
+// the tool caches' overlays, the private temp directories and a few device
+// files) and the seccomp
 // filter (internal/seccompfilter) to itself, then starts the command as its
 // child with only stdin, stdout and stderr. As PID 1 of the namespace it
 // forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT to it, reaps orphans and exits with

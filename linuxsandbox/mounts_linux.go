@@ -24,7 +24,11 @@ import (
 //  3. The host tree is cloned (open_tree(2), OPEN_TREE_CLONE|AT_RECURSIVE),
 //     made read-only in one call on the whole detached tree
 //     (mount_setattr(2), AT_RECURSIVE, MOUNT_ATTR_RDONLY), and attached at
-//     /newroot (move_mount(2)).
+//     /newroot (move_mount(2)). Each tool cache then gets an overlay at its
+//     canonical path: the host's cache (from /oldroot) is its lower layer,
+//     the workspace's layer in cordon's state directory its upper one
+//     (caches_linux.go). Roots below a cache are cloned from /oldroot in
+//     step 4, so that the overlay does not stand in for them.
 //  4. Each writable root, outermost first (an extra root may hold the
 //     workspace), is cloned from that read-only copy, recursively,
 //     its top mount made read-write and nosuid (mount_setattr(2) clearing
@@ -111,6 +115,9 @@ func setupMounts(s *initSpec) error {
 	if err := attachClone(oldRoot, newRoot, readOnlyTree); err != nil {
 		return fmt.Errorf("bind / read-only: %w", err)
 	}
+	if err := mountCaches(s.Caches); err != nil {
+		return err
+	}
 	for _, d := range privateTmpDirs {
 		if slices.Contains(s.HostTmp, d) {
 			continue
@@ -120,7 +127,7 @@ func setupMounts(s *initSpec) error {
 		}
 	}
 	for _, r := range s.Roots {
-		if err := attachClone(newRoot+r, newRoot+r, writableTop); err != nil {
+		if err := attachRoot(s, r); err != nil {
 			return fmt.Errorf("bind writable root %s read-write: %w", r, err)
 		}
 	}
@@ -138,6 +145,9 @@ func setupMounts(s *initSpec) error {
 		if err := hide(d); err != nil {
 			return fmt.Errorf("deny-read %s: %w", d.Path, err)
 		}
+	}
+	if err := exposeCacheBinds(s); err != nil {
+		return err
 	}
 	if s.MaskRun {
 		if err := maskRun(); err != nil {

@@ -32,6 +32,7 @@ type prepared struct {
 	notes     []string   // what the run found and left alone, for the log
 	locks     []dirLock
 	limits    *limiter
+	caches    *cacheRun // the tool caches' layers (caches_linux.go)
 }
 
 // dirLock is a shared flock(2) on a protected directory, held for the whole
@@ -420,5 +421,6 @@ func (prep *prepared) cleanup() {
 		unix.Close(l.fd)
 	}
 	prep.locks = nil
+	prep.caches.finish()
 	_ = prep.limits.close()
 }

@@ -47,6 +47,7 @@ type probeReport struct {
 	// reached; empty when it worked or was not tried (no network
 	// namespace).
 	AllowlistErr string `json:"allowlist_err,omitempty"`
+	CacheErr     string `json:"cache_err,omitempty"` // why no overlay for the tool caches
 }
 
 // probeResult is the outcome of the probe, as layers.
@@ -164,7 +165,9 @@ func probeOnce(ctx context.Context, ns, newNet bool) (*probeReport, error) {
 	cmd := exec.CommandContext(ctx, selfExe)
 	ipc, _ := os.Readlink("/proc/self/ns/ipc")
 	keyring, _ := unix.KeyctlGetKeyringID(unix.KEY_SPEC_SESSION_KEYRING, false)
-	cmd.Args = []string{"cordon-sandbox: probe", dir, fmt.Sprint(newNet), ipc, fmt.Sprint(keyring)}
+	layer, done, layerErr := cacheProbeScratch()
+	defer done()
+	cmd.Args = []string{"cordon-sandbox: probe", dir, fmt.Sprint(newNet), ipc, fmt.Sprint(keyring), layer}
 	cmd.Env = []string{stageEnv + "=" + stageProbe}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -187,6 +190,9 @@ func probeOnce(ctx context.Context, ns, newNet bool) (*probeReport, error) {
 	var rep probeReport
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		return nil, fmt.Errorf("probe report %q: %w", out.String(), err)
+	}
+	if layerErr != nil {
+		rep.CacheErr = "no state directory to try it in: " + layerErr.Error()
 	}
 	return &rep, nil
 }
@@ -246,6 +252,7 @@ func layersFrom(rep *probeReport, ns, newNet bool, nsErr, netErr error) *probeRe
 	ls = append(ls, mk(LayerSeccomp, ok, d))
 	ok, d = orErr(rep.NNPErr == "", "PR_SET_NO_NEW_PRIVS", rep.NNPErr)
 	ls = append(ls, mk(LayerNoNewPriv, ok, d))
+	ls = append(ls, cacheLayerFrom(rep, ns))
 	return &probeResult{layers: ls}
 }
 
@@ -272,6 +279,9 @@ func runProbe() {
 		probeKeyring(&rep, os.Args[4])
 		if wantNet {
 			probeAllowlist(&rep)
+		}
+		if rep.MountErr == "" && rep.CacheErr == "" && len(os.Args) > 5 {
+			rep.CacheErr = probeOverlay(dir, os.Args[5])
 		}
 	}
 	// In the probe's tmpfs when namespaces worked, else in the scratch

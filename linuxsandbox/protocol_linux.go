@@ -85,6 +85,11 @@ type initSpec struct {
 	ReadOnly  []string `json:"read_only,omitempty"`
 	// DenyRead are covered last, so that they win over a root holding them.
 	DenyRead []denyPath `json:"deny_read,omitempty"`
+	// Caches are the tool caches' overlays, mounted right after the host's
+	// tree is cloned; CacheBinds the directories tools' variables point at
+	// instead, bound writable after the deny-read covers (caches_linux.go).
+	Caches     []cacheMount `json:"caches,omitempty"`
+	CacheBinds []string     `json:"cache_binds,omitempty"`
 	// Rlimits are set on the init itself before it starts the command.
 	Rlimits []rlimit `json:"rlimits,omitempty"`
 	// Proxy, for a network allowlist, has the init listen on the

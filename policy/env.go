@@ -77,20 +77,29 @@ func (e EnvPolicy) IsZero() bool { return len(e.Set) == 0 && len(e.Keep) == 0 &&
 // error naming "env", as the policy's own unknown fields are.
 func (e *EnvPolicy) UnmarshalJSON(b []byte) error {
 	type plain EnvPolicy // without this method
-	var p plain
+	p, err := decodeField[plain, EnvPolicy](b, "env")
+	*e = EnvPolicy(p)
+	return err
+}
+
+// decodeField decodes the policy's object field b into a P (a type
+// without an UnmarshalJSON of its own, standing for the field's type T):
+// an unknown field is an error naming field, as the policy's own unknown
+// fields are, and a type error names T.
+func decodeField[P, T any](b []byte, field string) (P, error) {
+	var p P
 	if err := decodeStrict(b, &p); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
 			// The caller's decoder prefixes the field path ("env.keep").
-			if typeErr.Type == reflect.TypeFor[plain]() {
-				typeErr.Type = reflect.TypeFor[EnvPolicy]()
+			if typeErr.Type == reflect.TypeFor[P]() {
+				typeErr.Type = reflect.TypeFor[T]()
 			}
-			return typeErr
+			return p, typeErr
 		}
-		return fmt.Errorf("field \"env\": %w", err)
+		return p, fmt.Errorf("field %q: %w", field, err)
 	}
-	*e = EnvPolicy(p)
-	return nil
+	return p, nil
 }
 
 // Validate checks Set and Keep; errors name the field and the variable,

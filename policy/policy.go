@@ -66,6 +66,9 @@ type Policy struct {
 	// DefaultDenyRead, when false, turns the default deny-read list off;
 	// nil means on.
 	DefaultDenyRead *bool `json:"default_deny_read,omitempty"`
+	// Caches are the tool caches given to a workspace-write command
+	// through layers of its workspace's own (see CachePolicy).
+	Caches CachePolicy `json:"caches,omitzero"`
 }
 
 // Preset returns the policy of a preset name: "read-only" or
@@ -107,7 +110,8 @@ func Parse(s string) (Policy, error) {
 //
 //	{"mode":"workspace-write","writable_roots":["../shared"],"exclude_tmp":true,
 //	 "protected_names":[".env"],"network":false,
-//	 "env":{"set":{"GOFLAGS":"-mod=mod"},"keep":["NPM_TOKEN"],"clear":false}}
+//	 "env":{"set":{"GOFLAGS":"-mod=mod"},"keep":["NPM_TOKEN"],"clear":false},
+//	 "caches":{"extra":["~/.cache-of-my-tool"],"off":false,"cap":"5G"}}
 //
 // where "network" may also be an allowlist:
 // {"allow_hosts":["registry.npmjs.org","preset:pypi"],"allow_local_binding":false}.
@@ -166,6 +170,9 @@ func (p Policy) Validate() error {
 		if _, err := p.NetworkAllowlist.Resolve(); err != nil {
 			return err
 		}
+	}
+	if err := p.Caches.Validate(); err != nil {
+		return err
 	}
 	return p.Env.Validate()
 }

@@ -38,6 +38,11 @@ type Resolved struct {
 	// DenyRead are the absolute paths the command may not read, existing
 	// or not (the backend skips a missing one and says so).
 	DenyRead []string `json:"deny_read,omitempty"`
+	// Caches are the tool caches the command gets through layers of its
+	// workspace's own (workspace-write only), and CacheCap bounds those
+	// layers in bytes (0: no cap).
+	Caches   []Cache `json:"caches,omitempty"`
+	CacheCap uint64  `json:"cache_cap,omitempty"`
 	rules    Rules
 }
 
@@ -76,6 +81,9 @@ type Env struct {
 	// (HOME; USERPROFILE, APPDATA, LOCALAPPDATA) and "~/" expands to;
 	// nil reads none, so the default list is empty.
 	Getenv func(string) string
+	// CommandEnv is the command's environment, where the tool caches are
+	// looked up (HOME, GOCACHE, …); nil falls back to Getenv.
+	CommandEnv []string
 }
 
 // Resolve makes p's paths absolute and checks the roots: each must be
@@ -168,6 +176,12 @@ func (p Policy) Resolve(env Env) (*Resolved, error) {
 				return nil, fmt.Errorf("policy: writable roots overlap: %s root %s and %s root %s; give only the outer one", a.Kind, a.Path, b.Kind, b.Path)
 			}
 		}
+	}
+	if r.Caches, err = p.resolveCaches(env, givenCwd, r.Roots, canon); err != nil {
+		return nil, err
+	}
+	if r.CacheCap, err = p.Caches.CapBytes(); err != nil {
+		return nil, fmt.Errorf("policy: field \"caches.cap\": %w", err)
 	}
 	return r, r.checkDenyRead()
 }

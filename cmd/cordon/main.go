@@ -10,6 +10,7 @@
 //	cordon explain  may the sandbox read, write or delete this path, and why?
 //	cordon sids     the capability SIDs in cordon's store
 //	cordon cleanup  remove every ACE the Windows backend added
+//	cordon cache    the workspaces' tool-cache layers: list, clear
 //
 // Exit codes are stable so scripts can branch on them; each subcommand
 // documents its own.
@@ -48,6 +49,7 @@ commands:
   explain  say whether the sandbox may read, write or delete a path, and which ACE decides
   sids     list the capability SIDs in cordon's store, or drop those of vanished workspaces
   cleanup  remove every ACE, label and placeholder the Windows backend added, and nothing else
+  cache    list or clear the workspaces' tool-cache layers
 
 Run 'cordon <command> -h' for a command's flags.
 `
@@ -74,6 +76,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runSIDs(args[1:], stdout, stderr)
 	case "cleanup":
 		return runCleanup(args[1:], stdout, stderr)
+	case "cache":
+		return runCache(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -20,6 +20,7 @@ const mcpUsage = `usage: cordon mcp [--policy read-only|workspace-write|JSON|@FI
                   [--network | --allow-host PATTERN...] [--timeout DUR] [--sandbox auto|linux|restricted-token|none] [--best-effort]
                   [--memory-limit N] [--process-limit N] [--medium-integrity] [--temp DIR] [--deny-read PATH]...
                   [--env NAME=VALUE]... [--env-keep NAME]... [--env-clear]
+                  [--cache DIR]... [--no-cache-layers] [--cache-cap SIZE]
 
 Serves the Model Context Protocol on stdin and stdout, for an AI agent: a
 shell whose every command runs in the sandbox these flags fix, the flags of

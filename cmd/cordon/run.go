@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -21,7 +20,8 @@ import (
 const runUsage = `usage: cordon run [--policy read-only|workspace-write|JSON|@FILE] [--cwd DIR] [--writable-root DIR]...
                   [--network | --allow-host PATTERN...] [--timeout DUR] [--json] [--sandbox auto|linux|restricted-token|none] [--best-effort]
                   [--memory-limit N] [--process-limit N] [--medium-integrity] [--temp DIR]
-                  [--env NAME=VALUE]... [--env-keep NAME]... [--env-clear] -- COMMAND [ARGS...]
+                  [--env NAME=VALUE]... [--env-keep NAME]... [--env-clear]
+                  [--cache DIR]... [--no-cache-layers] [--cache-cap SIZE] -- COMMAND [ARGS...]
 
 Runs COMMAND in a sandbox. It may write only inside the cwd, the temp
 directory and the extra writable roots (none in read-only mode), never the
@@ -61,6 +61,13 @@ with the network off it cannot open network sockets.
                      addition to the policy's "deny_read" and the default list of
                      credential paths (~/.ssh, ~/.aws, ~/.netrc, browser profiles, ...;
                      "default_deny_read": false in the policy turns it off)
+  --cache DIR        one more tool cache the command may write through a layer of the
+                     workspace's own (repeatable; ~/ is your home). Go, npm, pip, cargo,
+                     Maven, Gradle and ~/.cache are built in (see cordon cache); yours
+                     are never written
+  --no-cache-layers  leave the tool caches read-only (no layers)
+  --cache-cap SIZE   bound the workspace's cache layers (default 5G; 0: no cap); past it,
+                     the least recently used files the sandbox added go after a run
   --temp DIR         Windows: the command's TEMP/TMP, a directory of yours made writable
                      on purpose (default: the workspace's own temp directory under
                      cordon's state directory; your own TEMP is left alone)
@@ -243,27 +250,12 @@ func runProbe(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// parseSize reads a byte count: digits, optionally followed by K, M or G
-// (binary multiples). Zero is refused: it would be no limit.
+// parseSize reads a byte count (policy.ParseSize: digits, optionally
+// followed by K, M, G or T). Zero is refused: it would be no limit.
 func parseSize(s string) (uint64, error) {
-	mult := uint64(1)
-	num := s
-	if n := len(s); n > 0 {
-		switch s[n-1] {
-		case 'K', 'k':
-			mult, num = 1<<10, s[:n-1]
-		case 'M', 'm':
-			mult, num = 1<<20, s[:n-1]
-		case 'G', 'g':
-			mult, num = 1<<30, s[:n-1]
-		}
+	v, err := policy.ParseSize(s)
+	if err == nil && v == 0 {
+		err = fmt.Errorf("%q is not a positive size", s)
 	}
-	v, err := strconv.ParseUint(num, 10, 64)
-	if err != nil || v == 0 {
-		return 0, fmt.Errorf("%q is not a positive size (bytes, or digits followed by K, M or G)", s)
-	}
-	if v > (1<<64-1)/mult {
-		return 0, fmt.Errorf("%q is too large", s)
-	}
-	return v * mult, nil
+	return v, err
 }

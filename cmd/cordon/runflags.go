@@ -23,6 +23,7 @@ type sandboxFlags struct {
 	procLimit                            uint
 	roots, denyRead, envSet, envKeep     multiFlag
 	allowHosts                           multiFlag
+	caches                               cacheFlags
 }
 
 // addSandboxFlags registers the sandbox flags on fs.
@@ -44,6 +45,7 @@ func addSandboxFlags(fs *flag.FlagSet) *sandboxFlags {
 	fs.Var(&f.envSet, "env", "")
 	fs.Var(&f.envKeep, "env-keep", "")
 	fs.BoolVar(&f.envClear, "env-clear", false, "")
+	f.caches.register(fs)
 	return f
 }
 
@@ -64,6 +66,9 @@ func (f *sandboxFlags) request() (req cordon.Request, code string, err error) {
 		return req, cordon.ErrorCode(err), errors.Unwrap(err)
 	}
 	p.DenyRead = append(p.DenyRead, f.denyRead...)
+	if err := f.caches.apply(&p); err != nil {
+		return req, cordon.CodeBadPolicy, err
+	}
 	if err := addEnvFlags(&p.Env, f.envSet, f.envKeep, f.envClear); err != nil {
 		return req, cordon.CodeBadRequest, err
 	}

@@ -96,3 +96,22 @@ func WithLock(ctx context.Context, path string, f func() error) error {
 	defer release()
 	return f()
 }
+
+// TryLock takes the lock on the file at path (created if needed) if it is
+// free now, and never waits: ok is false when another holder has it.
+func TryLock(path string, exclusive bool) (release func(), ok bool, err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, false, fmt.Errorf("statedir: opening the lock file: %w", err)
+	}
+	got, err := tryLock(f, exclusive)
+	if err != nil || !got {
+		f.Close()
+		if err != nil {
+			return nil, false, fmt.Errorf("statedir: locking %s: %w", path, err)
+		}
+		return nil, false, nil
+	}
+	l := &fileLock{f: f}
+	return l.release, true, nil
+}

@@ -1,0 +1,262 @@
+package smoke
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The workload table: the toolchains an agent runs, each in a fresh
+// workspace under workspace-write with the network off, through the built
+// binary, with dependencies already cached or vendored. Each row says what
+// it needs; a row whose tool is missing here is skipped loudly. HOME is a
+// fresh directory of the test's, so the tools' caches are the test's own,
+// layered by cordon like a user's.
+
+// workload is one row of the table.
+type workload struct {
+	name  string
+	tools []string // on PATH, or the row is skipped
+	needs string   // what the row needs beyond the tools, for the README
+	// setup prepares the workspace (and HOME) on the host, unsandboxed,
+	// and returns the script to run in the sandbox and extra environment.
+	setup func(t *testing.T, ws, home string) (script string, env []string)
+}
+
+func workloads() []workload {
+	return []workload{
+		{name: "go build and test after an edit", tools: []string{"go"}, needs: "the standard library only", setup: goWorkload},
+		{name: "npm install of a local tarball, then npm test", tools: []string{"node", "npm"}, needs: "the package as a tarball", setup: npmWorkload},
+		{name: "python venv and pip install of a local package", tools: []string{"python3"}, needs: "the package as a wheel; the venv module", setup: pipWorkload},
+		{name: "cargo build", tools: []string{"cargo"}, needs: "a crate without dependencies, or vendored ones", setup: cargoWorkload},
+		{name: "make with gcc", tools: []string{"make", "gcc"}, needs: "nothing", setup: makeWorkload},
+		{name: "git status, diff, log, stash list", tools: []string{"git"}, needs: "nothing", setup: gitWorkload},
+		{name: "mvn -o package", tools: []string{"mvn"}, needs: "Maven's plugins in ~/.m2 (one online build)", setup: mvnWorkload},
+	}
+}
+
+func TestWorkloads(t *testing.T) {
+	if cordonBin == "" {
+		t.Skip("the smoke suite cannot run here: " + windowsSkipReason())
+	}
+	for _, wl := range workloads() {
+		t.Run(wl.name, func(t *testing.T) {
+			for _, tool := range wl.tools {
+				if _, err := exec.LookPath(tool); err != nil {
+					fmt.Fprintf(os.Stderr, "WARNING: workload %q skipped: %s is not installed\n", wl.name, tool)
+					t.Skipf("%s is not installed", tool)
+				}
+			}
+			base := t.TempDir()
+			ws, home, state := filepath.Join(base, "ws"), filepath.Join(base, "home"), filepath.Join(base, "state")
+			for _, d := range []string{ws, filepath.Join(home, ".cache"), state} {
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			script, env := wl.setup(t, ws, home)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, cordonBin, "run", "--policy", "workspace-write", "--cwd", ws, "--", "sh", "-c", script)
+			cmd.Env = append(workloadEnv(home, state), env...)
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			err := cmd.Run()
+			if err != nil {
+				t.Errorf("%s failed in the sandbox: %v\nstdout:\n%s\nstderr:\n%s", wl.name, err, out.String(), errb.String())
+			}
+		})
+	}
+}
+
+// workloadEnv is a plain user's environment with HOME at home and cordon's
+// state in state.
+func workloadEnv(home, state string) []string {
+	env := []string{"HOME=" + home, "CORDON_STATE_DIR=" + state, "LC_ALL=C", "PATH=" + os.Getenv("PATH")}
+	for _, k := range []string{"RUSTUP_HOME", "GOROOT"} {
+		if v := os.Getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// hostRun runs a command on the host, unsandboxed, as the row's setup.
+func hostRun(t *testing.T, dir string, env []string, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir, cmd.Env = dir, env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("setup: %s %v: %v\n%s", name, args, err, out)
+	}
+	return string(out)
+}
+
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// goWorkload: a module whose test passes; the build, an edit, and the build
+// and test again. GOFLAGS is left to the machine except VCS stamping, which
+// a workspace that is no repository must survive.
+func goWorkload(t *testing.T, ws, home string) (string, []string) {
+	writeFiles(t, ws, map[string]string{
+		"go.mod":       "module example.com/wl\n\ngo 1.22\n",
+		"main.go":      "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(greeting()) }\n\nfunc greeting() string { return \"hello\" }\n",
+		"main_test.go": "package main\n\nimport \"testing\"\n\nfunc TestGreeting(t *testing.T) {\n\tif greeting() == \"\" {\n\t\tt.Fatal(\"empty\")\n\t}\n}\n",
+	})
+	return `set -e
+go build -o wl . && ./wl
+sed -i 's/hello/hello, edited/' main.go
+go build -o wl . && ./wl | grep -q edited
+go test ./...`, []string{"GOFLAGS=-buildvcs=auto", "GOTOOLCHAIN=local"}
+}
+
+// npmWorkload: a dependency packed to a tarball on the host, installed in
+// the sandbox from that file, then the project's test uses it.
+func npmWorkload(t *testing.T, ws, home string) (string, []string) {
+	dep := filepath.Join(filepath.Dir(ws), "dep")
+	writeFiles(t, dep, map[string]string{
+		"package.json": `{"name":"wl-dep","version":"1.0.0","main":"index.js"}`,
+		"index.js":     "module.exports = () => 'from dep';\n",
+	})
+	env := append(workloadEnv(home, ""), "npm_config_update_notifier=false", "npm_config_audit=false", "npm_config_fund=false")
+	hostRun(t, dep, env, "npm", "pack", "--pack-destination", ws)
+	writeFiles(t, ws, map[string]string{
+		"package.json": `{"name":"wl","version":"1.0.0","scripts":{"test":"node -e \"if (require('wl-dep')() !== 'from dep') process.exit(1)\""}}`,
+	})
+	return `set -e
+npm install --offline --no-audit --no-fund ./wl-dep-1.0.0.tgz
+npm test`, []string{"npm_config_update_notifier=false"}
+}
+
+// pipWorkload: a pure-Python wheel, written here, installed into a fresh
+// venv with no index.
+func pipWorkload(t *testing.T, ws, home string) (string, []string) {
+	out, err := exec.Command("python3", "-c", "import sys, venv, ensurepip; print(sys.executable)").Output()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "WARNING: workload pip skipped: python3 has no venv or ensurepip: %v\n", err)
+		t.Skipf("python3 has no venv or ensurepip: %v", err)
+	}
+	python := strings.TrimSpace(string(out))
+	writeWheel(t, filepath.Join(ws, "wlpkg-0.1-py3-none-any.whl"))
+	return `set -e
+` + python + ` -m venv .venv
+.venv/bin/pip install --no-index --disable-pip-version-check wlpkg-0.1-py3-none-any.whl
+.venv/bin/python -c 'import wlpkg; assert wlpkg.VALUE == 42'`, nil
+}
+
+// writeWheel writes a minimal pure-Python wheel of the package wlpkg.
+func writeWheel(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	z := zip.NewWriter(f)
+	files := []struct{ name, content string }{
+		{"wlpkg/__init__.py", "VALUE = 42\n"},
+		{"wlpkg-0.1.dist-info/METADATA", "Metadata-Version: 2.1\nName: wlpkg\nVersion: 0.1\n"},
+		{"wlpkg-0.1.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: cordon-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
+	}
+	var record strings.Builder
+	for _, fl := range files {
+		w, err := z.Create(fl.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(fl.content))
+		fmt.Fprintf(&record, "%s,,\n", fl.name)
+	}
+	record.WriteString("wlpkg-0.1.dist-info/RECORD,,\n")
+	w, err := z.Create("wlpkg-0.1.dist-info/RECORD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte(record.String()))
+	if err := z.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// cargoWorkload: a crate with no dependencies, built offline.
+func cargoWorkload(t *testing.T, ws, home string) (string, []string) {
+	writeFiles(t, ws, map[string]string{
+		"Cargo.toml":  "[package]\nname = \"wl\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+		"src/main.rs": "fn main() { println!(\"hello\"); }\n",
+	})
+	var env []string
+	if os.Getenv("RUSTUP_HOME") == "" {
+		if h, err := os.UserHomeDir(); err == nil {
+			env = append(env, "RUSTUP_HOME="+filepath.Join(h, ".rustup"))
+		}
+	}
+	return "set -e\ncargo build --offline\n./target/debug/wl | grep -q hello", env
+}
+
+// makeWorkload: a C program built by make with gcc.
+func makeWorkload(t *testing.T, ws, home string) (string, []string) {
+	writeFiles(t, ws, map[string]string{
+		"hello.c":  "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n",
+		"Makefile": "hello: hello.c\n\tgcc -o hello hello.c\n",
+	})
+	return "set -e\nmake\n./hello | grep -q hello", nil
+}
+
+// gitWorkload: a repository with a commit and an uncommitted edit; git's
+// everyday reading commands.
+func gitWorkload(t *testing.T, ws, home string) (string, []string) {
+	env := append(workloadEnv(home, ""), "GIT_CONFIG_NOSYSTEM=1")
+	hostRun(t, ws, env, "git", "init", "-q", "-b", "main")
+	writeFiles(t, ws, map[string]string{"a.txt": "one\n"})
+	hostRun(t, ws, env, "git", "add", "a.txt")
+	hostRun(t, ws, env, "git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "first")
+	writeFiles(t, ws, map[string]string{"a.txt": "two\n"})
+	return `set -e
+git status --short | grep -q 'a.txt'
+git diff | grep -q '+two'
+git log --oneline | grep -q first
+git stash list`, []string{"GIT_CONFIG_NOSYSTEM=1"}
+}
+
+// mvnWorkload: a one-class project packaged offline; it needs Maven's
+// plugins in ~/.m2, which only an online build puts there.
+func mvnWorkload(t *testing.T, ws, home string) (string, []string) {
+	real, err := os.UserHomeDir()
+	if err != nil {
+		t.Skip("no home directory")
+	}
+	repo := filepath.Join(real, ".m2", "repository")
+	if _, err := os.Stat(filepath.Join(repo, "org", "apache", "maven", "plugins", "maven-jar-plugin")); err != nil {
+		fmt.Fprintf(os.Stderr, "WARNING: workload mvn skipped: Maven's plugins are not in %s (one online build puts them there)\n", repo)
+		t.Skipf("Maven's plugins are not in %s", repo)
+	}
+	if err := os.Symlink(filepath.Join(real, ".m2"), filepath.Join(home, ".m2")); err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, ws, map[string]string{
+		"pom.xml": `<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
+<groupId>wl</groupId><artifactId>wl</artifactId><version>1</version>
+<properties><maven.compiler.release>17</maven.compiler.release></properties></project>`,
+		"src/main/java/wl/Hello.java": "package wl; public class Hello { public static void main(String[] a) { System.out.println(\"hello\"); } }\n",
+	})
+	return "set -e\nmvn -o -q package\ntest -f target/wl-1.jar", nil
+}
