@@ -4,7 +4,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +27,9 @@ type workload struct {
 	name  string
 	tools []string // on PATH, or the row is skipped
 	needs string   // what the row needs beyond the tools, for the README
+	// caches are the tool's caches below HOME that the row writes: without
+	// cordon's cache layers it fails, and with them they are unchanged.
+	caches []string
 	// setup prepares the workspace (and HOME) on the host, unsandboxed,
 	// and returns the script to run in the sandbox and extra environment.
 	setup func(t *testing.T, ws, home string) (script string, env []string)
@@ -32,8 +37,8 @@ type workload struct {
 
 func workloads() []workload {
 	return []workload{
-		{name: "go build and test after an edit", tools: []string{"go"}, needs: "the standard library only", setup: goWorkload},
-		{name: "npm install of a local tarball, then npm test", tools: []string{"node", "npm"}, needs: "the package as a tarball", setup: npmWorkload},
+		{name: "go build and test after an edit", tools: []string{"go"}, needs: "the standard library only", setup: goWorkload, caches: []string{".cache/go-build"}},
+		{name: "npm install of a local tarball, then npm test", tools: []string{"node", "npm"}, needs: "the package as a tarball", setup: npmWorkload, caches: []string{".npm"}},
 		{name: "python venv and pip install of a local package", tools: []string{"python3"}, needs: "the package as a wheel; the venv module", setup: pipWorkload},
 		{name: "cargo build", tools: []string{"cargo"}, needs: "a crate without dependencies, or vendored ones", setup: cargoWorkload},
 		{name: "make with gcc", tools: []string{"make", "gcc"}, needs: "nothing", setup: makeWorkload},
@@ -54,7 +59,13 @@ func TestWorkloads(t *testing.T) {
 					t.Skipf("%s is not installed", tool)
 				}
 			}
-			base := t.TempDir()
+			// Not below /tmp, which the sandbox replaces: HOME's caches
+			// there would be writable without any layer.
+			base, err := os.MkdirTemp(baseParent(tc{}), "workload-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(base) })
 			ws, home, state := filepath.Join(base, "ws"), filepath.Join(base, "home"), filepath.Join(base, "state")
 			for _, d := range []string{ws, filepath.Join(home, ".cache"), state} {
 				if err := os.MkdirAll(d, 0o755); err != nil {
@@ -62,18 +73,67 @@ func TestWorkloads(t *testing.T) {
 				}
 			}
 			script, env := wl.setup(t, ws, home)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, cordonBin, "run", "--policy", "workspace-write", "--cwd", ws, "--", "sh", "-c", script)
-			cmd.Env = append(workloadEnv(home, state), env...)
-			var out, errb bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &errb
-			err := cmd.Run()
-			if err != nil {
-				t.Errorf("%s failed in the sandbox: %v\nstdout:\n%s\nstderr:\n%s", wl.name, err, out.String(), errb.String())
+			env = append(workloadEnv(home, state), env...)
+			before := make([]string, len(wl.caches))
+			for i, c := range wl.caches {
+				before[i] = treeState(t, filepath.Join(home, c))
+			}
+			if len(wl.caches) > 0 {
+				// Control: without the layers the tool's cache is read-only.
+				stdout, stderr, err := runWorkload(t, ws, env, script, "--no-cache-layers")
+				if err == nil || !strings.Contains(stderr, "read-only file system") {
+					t.Errorf("control: without cache layers %s did not fail on its read-only cache: %v\nstdout:\n%s\nstderr:\n%s", wl.name, err, stdout, stderr)
+				}
+			}
+			if stdout, stderr, err := runWorkload(t, ws, env, script); err != nil {
+				t.Errorf("%s failed in the sandbox: %v\nstdout:\n%s\nstderr:\n%s", wl.name, err, stdout, stderr)
+			}
+			for i, c := range wl.caches {
+				if after := treeState(t, filepath.Join(home, c)); after != before[i] {
+					t.Errorf("the sandboxed %s changed the host's %s; the layer should have taken the writes:\nbefore:\n%s\nafter:\n%s", wl.name, c, before[i], after)
+				}
 			}
 		})
 	}
+}
+
+// treeState lists the tree at root, each entry with its mode, size and
+// modification time, or says it does not exist.
+func treeState(t *testing.T, root string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%s %v %d %d\n", p, fi.Mode(), fi.Size(), fi.ModTime().UnixNano())
+		return nil
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return "(absent)"
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// runWorkload runs script through the built binary in the workspace ws.
+func runWorkload(t *testing.T, ws string, env []string, script string, flags ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	args := append(append([]string{"run", "--policy", "workspace-write", "--cwd", ws}, flags...), "--", "sh", "-c", script)
+	cmd := exec.CommandContext(ctx, cordonBin, args...)
+	cmd.Env = env
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	return out.String(), errb.String(), err
 }
 
 // workloadEnv is a plain user's environment with HOME at home and cordon's
