@@ -27,7 +27,7 @@ type cacheWorld struct {
 	base, home, state string
 }
 
-func newCacheWorld(t *testing.T) *cacheWorld {
+func newCacheWorld(t testing.TB) *cacheWorld {
 	t.Helper()
 	parent := "/var/lib/cordon-test"
 	if os.Geteuid() != 0 {
@@ -63,7 +63,7 @@ func newCacheWorld(t *testing.T) *cacheWorld {
 }
 
 // ws makes a workspace directory named name in the world.
-func (cw *cacheWorld) ws(t *testing.T, name string) string {
+func (cw *cacheWorld) ws(t testing.TB, name string) string {
 	t.Helper()
 	d := filepath.Join(cw.base, name)
 	if err := os.MkdirAll(d, 0o755); err != nil {
@@ -78,7 +78,7 @@ func (cw *cacheWorld) env(extra ...string) []string {
 }
 
 // policy resolves pol for a command in cwd with env, as Run does.
-func (cw *cacheWorld) policy(t *testing.T, cwd string, pol policy.Policy, env []string) *policy.Resolved {
+func (cw *cacheWorld) policy(t testing.TB, cwd string, pol policy.Policy, env []string) *policy.Resolved {
 	t.Helper()
 	if pol.Mode == "" {
 		pol.Mode = policy.WorkspaceWrite
