@@ -97,7 +97,7 @@ func (w Workspace) state() string { return filepath.Dir(filepath.Dir(w.Dir)) }
 // info is workspace.json.
 type info struct {
 	Workspace string            `json:"workspace"`
-	Caches    map[string]string `json:"caches"` // layer name: the cache's path
+	Caches    map[string]string `json:"caches"` // layer name ("go-build", "vars/GOCACHE"): the cache's path
 	// Vars is Workspace.Vars relative to the state directory, slashed;
 	// empty for Dir/vars.
 	Vars string `json:"vars,omitempty"`
@@ -135,9 +135,21 @@ func (w Workspace) Record(caches []policy.Cache) error {
 		}
 		changed = old.Vars != in.Vars
 	}
+	set := func(name, path string) {
+		if in.Caches[name] != path {
+			in.Caches[name], changed = path, true
+		}
+	}
 	for _, c := range caches {
-		if in.Caches[c.Name] != c.Path {
-			in.Caches[c.Name], changed = c.Path, true
+		set(c.Name, c.Path)
+		if c.Var != "" {
+			// The variable's directory stands in for what the variable
+			// named: CARGO_HOME is the registry's parent.
+			p := c.Path
+			if c.Sub != "" {
+				p = filepath.Dir(p)
+			}
+			set("vars/"+c.Var, p)
 		}
 	}
 	if _, err := os.Stat(p); err == nil && !changed {

@@ -244,17 +244,32 @@ func Clear(state, key string) (cleared []string, err error) {
 // os.RemoveAll alone cannot enter, so each directory is given back its
 // owner's rights first. Whiteouts (0/0 character devices) and files with
 // user.overlay.* attributes are ordinary directory entries to remove.
+// Where os.RemoveAll still fails (Wine lacks the POSIX-semantics delete
+// Go's Windows RemoveAll asks for), the entries are removed one by one,
+// deepest first. Neither way follows a symbolic link or junction: the
+// link is removed, never what it leads to.
 func RemoveAll(dir string) error {
 	err := os.RemoveAll(dir)
 	if err == nil {
 		return nil
 	}
 	// WalkDir calls back for a directory before it reads it.
+	var paths []string
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.IsDir() {
 			os.Chmod(p, 0o700)
 		}
+		paths = append(paths, p)
 		return nil
 	})
-	return os.RemoveAll(dir)
+	if err = os.RemoveAll(dir); err == nil {
+		return nil
+	}
+	var errs []error
+	for i := len(paths) - 1; i >= 0; i-- {
+		if err := os.Remove(paths[i]); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -38,7 +38,8 @@ func TestVarsElsewhere(t *testing.T) {
 	for _, l := range us[0].Layers {
 		names = append(names, l.Name)
 	}
-	if us[0].Workspace != `C:\src\a` || us[0].Bytes != 6 || !slices.Equal(names, []string{"vars/GOCACHE", "vars/npm_config_cache"}) {
+	if us[0].Workspace != `C:\src\a` || us[0].Bytes != 6 || !slices.Equal(names, []string{"vars/GOCACHE", "vars/npm_config_cache"}) ||
+		us[0].Layers[0].Cache != `C:\Users\me\AppData\Local\go-build` {
 		t.Errorf("List = %+v", us[0])
 	}
 	cleared, err := Clear(state, w.Key)
