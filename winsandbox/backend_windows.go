@@ -223,5 +223,6 @@ func (pr *process) Kill() error { return pr.p.Kill() }
 // Degraded lists what this run did not enforce.
 func (pr *process) Degraded() []string { return pr.s.degraded }
 
-// Notes are the git-directory resolver's findings, for the log.
+// Notes are the git-directory resolver's findings and what became of the
+// tool caches, for the log.
 func (pr *process) Notes() []string { return pr.s.notes }

@@ -16,6 +16,7 @@ import (
 	"github.com/cordon-sandbox/cordon/internal/ntfs"
 	"github.com/cordon-sandbox/cordon/internal/testutil"
 	"github.com/cordon-sandbox/cordon/policy"
+	"github.com/cordon-sandbox/cordon/sandbox"
 	"github.com/cordon-sandbox/cordon/winsandbox"
 )
 
@@ -267,5 +268,19 @@ func TestRealWindowsGoCacheLayer(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(userCache, "probe.txt")); !os.IsNotExist(err) {
 		t.Errorf("the user's go-build holds the probe: %v", err)
+	}
+}
+
+// The probe names the cache layer, and says it goes through the variables
+// where the token layer works.
+func TestProbeCacheLayer(t *testing.T) {
+	p := winsandbox.New().Probe(context.Background())
+	i := slices.IndexFunc(p.Layers, func(l sandbox.Layer) bool { return l.Name == winsandbox.LayerCaches })
+	if i < 0 || p.Layers[i].Enforces == "" {
+		t.Fatalf("layers %+v", p.Layers)
+	}
+	tok := slices.IndexFunc(p.Layers, func(l sandbox.Layer) bool { return l.Name == winsandbox.LayerToken })
+	if l := p.Layers[i]; l.Available != p.Layers[tok].Available || l.Available && !strings.HasPrefix(l.Detail, "variables") {
+		t.Errorf("cache layer %+v, token layer %+v", l, p.Layers[tok])
 	}
 }
