@@ -114,6 +114,10 @@ type Cache struct {
 	// Sub is what the tool appends to Var's value to find Path ("registry"
 	// below CARGO_HOME), empty when Var names Path itself.
 	Sub string `json:"sub,omitempty"`
+	// Fixed says the policy's own "env": {"set": …} gives Var its value:
+	// the user chose where this tool's cache is, so a backend that layers
+	// by pointing Var elsewhere leaves Var, and the cache, as they are.
+	Fixed bool `json:"fixed,omitempty"`
 }
 
 // cacheSpec is one built-in cache: where it is, from the variables the
@@ -203,6 +207,23 @@ var windowsCaches = func() []cacheSpec {
 	}
 }()
 
+// setsVar reports whether the policy's env.set names the variable v (for
+// npm, either of the names npm reads), by the platform's rules.
+func (p Policy) setsVar(v string, rules envlist.Rules) bool {
+	names := []string{v}
+	if v == "npm_config_cache" {
+		names = append(names, "NPM_CONFIG_CACHE")
+	}
+	for k := range p.Env.Set {
+		for _, n := range names {
+			if rules.Same(k, n) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // joinSet joins rel to base, or is "" when base is (what it depends on
 // is unset).
 func joinSet(base, rel string, join func(string, string) string) string {
@@ -234,11 +255,11 @@ func (p Policy) resolveCaches(env Env, cwd string, roots []Root, canon func(stri
 	}
 	_, windows := env.Rules.(windowsRules)
 	get := env.Getenv
+	rules := envlist.POSIX
+	if windows {
+		rules = envlist.Windows
+	}
 	if env.CommandEnv != nil {
-		rules := envlist.POSIX
-		if windows {
-			rules = envlist.Windows
-		}
 		get = func(name string) string { v, _ := rules.Lookup(env.CommandEnv, name); return v }
 	}
 	if get == nil {
@@ -271,7 +292,7 @@ func (p Policy) resolveCaches(env Env, cwd string, roots []Root, canon func(stri
 		if err != nil {
 			continue // a relative GOCACHE and the like: the tool's business
 		}
-		add(Cache{Name: s.name, Path: canon(abs), Var: s.v, Sub: s.sub})
+		add(Cache{Name: s.name, Path: canon(abs), Var: s.v, Sub: s.sub, Fixed: p.setsVar(s.v, rules)})
 	}
 	for i, e := range p.Caches.Extra {
 		field := fmt.Sprintf("\"caches.extra\"[%d]", i)

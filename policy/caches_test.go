@@ -163,3 +163,29 @@ func TestCachePolicyJSON(t *testing.T) {
 		}
 	}
 }
+
+// A variable the policy's own env.set gives a value is the user's choice
+// of where the cache is: the cache says so (Fixed), by the platform's name
+// rules, and the others do not.
+func TestCachesFixedByThePolicy(t *testing.T) {
+	p := Policy{Env: EnvPolicy{Set: map[string]string{"gocache": `D:\gocache`, "Maven_Opts": "-Xmx1g"}}}
+	env := []string{`USERPROFILE=C:\Users\me`, `LOCALAPPDATA=C:\Users\me\AppData\Local`, `GOCACHE=D:\gocache`}
+	fixed := map[string]bool{}
+	for _, c := range resolveCachesWith(t, p, Windows, `C:\src\ws`, env) {
+		fixed[c.Name] = c.Fixed
+	}
+	for name, want := range map[string]bool{"go-build": true, "maven": true, "go-mod": false, "npm": false} {
+		if got, ok := fixed[name]; !ok || got != want {
+			t.Errorf("Windows %s: fixed %v (present %v), want %v", name, got, ok, want)
+		}
+	}
+	// On POSIX names are case-sensitive; npm reads either spelling.
+	p = Policy{Env: EnvPolicy{Set: map[string]string{"NPM_CONFIG_CACHE": "/n", "gocache": "/g"}}}
+	fixed = map[string]bool{}
+	for _, c := range resolveCachesWith(t, p, POSIX, "/w/ws", []string{"HOME=/home/me", "NPM_CONFIG_CACHE=/n"}) {
+		fixed[c.Name] = c.Fixed
+	}
+	if !fixed["npm"] || fixed["go-build"] {
+		t.Errorf("POSIX: %v, want npm fixed and go-build not (gocache is another variable there)", fixed)
+	}
+}

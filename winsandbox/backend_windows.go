@@ -36,6 +36,8 @@ type setup struct {
 	procSD, threadSD *windows.SECURITY_DESCRIPTOR
 	// desktop is the run's private desktop, closed after the job.
 	desktop *windesktop.Desktop
+	// caches are the run's tool-cache layers, nil without.
+	caches *cacheRun
 }
 
 // release closes the job (killing whatever is left in it) and the token,
@@ -55,6 +57,8 @@ func (s *setup) release() error {
 		errs = append(errs, s.token.Close())
 		s.token = 0
 	}
+	// After the job: nothing of the command writes its layers any more.
+	s.caches.finish()
 	if s.unlock != nil {
 		s.unlock()
 		s.unlock = nil
@@ -74,7 +78,7 @@ func (b *Backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process
 	if err != nil {
 		return nil, err
 	}
-	env := LaunchEnv(spec.Env, spec.Policy, filepath.Join(s.dir, "stubs"))
+	env := LaunchEnv(s.caches.commandEnv(spec.Env), spec.Policy, filepath.Join(s.dir, "stubs"))
 	if !spec.Policy.Network {
 		if err := writeStubs(filepath.Join(s.dir, "stubs")); err != nil {
 			return nil, errors.Join(err, s.release())
@@ -219,5 +223,6 @@ func (pr *process) Kill() error { return pr.p.Kill() }
 // Degraded lists what this run did not enforce.
 func (pr *process) Degraded() []string { return pr.s.degraded }
 
-// Notes are the git-directory resolver's findings, for the log.
+// Notes are the git-directory resolver's findings and what became of the
+// tool caches, for the log.
 func (pr *process) Notes() []string { return pr.s.notes }

@@ -38,16 +38,24 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	if err != nil {
 		return nil, err
 	}
-	unlockSetup, unlockRun, err := lock(ctx, dir)
-	if err != nil {
-		return nil, err
-	}
-	s := &setup{dir: dir, unlock: unlockRun}
+	s := &setup{dir: dir}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, s.release())
 		}
 	}()
+	// Before the setup lock, so that a wait for `cordon cache clear` holds
+	// up no other run; before the plan, since the layers' directories lie
+	// in the workspace's own temp root and a cold plan propagates its ACEs
+	// over them too.
+	if err = s.takeCaches(ctx, spec, state); err != nil {
+		return nil, err
+	}
+	unlockSetup, unlockRun, err := lock(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	s.unlock = unlockRun
 	defer unlockSetup()
 
 	tok, err := readCaller(plumbingOnly)

@@ -49,6 +49,7 @@ func (b *Backend) Probe(ctx context.Context) sandbox.Probe {
 		add(LayerDesktop, true, "")
 	}
 	add(LayerNetwork, true, "a deterrent, not a wall: no firewall without the elevated mode")
+	add(LayerCaches, tokOK, map[bool]string{true: "variables: no overlay on Windows; the tool starts from an empty cache of the workspace's own", false: "needs the token layer"}[tokOK])
 	if !tokOK {
 		p.Available = false
 		p.Reason = fmt.Sprintf("%s layer: %s", LayerToken, tokDetail)

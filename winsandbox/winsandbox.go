@@ -53,6 +53,11 @@
 //  8. When the command exits, the job is terminated, so nothing it left
 //     running outlives it.
 //
+// Before step 2, in workspace-write mode, the tool caches get their
+// layers (caches.go): each tool's variable is pointed at a directory below
+// the workspace's own temp directory, a root of the plan like the others,
+// and the workspace's cache lock is held until the command has ended.
+//
 // A read-only run adds no allow ACE at all, and at Low integrity no deny
 // on anything of the user's either (a world-writable directory outside the
 // roots is held by its own Medium label; only cordon's state directory
@@ -148,6 +153,10 @@ const (
 	LayerJob     = "job-object"
 	LayerDesktop = "desktop"
 	LayerNetwork = "network-env"
+	// LayerCaches is how tool caches are layered: always through their
+	// variables here (caches.go); the Linux backend's layer of the same
+	// name says overlay or variables.
+	LayerCaches = "cache-layers"
 )
 
 var enforces = map[string]string{
@@ -155,5 +164,6 @@ var enforces = map[string]string{
 	LayerACL:     "Its capability SIDs are granted on the writable roots only, denied on protected names (.git, .codex, .agents) and on world-writable directories outside the roots.",
 	LayerJob:     "The command and everything it starts die when it exits, times out or is cancelled. It may not use the clipboard, global atoms, other processes' windows, system parameters, display settings, desktop switching or log-off.",
 	LayerDesktop: "The command runs on a private desktop of its own: its hooks and SendInput reach none of the user's windows.",
+	LayerCaches:  "A workspace-write command may write its tool caches (Go, npm, pip, cargo, Maven, Gradle): each tool's variable points at a directory of its workspace's own, below the workspace's own temp directory, which only that workspace's sandboxes may write. Yours stay read-only and unchanged.",
 	LayerNetwork: "Without network, proxy variables point at a dead port, package managers are told to stay offline and ssh/scp resolve to failing stubs. Programs that ignore them still connect.",
 }

@@ -36,6 +36,8 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	case "victim", "attack", "desktop": // see twosandboxes_windows_test.go
 		os.Exit(helper(os.Getenv(helperEnv)))
+	case "cache": // see caches_windows_test.go
+		os.Exit(cacheHelper())
 	}
 	os.Exit(m.Run())
 }

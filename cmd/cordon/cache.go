@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime"
 
 	"github.com/cordon-sandbox/cordon"
 	"github.com/cordon-sandbox/cordon/internal/cachelayer"
+	"github.com/cordon-sandbox/cordon/internal/ntfs"
 	"github.com/cordon-sandbox/cordon/internal/statedir"
 	"github.com/cordon-sandbox/cordon/policy"
 )
@@ -46,7 +48,8 @@ const cacheUsage = `usage: cordon cache [list] [--json]
 
 In workspace-write mode a sandboxed command writes its tool caches (Go,
 npm, pip, cargo, Maven, Gradle, ~/.cache) through layers of its workspace's
-own, kept in cordon's state directory; your caches are never written.
+own, kept in cordon's state directory (on Windows, below the workspace's
+own temp directory there); your caches are never written.
 
   list     each workspace's layers, their sizes and the workspace's path
   clear    remove the layers of every workspace, or of the workspace DIR
@@ -86,16 +89,11 @@ func runCache(args []string, stdout, stderr io.Writer) int {
 	key := ""
 	if *workspace != "" {
 		abs, err := filepath.Abs(*workspace)
-		if err == nil {
-			if real, rerr := filepath.EvalSymlinks(abs); rerr == nil {
-				abs = real
-			}
-		}
 		if err != nil {
 			fail(stderr, codeUsage, fmt.Errorf("--workspace: %w", err))
 			return exitBadInput
 		}
-		key = cachelayer.Key(abs)
+		key = cachelayer.Key(layerKeyPath(abs))
 	}
 	cleared, err := cachelayer.Clear(state, key)
 	if *asJSON {
@@ -160,6 +158,24 @@ func cacheList(state string, asJSON bool, stdout, stderr io.Writer) int {
 		}
 	}
 	return exitOK
+}
+
+// layerKeyPath is the workspace abs as the backends key its layers
+// (cachelayer.Key): on Windows its final path, as the restricted-token
+// backend resolves the cwd (ntfs.FinalPath through policy.Env.Canonical:
+// junctions, which filepath.EvalSymlinks leaves alone, resolved); elsewhere
+// its symbolic links resolved, as the Linux backend does.
+func layerKeyPath(abs string) string {
+	if runtime.GOOS == "windows" {
+		if p, err := policy.Windows.Abs("", ntfs.FinalPath(abs)); err == nil {
+			return p
+		}
+		return abs
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		return real
+	}
+	return abs
 }
 
 // humanSize prints n bytes in binary units.

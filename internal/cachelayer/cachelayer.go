@@ -22,7 +22,11 @@
 //	cache/<key>/<layer>/run-*/     a concurrent run's own layer, discarded after it
 //	cache/<key>/vars/<VAR>         the directory a tool's variable is pointed at instead
 //
-// <key> is Key(the workspace's canonical path).
+// <key> is Key(the workspace's canonical path). A backend may keep the
+// variables' directories elsewhere in the state directory (Workspace.Vars:
+// the Windows backend's live below the workspace's own temp directory,
+// tmp\<16 hex>\cache\<VAR>, which its sandboxes are granted already);
+// workspace.json then says where, so that List and Clear find them.
 package cachelayer
 
 import (
@@ -55,6 +59,10 @@ type Workspace struct {
 	Dir  string // <state>/cache/<key>
 	Key  string
 	Path string // the workspace, canonical
+	// Vars, when set, holds the variables' directories instead of
+	// Dir/vars. It must lie in the state directory (Record refuses it
+	// otherwise): Clear removes it on the strength of workspace.json.
+	Vars string
 }
 
 // Open names the layers of the workspace at path (canonical) in state;
@@ -74,29 +82,74 @@ func (w Workspace) LayerDir(name string) string { return filepath.Join(w.Dir, na
 
 // VarDir is the directory the variable v is pointed at when a cache is
 // not layered (one per variable: both cargo caches share CARGO_HOME).
-func (w Workspace) VarDir(v string) string { return filepath.Join(w.Dir, "vars", v) }
+func (w Workspace) VarDir(v string) string { return filepath.Join(w.varsDir(), v) }
+
+func (w Workspace) varsDir() string {
+	if w.Vars != "" {
+		return w.Vars
+	}
+	return filepath.Join(w.Dir, "vars")
+}
+
+// state is the state directory w lies in.
+func (w Workspace) state() string { return filepath.Dir(filepath.Dir(w.Dir)) }
 
 // info is workspace.json.
 type info struct {
 	Workspace string            `json:"workspace"`
-	Caches    map[string]string `json:"caches"` // layer name: the cache's path
+	Caches    map[string]string `json:"caches"` // layer name ("go-build", "vars/GOCACHE"): the cache's path
+	// Vars is Workspace.Vars relative to the state directory, slashed;
+	// empty for Dir/vars.
+	Vars string `json:"vars,omitempty"`
 }
 
-// Record writes workspace.json (which workspace this is, and the path of
-// each cache), unless it already says that.
+// varsIn is the directory in.Vars names in state, or "" when it names
+// none, or one outside state (a hand-edited file): Clear removes only what
+// lies in the state directory.
+func (in info) varsIn(state string) string {
+	rel := filepath.FromSlash(in.Vars)
+	if in.Vars == "" || !filepath.IsLocal(rel) {
+		return ""
+	}
+	return filepath.Join(state, rel)
+}
+
+// Record writes workspace.json (which workspace this is, the path of each
+// cache, and where the variables' directories are), unless it already says
+// that.
 func (w Workspace) Record(caches []policy.Cache) error {
 	in := info{Workspace: w.Path, Caches: map[string]string{}}
+	changed := false
+	if w.Vars != "" {
+		rel, err := filepath.Rel(w.state(), w.Vars)
+		if err != nil || !filepath.IsLocal(rel) {
+			return fmt.Errorf("cachelayer: the variables' directory %s is not in the state directory %s", w.Vars, w.state())
+		}
+		in.Vars = filepath.ToSlash(rel)
+	}
 	p := filepath.Join(w.Dir, "workspace.json")
 	if b, err := os.ReadFile(p); err == nil {
 		var old info
-		if json.Unmarshal(b, &old) == nil && old.Workspace == w.Path {
+		if json.Unmarshal(b, &old) == nil && old.Workspace == w.Path && old.Caches != nil {
 			in.Caches = old.Caches
 		}
+		changed = old.Vars != in.Vars
 	}
-	changed := false
+	set := func(name, path string) {
+		if in.Caches[name] != path {
+			in.Caches[name], changed = path, true
+		}
+	}
 	for _, c := range caches {
-		if in.Caches[c.Name] != c.Path {
-			in.Caches[c.Name], changed = c.Path, true
+		set(c.Name, c.Path)
+		if c.Var != "" {
+			// The variable's directory stands in for what the variable
+			// named: CARGO_HOME is the registry's parent.
+			p := c.Path
+			if c.Sub != "" {
+				p = filepath.Dir(p)
+			}
+			set("vars/"+c.Var, p)
 		}
 	}
 	if _, err := os.Stat(p); err == nil && !changed {

@@ -75,10 +75,8 @@ func isKey(s string) bool {
 
 func usage(w Workspace) Usage {
 	u := Usage{Key: w.Key, Layers: []LayerUsage{}}
-	var in info
-	if b, err := os.ReadFile(filepath.Join(w.Dir, "workspace.json")); err == nil && json.Unmarshal(b, &in) == nil {
-		u.Workspace = in.Workspace
-	}
+	in := readInfo(w)
+	u.Workspace = in.Workspace
 	if release, ok, err := statedir.TryLock(w.LockPath(), true); err == nil && ok {
 		release()
 	} else if err == nil {
@@ -93,20 +91,37 @@ func usage(w Workspace) Usage {
 		u.Bytes += l.Bytes
 		u.Layers = append(u.Layers, l)
 	}
+	vars := func(dir string) {
+		ents, _ := os.ReadDir(dir)
+		for _, v := range ents {
+			if v.IsDir() {
+				add("vars/"+v.Name(), filepath.Join(dir, v.Name()))
+			}
+		}
+	}
 	ents, _ := os.ReadDir(w.Dir)
 	for _, e := range ents {
 		switch {
 		case !e.IsDir():
 		case e.Name() == "vars":
-			vars, _ := os.ReadDir(filepath.Join(w.Dir, "vars"))
-			for _, v := range vars {
-				add("vars/"+v.Name(), filepath.Join(w.Dir, "vars", v.Name()))
-			}
+			vars(filepath.Join(w.Dir, "vars"))
 		default: // what the sandbox added is the upper layer; work/ is the overlay's scratch
 			add(e.Name(), filepath.Join(w.Dir, e.Name(), "upper"))
 		}
 	}
+	if d := in.varsIn(w.state()); d != "" {
+		vars(d)
+	}
 	return u
+}
+
+// readInfo reads w's workspace.json; a missing or unreadable one is empty.
+func readInfo(w Workspace) info {
+	var in info
+	if b, err := os.ReadFile(filepath.Join(w.Dir, "workspace.json")); err == nil {
+		json.Unmarshal(b, &in)
+	}
+	return in
 }
 
 // file is a regular file of a layer, for sizes and eviction.
@@ -206,7 +221,14 @@ func Clear(state, key string) (cleared []string, err error) {
 			errs = append(errs, fmt.Errorf("%w: %s", ErrBusy, w.Dir))
 			continue
 		}
-		err = RemoveAll(w.Dir)
+		// The variables' directories kept elsewhere go first: workspace.json,
+		// which says where they are, goes with Dir.
+		if d := readInfo(w).varsIn(state); d != "" {
+			err = RemoveAll(d)
+		}
+		if err == nil {
+			err = RemoveAll(w.Dir)
+		}
 		release()
 		if err != nil {
 			errs = append(errs, err)
@@ -222,17 +244,32 @@ func Clear(state, key string) (cleared []string, err error) {
 // os.RemoveAll alone cannot enter, so each directory is given back its
 // owner's rights first. Whiteouts (0/0 character devices) and files with
 // user.overlay.* attributes are ordinary directory entries to remove.
+// Where os.RemoveAll still fails (Wine lacks the POSIX-semantics delete
+// Go's Windows RemoveAll asks for), the entries are removed one by one,
+// deepest first. Neither way follows a symbolic link or junction: the
+// link is removed, never what it leads to.
 func RemoveAll(dir string) error {
 	err := os.RemoveAll(dir)
 	if err == nil {
 		return nil
 	}
 	// WalkDir calls back for a directory before it reads it.
+	var paths []string
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.IsDir() {
 			os.Chmod(p, 0o700)
 		}
+		paths = append(paths, p)
 		return nil
 	})
-	return os.RemoveAll(dir)
+	if err = os.RemoveAll(dir); err == nil {
+		return nil
+	}
+	var errs []error
+	for i := len(paths) - 1; i >= 0; i-- {
+		if err := os.Remove(paths[i]); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
