@@ -19,9 +19,11 @@ const ClientAccess = ntsec.FileReadData | ntsec.FileWriteData | ntsec.FileReadAt
 
 // SecurityDescriptor returns the descriptor cordon creates the runner's
 // pipe with, for the sandbox user sandboxUser (the local account the
-// runner logs on as, an S-1-5-21-… SID):
+// runner logs on as, an S-1-5-21-… SID). In SDDL:
 //
 //	D:P(A;;0x100083;;;<sandboxUser>)(A;;RC;;;OW)S:(ML;;NRNW;;;ME)
+//
+// Its parts:
 //
 //   - A protected DACL (nothing inherited, though pipes inherit nothing
 //     today) with one grant: ClientAccess to the sandbox user. Everyone
