@@ -1,6 +1,7 @@
 package runnerpipe
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -54,5 +55,60 @@ func TestSessionOrder(t *testing.T) {
 				t.Errorf("%s: step %d (%s from %s) = %v, want ErrOrder", c.name, i, st.m.Type(), st.from, err)
 			}
 		}
+	}
+}
+
+func TestAwaitHello(t *testing.T) {
+	nonce, err := NewNonce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := NewNonce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		send []Message
+		ok   bool
+	}{
+		{"the right nonce", []Message{&Hello{Nonce: nonce}}, true},
+		{"another nonce", []Message{&Hello{Nonce: other}}, false},
+		{"no hello first", []Message{&Ready{PID: 1}, &Hello{Nonce: nonce}}, false},
+		{"nothing", nil, false},
+	} {
+		var buf bytes.Buffer
+		w := NewWriter(&buf)
+		for _, m := range c.send {
+			if err := w.Write(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var s Session
+		err := AwaitHello(NewReader(&buf), &s, nonce)
+		if c.ok && err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+		if !c.ok && !errors.Is(err, ErrHandshake) {
+			t.Errorf("%s: AwaitHello = %v, want ErrHandshake", c.name, err)
+		}
+		// Only a passed handshake lets cordon send the spawn.
+		if got := s.Check(Cordon, validSpawn()) == nil; got != c.ok {
+			t.Errorf("%s: spawn allowed after the handshake = %v, want %v", c.name, got, c.ok)
+		}
+	}
+}
+
+func TestNewName(t *testing.T) {
+	a, err := NewName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a == b || !strings.HasPrefix(a, NamePrefix) || len(a) != len(NamePrefix)+32 {
+		t.Errorf("NewName = %q, %q: want two distinct %s<32 hex digits>", a, b, NamePrefix)
 	}
 }
