@@ -78,6 +78,14 @@ func runHelper(mode string) error {
 		}
 		fmt.Printf("got a %s", m.Type())
 		return nil
+	case "truncated": // a hello, then half a frame, then the end
+		if err := runnerpipe.NewWriter(conn).Write(&runnerpipe.Hello{Nonce: os.Getenv(nonceEnv)}); err != nil {
+			return err
+		}
+		_, err := conn.Write([]byte{200, 0, 0, 0, '{'})
+		return err
+	case "hello-and-close": // a hello, then the end
+		return runnerpipe.NewWriter(conn).Write(&runnerpipe.Hello{Nonce: os.Getenv(nonceEnv)})
 	case "too-large": // announces a frame one byte over the limit
 		hdr := binary.LittleEndian.AppendUint32(nil, runnerpipe.MaxFrameSize+1)
 		if _, err := conn.Write(hdr); err != nil {
@@ -345,6 +353,32 @@ func TestTooLargeFrameAcrossProcesses(t *testing.T) {
 	}
 	conn.Close()
 	h.wait(t)
+}
+
+// TestEndOfStream checks that the pipe tells a clean end (io.EOF, between
+// frames) from one inside a frame (ErrTruncated) when the runner exits.
+func TestEndOfStream(t *testing.T) {
+	for mode, want := range map[string]error{"hello-and-close": io.EOF, "truncated": runnerpipe.ErrTruncated} {
+		l := listen(t)
+		nonce, err := runnerpipe.NewNonce()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := startHelper(t, l, mode, nonce)
+		conn, err := accept(t, l, h.cmd.Process.Pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := runnerpipe.NewReader(conn)
+		var s runnerpipe.Session
+		if err := runnerpipe.AwaitHello(r, &s, nonce); err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		h.wait(t)
+		if _, err := r.Read(); !errors.Is(err, want) {
+			t.Errorf("%s: Read after the runner exited = %v, want %v", mode, err, want)
+		}
+	}
 }
 
 func TestDialChecksTheServer(t *testing.T) {
