@@ -1,6 +1,7 @@
 package aclhelper
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,8 +10,10 @@ import (
 	"time"
 
 	"github.com/cordon-sandbox/cordon/internal/aclplan"
+	"github.com/cordon-sandbox/cordon/internal/readacl"
 	"github.com/cordon-sandbox/cordon/internal/testutil"
 	"github.com/cordon-sandbox/cordon/ntsec"
+	"github.com/cordon-sandbox/cordon/policy"
 )
 
 var group = mustSID("S-1-5-21-1-2-3-2000")
@@ -101,5 +104,25 @@ func TestAdd(t *testing.T) {
 	j = Add(j, []Item{a})
 	if len(j.Items) != 1 || j.Items[0].Done || j.Items[0].Path != `C:\a` {
 		t.Fatalf("after a finished batch: %+v", j.Items)
+	}
+}
+
+// ReadPlan turns a read plan into items the journal keeps: a plan of the
+// cwd alone grants it, and nothing else.
+func TestReadPlanItems(t *testing.T) {
+	m := tree(t, 2)
+	pol := policy.Policy{Mode: policy.ReadOnly, Cwd: `C:\d1`}
+	off := false
+	pol.DefaultDenyRead = &off
+	res, err := pol.Resolve(policy.Env{Rules: policy.Windows})
+	if err != nil {
+		t.Fatal(err)
+	}
+	its, err := ReadPlan(readacl.Input{Policy: res, Group: group, View: m})(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(its) != 1 || !its[0].same(grant(`C:\d1`)) {
+		t.Errorf("items: %+v", its)
 	}
 }

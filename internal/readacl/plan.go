@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/cordon-sandbox/cordon/internal/aclplan"
 	"github.com/cordon-sandbox/cordon/internal/fsview"
@@ -198,6 +199,10 @@ func (p *planner) grant(dir winpath.Path, why string) error {
 		p.skip(dir.String(), why+": the sandbox token reads it and what is created in it already")
 		return nil
 	}
+	if n.Type == fsview.File && isHive(dir.Base()) {
+		p.skip(dir.String(), why+": a registry hive (HKCU holds saved credentials): never granted")
+		return nil
+	}
 	if n.Type == fsview.File {
 		// A file in the profile: nothing to inherit.
 		p.pl.Edits = append(p.pl.Edits, aclplan.Edit{Op: aclplan.AddACE, Path: n.Path, ACE: ntsec.ACE{Type: ntsec.AccessAllowed, Mask: ReadMask, SID: p.in.Group}, Reason: "read grant: " + why})
@@ -336,6 +341,13 @@ func (p *planner) hideTree(n fsview.Node, parentNew *ntsec.SecurityDescriptor) e
 		}
 	}
 	return nil
+}
+
+// isHive says whether name is one of the profile's registry hive files
+// (NTUSER.DAT, its logs and NTUSER.INI): the user's HKCU, where programs
+// keep saved sessions and passwords, is not the sandbox's to read.
+func isHive(name string) bool {
+	return len(name) >= 7 && strings.EqualFold(name[:7], "ntuser.")
 }
 
 // GrantACE is the read grant for group.

@@ -100,7 +100,7 @@ func machine(t *testing.T) *fsview.Memory {
 		b.add(`C:\Users\me\`+d, D, "")
 	}
 	for _, f := range []string{`.ssh\id_ed25519`, `.aws\credentials`, `.config\gh\hosts.yml`, `.config\git\config`,
-		`.gitconfig`, `.npmrc`, `Documents\notes.txt`, `proj\src\main.go`, `AppData\Roaming\Microsoft\Credentials\blob`} {
+		`.gitconfig`, `.npmrc`, `NTUSER.DAT`, `ntuser.dat.LOG1`, `Documents\notes.txt`, `proj\src\main.go`, `AppData\Roaming\Microsoft\Credentials\blob`} {
 		b.add(`C:\Users\me\`+f, F, "")
 	}
 	b.add(`D:\`, D, "O:SYD:PAI(A;OICI;FA;;;BA)(A;OICI;FA;;;SY)(A;OICI;FA;;;S-1-5-21-1-2-3-1001)")
