@@ -190,9 +190,15 @@ func (p *planner) grant(dir winpath.Path, why string) error {
 		return p.split(dir, why)
 	}
 	for _, g := range p.grants {
-		if dir.Within(g) && n.SD.Control&ntsec.DACLProtected == 0 {
-			p.skip(dir.String(), why+": inherits the grant on "+g.String())
-			return nil
+		if dir.Within(g) {
+			inherits, err := p.inheritsFrom(dir, n, g)
+			if err != nil {
+				return err
+			}
+			if inherits {
+				p.skip(dir.String(), why+": inherits the grant on "+g.String())
+				return nil
+			}
 		}
 	}
 	if p.readable(n, true) {
@@ -211,6 +217,27 @@ func (p *planner) grant(dir winpath.Path, why string) error {
 	p.grants = append(p.grants, dir)
 	p.pl.Edits = append(p.pl.Edits, aclplan.Edit{Op: aclplan.AddACE, Path: n.Path, ACE: GrantACE(p.in.Group), Reason: "read grant: " + why})
 	return nil
+}
+
+// inheritsFrom says whether dir (node n), below the granted directory g,
+// will inherit g's grant: no directory from dir up to g's child blocks
+// inheritance with a protected DACL, and none is a reparse point.
+func (p *planner) inheritsFrom(dir winpath.Path, n fsview.Node, g winpath.Path) (bool, error) {
+	for cur := dir; len(cur.Elems) > len(g.Elems); {
+		if n.SD.Control&ntsec.DACLProtected != 0 || n.IsReparse() {
+			return false, nil
+		}
+		parent, ok := cur.Parent()
+		if !ok || len(parent.Elems) == len(g.Elems) {
+			return true, nil
+		}
+		var err error
+		if n, err = p.in.View.Stat(parent.String()); err != nil {
+			return false, fmt.Errorf("%s: %w", parent, err)
+		}
+		cur = parent
+	}
+	return true, nil
 }
 
 // split grants dir's children but not dir: a secret lies below it. A

@@ -178,3 +178,24 @@ func TestReadableSecretDenied(t *testing.T) {
 		}
 	}
 }
+
+// A cwd below a granted profile child inherits its grant, unless a
+// directory on the way protects its DACL: then the cwd is granted itself.
+func TestCwdBelowProtectedDirectory(t *testing.T) {
+	m := machine(t)
+	b := &builder{t, m}
+	b.add(`C:\Users\me\Documents\locked`, fsview.Directory, "D:P(A;OICI;FA;;;S-1-5-21-1-2-3-1001)")
+	b.add(`C:\Users\me\Documents\locked\ws`, fsview.Directory, "")
+	b.add(`C:\Users\me\Documents\open`, fsview.Directory, "")
+	b.add(`C:\Users\me\Documents\open\ws`, fsview.Directory, "")
+	for _, c := range []struct {
+		cwd     string
+		granted bool
+	}{{`C:\Users\me\Documents\locked\ws`, true}, {`C:\Users\me\Documents\open\ws`, false}} {
+		pl := mustMake(t, input(t, m, resolve(t, c.cwd, nil)))
+		got := strings.Contains(strings.Join(paths(pl.Edits), "\n"), c.cwd+" ")
+		if got != c.granted {
+			t.Errorf("cwd %s granted: %v, want %v (%v)", c.cwd, got, c.granted, paths(pl.Edits))
+		}
+	}
+}
