@@ -24,10 +24,26 @@ const maxHops = 16
 // Secrets resolves the deny-read paths against v. Names compare as
 // winpath.EqualName does (case folded, trailing dots and spaces ignored),
 // so `.SSH` and `.ssh.` are the secret `.ssh` too: a name NTFS keeps
-// apart, written through \\?\, is still held secret, never granted.
+// apart, written through \\?\, is still held secret, never granted, and
+// hidden if readable. Each path is followed down from its volume, every
+// child whose name matches at each level (a directory that cannot be
+// listed is looked up by the exact name alone), through junctions and
+// symbolic links, whose targets become secret paths too.
 func Secrets(v fsview.View, denyRead []string) (*SecretSet, error) {
 	s := &SecretSet{}
 	seen := map[string]bool{}
+	lists := map[string][]string{}
+	list := func(dir winpath.Path) ([]string, bool) {
+		if names, ok := lists[dir.Key()]; ok {
+			return names, names != nil
+		}
+		names, err := v.List(dir.String())
+		if err != nil {
+			names = nil
+		}
+		lists[dir.Key()] = names
+		return names, names != nil
+	}
 	var add func(p winpath.Path, hops int) error
 	add = func(p winpath.Path, hops int) error {
 		if seen[p.Key()] {
@@ -35,44 +51,64 @@ func Secrets(v fsview.View, denyRead []string) (*SecretSet, error) {
 		}
 		seen[p.Key()] = true
 		s.paths = append(s.paths, p)
-		cur, ok := volumeRoot(p)
+		root, ok := volumeRoot(p)
 		if !ok {
 			return nil
 		}
+		frontier := []winpath.Path{root}
 		for i, e := range p.Elems {
-			next, err := cur.Join(e)
-			if err != nil {
-				return fmt.Errorf("secret path %s: %w", p, err)
+			var next []winpath.Path
+			for _, cur := range frontier {
+				names, ok := list(cur)
+				if !ok {
+					names = []string{e}
+				}
+				for _, name := range names {
+					if !winpath.EqualName(name, e) {
+						continue
+					}
+					child, err := childPath(cur, name)
+					if err != nil {
+						return fmt.Errorf("secret path %s: %w", p, err)
+					}
+					n, err := v.Stat(child.String())
+					if errors.Is(err, fsview.ErrNotExist) {
+						continue
+					}
+					if err != nil {
+						return fmt.Errorf("secret path %s: %w", p, err)
+					}
+					if !n.IsReparse() {
+						next = append(next, child)
+						continue
+					}
+					if n.Target == "" {
+						return fmt.Errorf("secret path %s: %s is a reparse point whose target cannot be read", p, child)
+					}
+					if hops >= maxHops {
+						return fmt.Errorf("secret path %s: more than %d reparse points on the way", p, maxHops)
+					}
+					t, err := winpath.Parse(n.Target)
+					if err == nil {
+						t, err = t.Join(p.Elems[i+1:]...)
+					}
+					if err != nil {
+						return fmt.Errorf("secret path %s: target of %s: %w", p, child, err)
+					}
+					if err := add(t, hops+1); err != nil {
+						return err
+					}
+				}
 			}
-			n, err := v.Stat(next.String())
-			if errors.Is(err, fsview.ErrNotExist) {
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("secret path %s: %w", p, err)
-			}
-			if n.IsReparse() {
-				if n.Target == "" {
-					return fmt.Errorf("secret path %s: %s is a reparse point whose target cannot be read", p, next)
-				}
-				if hops >= maxHops {
-					return fmt.Errorf("secret path %s: more than %d reparse points on the way", p, maxHops)
-				}
-				t, err := winpath.Parse(n.Target)
-				if err != nil {
-					return fmt.Errorf("secret path %s: target of %s: %w", p, next, err)
-				}
-				if t, err = t.Join(p.Elems[i+1:]...); err != nil {
-					return fmt.Errorf("secret path %s: %w", p, err)
-				}
-				if i == len(p.Elems)-1 {
-					s.existing = append(s.existing, n.Path)
-				}
-				return add(t, hops+1)
-			}
-			cur = next
+			frontier = next
 		}
-		s.existing = append(s.existing, cur.String())
+		for _, f := range frontier {
+			s.existing = append(s.existing, f.String())
+			if !seen[f.Key()] {
+				seen[f.Key()] = true
+				s.paths = append(s.paths, f)
+			}
+		}
 		return nil
 	}
 	for _, d := range denyRead {
