@@ -23,12 +23,14 @@ type call struct {
 }
 
 // memApplier applies items to an in-memory tree, checking before it
-// writes as ntfs.Apply does, and can crash at its crashAt-th call, before
-// or after the write.
+// writes as ntfs.Apply does, and can crash (panic with errCrash, the
+// helper dying there) at its crashAt-th call, before or after the write,
+// or fail that call (an error returned) when fail is set.
 type memApplier struct {
 	m          *fsview.Memory
 	crashAt    int // -1: never
 	crashAfter bool
+	fail       bool
 	n          int
 	calls      []call
 	sync.Mutex
@@ -39,8 +41,11 @@ func (a *memApplier) Apply(ctx context.Context, it Item, resumed bool) (bool, er
 	defer a.Unlock()
 	i := a.n
 	a.n++
+	if i == a.crashAt && a.fail {
+		return false, errors.New("access denied")
+	}
 	if i == a.crashAt && !a.crashAfter {
-		return false, errCrash
+		panic(errCrash)
 	}
 	e, err := it.Edit()
 	if err != nil {
@@ -58,7 +63,7 @@ func (a *memApplier) Apply(ctx context.Context, it Item, resumed bool) (bool, er
 	}
 	a.calls = append(a.calls, call{e.Path, resumed, changed})
 	if i == a.crashAt && a.crashAfter {
-		return changed, errCrash
+		panic(errCrash)
 	}
 	return changed, nil
 }

@@ -143,8 +143,10 @@ func Run(ctx context.Context, c Config) error {
 	}
 }
 
-// drain applies items until none is pending.
-func (c *Config) drain(ctx context.Context) error {
+// drain applies items until none is pending. An item whose application
+// fails is marked done with the error (Item.Failed) and the rest go on;
+// drain returns the failures joined.
+func (c *Config) drain(ctx context.Context) (failed error) {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -163,17 +165,23 @@ func (c *Config) drain(ctx context.Context) error {
 			it = j.Items[idx]
 			return !resumed
 		})
-		if err != nil || !found {
+		if err != nil {
 			return err
 		}
-		changed, err := c.Applier.Apply(ctx, it, resumed)
-		if err != nil {
-			return fmt.Errorf("read ACL %d/%d %s: %w", idx+1, total, it.Path, err)
+		if !found {
+			return failed
+		}
+		changed, aerr := c.Applier.Apply(ctx, it, resumed)
+		if aerr != nil && ctx.Err() != nil {
+			return ctx.Err() // stopped, not failed: the item stays started
 		}
 		err = c.update(ctx, func(j *Journal) bool {
 			for i := range j.Items {
 				if j.Items[i].same(it) && !j.Items[i].Done {
 					j.Items[i].Done = true
+					if aerr != nil {
+						j.Items[i].Failed = aerr.Error()
+					}
 					return true
 				}
 			}
@@ -181,6 +189,13 @@ func (c *Config) drain(ctx context.Context) error {
 		})
 		if err != nil {
 			return err
+		}
+		if aerr != nil {
+			// One object that refuses (access denied, a path gone) must not
+			// hold up the rest; the next plan asks for it again.
+			c.logf("read ACL %d/%d: %s: failed: %v", idx+1, total, it.Path, aerr)
+			failed = errors.Join(failed, fmt.Errorf("%s: %w", it.Path, aerr))
+			continue
 		}
 		what := "already in place"
 		if changed {
@@ -196,6 +211,7 @@ func (c *Config) drain(ctx context.Context) error {
 // State is what Status reports, for `cordon doctor`.
 type State struct {
 	Done    int  `json:"done"`
+	Failed  int  `json:"failed"` // of Done, those whose application failed
 	Pending int  `json:"pending"`
 	Running bool `json:"running"` // a helper holds the mutex
 	// Current is the item a helper started and has not finished: the one
@@ -222,6 +238,9 @@ func Status(dir string, m Mutex) (State, error) {
 		for i, it := range j.Items {
 			if it.Done {
 				st.Done++
+				if it.Failed != "" {
+					st.Failed++
+				}
 				continue
 			}
 			st.Pending++

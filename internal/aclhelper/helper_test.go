@@ -95,12 +95,16 @@ func TestCrashAtEveryItem(t *testing.T) {
 			t.Run(fmt.Sprintf("item%d/after=%v", k, after), func(t *testing.T) {
 				dir := testutil.TempDir(t)
 				m := tree(t, n)
-				mu := newMutex(t, dir)
+				dead, err := NewMutex(testMutexName(), dir)
+				if err != nil {
+					t.Fatal(err)
+				}
 				first := &memApplier{m: m, crashAt: k, crashAfter: after}
-				err := Run(context.Background(), Config{Dir: dir, Mutex: mu, Plan: plan(items(n)), Applier: first})
-				if !errors.Is(err, errCrash) {
+				if err := runToDeath(Config{Dir: dir, Mutex: dead, Plan: plan(items(n)), Applier: first}); !errors.Is(err, errCrash) {
 					t.Fatalf("first run: %v", err)
 				}
+				dead.Close() // what the kernel does for a dead holder
+				mu := newMutex(t, dir)
 				st, err := Status(dir, mu)
 				if err != nil {
 					t.Fatal(err)
@@ -215,5 +219,45 @@ func TestCancelStopsBetweenItems(t *testing.T) {
 	}
 	if held, _ := mu.Held(); held {
 		t.Error("the mutex stayed held")
+	}
+}
+
+// runToDeath runs the helper until the applier's injected crash, which
+// stands for the process dying there: nothing after it runs.
+func runToDeath(c Config) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if e, ok := r.(error); ok && errors.Is(e, errCrash) {
+				err = errCrash
+				return
+			}
+			panic(r)
+		}
+	}()
+	return Run(context.Background(), c)
+}
+
+// An item that fails is marked done with its error and holds up nothing:
+// the items after it are applied, Run reports the failure, Status counts
+// it, and the next plan may queue it again.
+func TestFailedItemDoesNotBlock(t *testing.T) {
+	dir := testutil.TempDir(t)
+	m := tree(t, 3)
+	mu := newMutex(t, dir)
+	a := &memApplier{m: m, crashAt: 1, fail: true}
+	err := Run(context.Background(), Config{Dir: dir, Mutex: mu, Plan: plan(items(3)), Applier: a})
+	if err == nil || !contains(err.Error(), `C:\d1: access denied`) {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(a.calls) != 2 || a.calls[1].path != `C:\d2` {
+		t.Errorf("calls: %+v", a.calls)
+	}
+	st, _ := Status(dir, mu)
+	if st.Done != 3 || st.Failed != 1 || st.Pending != 0 {
+		t.Errorf("status: %+v", st)
+	}
+	b := &memApplier{m: m, crashAt: -1}
+	if err := Run(context.Background(), Config{Dir: dir, Mutex: mu, Plan: plan(items(3)[1:2]), Applier: b}); err != nil || len(b.calls) != 1 {
+		t.Errorf("re-queued: %v, %+v", err, b.calls)
 	}
 }

@@ -43,6 +43,9 @@ type Item struct {
 	// propagation below cut short (Applier.Apply's resumed).
 	Started bool `json:"started,omitempty"`
 	Done    bool `json:"done,omitempty"`
+	// Failed is the error applying the item gave, when it failed: it is
+	// done all the same, so that it holds up nothing.
+	Failed string `json:"failed,omitempty"`
 }
 
 // ItemOf returns the journal item of an AddACE edit.
@@ -156,7 +159,7 @@ func Add(old *Journal, plan []Item) *Journal {
 	}
 next:
 	for _, it := range plan {
-		it.Started, it.Done = false, false
+		it.Started, it.Done, it.Failed = false, false, ""
 		for _, k := range j.Items {
 			if k.same(it) && !k.Done {
 				continue next
