@@ -93,7 +93,11 @@ var ErrProof = errors.New("read plan fails its proof")
 
 // Make computes the plan. It fails when a secret path cannot be matched
 // against what the view lists (an 8.3 short name), since a grant might
-// then reach it.
+// then reach it. On an fsview.Memory view it also proves the plan (Prove)
+// and returns a failing plan only with an error wrapping ErrProof; on a
+// live view (ntfs.View) the plan is returned unproven, as aclplan's is
+// for a backend that proves what it applied, since proving needs every
+// node of the tree.
 func Make(in Input) (*Plan, error) {
 	if in.Policy == nil || in.View == nil || in.Group.IsZero() {
 		return nil, fmt.Errorf("read plan: policy, view and group SID are required")
@@ -103,7 +107,7 @@ func Make(in Input) (*Plan, error) {
 		return nil, err
 	}
 	pl := &Plan{}
-	p := planner{in: in, secrets: secrets, pl: pl, done: map[string]bool{}}
+	p := planner{in: in, secrets: secrets, pl: pl, done: map[string]bool{}, hidden: map[string]bool{}}
 	for _, s := range secrets.existing {
 		if err := p.hide(s); err != nil {
 			return nil, err
@@ -155,7 +159,8 @@ type planner struct {
 	done    map[string]bool // keys of the directories granted or skipped
 	grants  []winpath.Path  // inheritable grants planned so far
 
-	secretNodes int // objects hide has read
+	secretNodes int             // objects hide has read
+	hidden      map[string]bool // keys of the objects hide has checked
 }
 
 func (p *planner) skip(path, why string) { p.pl.Skipped = append(p.pl.Skipped, Skip{path, why}) }
@@ -316,6 +321,12 @@ func (p *planner) hide(path string) error {
 }
 
 func (p *planner) hideTree(n fsview.Node, parentNew *ntsec.SecurityDescriptor) error {
+	if k, err := fsview.Key(n.Path); err == nil {
+		if p.hidden[k] {
+			return nil // reached again through another spelling of a secret
+		}
+		p.hidden[k] = true
+	}
 	if p.secretNodes++; p.secretNodes > MaxSecretNodes {
 		return fmt.Errorf("more than %d objects below the secret paths: the plan cannot check them all", MaxSecretNodes)
 	}

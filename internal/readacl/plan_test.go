@@ -199,3 +199,21 @@ func TestCwdBelowProtectedDirectory(t *testing.T) {
 		}
 	}
 }
+
+// A secret named twice (the default list's .aws and the policy's own
+// spelling of it) is checked once: one deny, not two.
+func TestSecretNamedTwiceDeniedOnce(t *testing.T) {
+	m := machine(t)
+	b := &builder{t, m}
+	b.add(`C:\Users\me\.aws\config`, fsview.File, "D:(A;;0x1200a9;;;WD)")
+	pl := mustMake(t, input(t, m, resolve(t, `C:\Users\me\proj`, nil, `C:\USERS\ME\.AWS`, `C:\Users\me\.aws\config`)))
+	n := 0
+	for _, e := range pl.Edits {
+		if e.Path == `C:\Users\me\.aws\config` {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d edits on .aws\\config: %v", n, paths(pl.Edits))
+	}
+}
