@@ -22,6 +22,7 @@ var DefaultDenyReadWindows = []string{
 	`%USERPROFILE%\.ssh`, `%USERPROFILE%\.gnupg`, `%USERPROFILE%\.aws`, `%USERPROFILE%\.azure`, `%USERPROFILE%\.kube`,
 	`%USERPROFILE%\.docker\config.json`, `%USERPROFILE%\_netrc`, `%USERPROFILE%\.netrc`, `%USERPROFILE%\.git-credentials`,
 	`%USERPROFILE%\.npmrc`, `%USERPROFILE%\.pypirc`, `%USERPROFILE%\.cargo\credentials.toml`,
+	`%USERPROFILE%\.config\gh`, // gh under Git Bash or with XDG_CONFIG_HOME set
 	`%APPDATA%\gcloud`, `%APPDATA%\GitHub CLI`, `%APPDATA%\gnupg`,
 	`%APPDATA%\Microsoft\Credentials`, `%LOCALAPPDATA%\Microsoft\Credentials`, `%LOCALAPPDATA%\Microsoft\Vault`,
 	`%APPDATA%\Bitwarden`, `%LOCALAPPDATA%\1Password`,

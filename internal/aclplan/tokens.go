@@ -29,6 +29,11 @@ const (
 	dirInherit = ntsec.ObjectInherit | ntsec.ContainerInherit
 )
 
+// WriteProbe are the rights whose grant makes an object writable in the
+// proof (writeProbe), for proofs of other planners (internal/readacl)
+// that must agree with this one on what "writable" means.
+const WriteProbe = writeProbe
+
 // userDenyDeleteChild is the ACE that takes FILE_DELETE_CHILD from the
 // user's own SID on a writable root or guarded directory and, inherited
 // (CI), on every directory below it.
