@@ -12,6 +12,14 @@ type Options struct {
 	DryRun bool
 	// Remove undoes setup instead.
 	Remove bool
+	// StateDir is cordon's state directory ("" for statedir.Dir()). An
+	// elevated process does not inherit its parent's environment, so the
+	// parent passes it.
+	StateDir string
+	// ForUserSID, if set, is the SID of the user setup is for; [Setup]
+	// refuses (CodeOtherAdmin) to run as anyone else, whose DPAPI keys
+	// would protect passwords that user could never read.
+	ForUserSID string
 }
 
 // Report is what a setup run found and did.
