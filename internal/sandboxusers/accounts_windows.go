@@ -49,6 +49,8 @@ func (e *netErr) SetupCode() Code {
 // without netmsg.dll.
 func describe(err error) string {
 	names := map[windows.Errno]string{
+		NERR_InternalError: "NERR_InternalError (2140)",
+		NERR_BadUsername:   "NERR_BadUsername (2202)",
 		NERR_GroupNotFound: "NERR_GroupNotFound (2220)", NERR_UserNotFound: "NERR_UserNotFound (2221)",
 		NERR_GroupExists: "NERR_GroupExists (2223)", NERR_UserExists: "NERR_UserExists (2224)",
 		NERR_PasswordTooShort: "NERR_PasswordTooShort (2245): the password does not meet the password policy",

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/cordon-sandbox/cordon/internal/testutil"
 	"strings"
 	"testing"
 	"time"
@@ -282,7 +283,7 @@ type world struct {
 }
 
 func newWorld(t *testing.T) *world {
-	dir := t.TempDir()
+	dir := testutil.TempDir(t)
 	k := &killer{}
 	return &world{
 		acc: newFakeAccounts(k), k: k,

@@ -200,6 +200,8 @@ const (
 	USER_PRIV_USER       = 1
 	MAX_PREFERRED_LENGTH = 0xFFFFFFFF
 
+	NERR_InternalError    windows.Errno = 2140
+	NERR_BadUsername      windows.Errno = 2202
 	NERR_GroupNotFound    windows.Errno = 2220
 	NERR_UserNotFound     windows.Errno = 2221
 	NERR_GroupExists      windows.Errno = 2223

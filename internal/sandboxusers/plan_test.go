@@ -337,3 +337,25 @@ func TestCodedErrorsKeepTheirCode(t *testing.T) {
 		t.Errorf("error %#v lacks the step or a hint", e)
 	}
 }
+
+// SAM user names are at most 20 characters (NetUserAdd fails with
+// NERR_BadUsername beyond); group names at most 256.
+func TestNamesFitSAMLimits(t *testing.T) {
+	d := Default()
+	for _, u := range d.Users {
+		if len(u) > 20 || !Managed(u) {
+			t.Errorf("user name %q: %d characters (max 20), managed %v", u, len(u), Managed(u))
+		}
+	}
+	if len(d.Group) > 256 || !Managed(d.Group) {
+		t.Errorf("group name %q", d.Group)
+	}
+	for _, n := range []string{"CordonSandbox", "Administrator", "cordonsandbo", ""} {
+		if Managed(n) {
+			t.Errorf("Managed(%q) = true", n)
+		}
+	}
+	if !Managed("cordonsandboxOld") {
+		t.Error("Managed is case-sensitive; account names are not")
+	}
+}

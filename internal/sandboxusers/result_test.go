@@ -2,12 +2,13 @@ package sandboxusers
 
 import (
 	"errors"
+	"github.com/cordon-sandbox/cordon/internal/testutil"
 	"path/filepath"
 	"testing"
 )
 
 func TestResultCarriesTheCodeAcross(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "result.json")
+	path := filepath.Join(testutil.TempDir(t), "result.json")
 	r := Report{Planned: []Action{{Kind: CreateGroup, Group: Group{Name: GroupName}}}, Done: 0}
 	cause := &Error{Code: CodePasswordPolicy, Op: "create user x", Err: errors.New("too short")}
 	if err := WriteResult(path, r, "- create group\n", cause); err != nil {
@@ -23,7 +24,7 @@ func TestResultCarriesTheCodeAcross(t *testing.T) {
 	if _, err := ReadResult(path); err != nil {
 		t.Fatalf("success read back as %v", err)
 	}
-	if _, err := ReadResult(filepath.Join(t.TempDir(), "none")); ErrorCode(err) != CodeFailed {
+	if _, err := ReadResult(filepath.Join(testutil.TempDir(t), "none")); ErrorCode(err) != CodeFailed {
 		t.Fatalf("missing result: %v", err)
 	}
 }
