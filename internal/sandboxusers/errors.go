@@ -30,6 +30,9 @@ const (
 	CodeBusy Code = "setup_busy"
 	// CodeUnsupported: not on Windows.
 	CodeUnsupported Code = "setup_unsupported"
+	// CodeNotSetUp: the sandbox accounts are not set up, or were set up
+	// by another version of cordon.
+	CodeNotSetUp Code = "setup_required"
 	// CodeFailed: any other failure; the message names the step.
 	CodeFailed Code = "setup_failed"
 )
@@ -44,6 +47,7 @@ var hints = map[Code]string{
 	CodeSecret:         "check that cordon's state directory is writable by you, then run `cordon setup` again",
 	CodeBusy:           "another `cordon setup` is running; wait for it to finish",
 	CodeUnsupported:    "sandbox users exist on Windows only",
+	CodeNotSetUp:       "run `cordon setup` (it asks for administrator rights once)",
 	CodeFailed:         "run `cordon setup` again; it repairs what a failed run left; if it fails again, report the message",
 }
 

@@ -64,15 +64,8 @@ func (m MarkerState) Current(d Desired) bool {
 // is not locked out, so a run adds at most one failed attempt per account
 // to the lockout counter, and the repair that follows resets it.
 func Observe(ctx context.Context, sys System, d Desired) (Observed, error) {
-	var o Observed
-	m, err := sys.Markers.Read()
-	switch {
-	case err == nil:
-		o.Marker = MarkerState{Present: true, Marker: m}
-	case errors.Is(err, ErrMarkerMissing):
-	default:
-		o.Marker = MarkerState{Present: true, Err: err}
-	}
+	o := Observed{Marker: readMarker(sys.Markers)}
+	var err error
 	if o.GroupExists, err = sys.Accounts.GroupExists(ctx, d.Group); err != nil {
 		return o, fail(CodeFailed, "looking up group "+d.Group, err)
 	}
@@ -151,4 +144,15 @@ func loadSecret(s Secrets, user string) (Secret, SecretState, error) {
 
 func containsFold(names []string, n string) bool {
 	return slices.ContainsFunc(names, func(s string) bool { return strings.EqualFold(s, n) })
+}
+
+func readMarker(ms Markers) MarkerState {
+	m, err := ms.Read()
+	switch {
+	case err == nil:
+		return MarkerState{Present: true, Marker: m}
+	case errors.Is(err, ErrMarkerMissing):
+		return MarkerState{}
+	}
+	return MarkerState{Present: true, Err: err}
 }

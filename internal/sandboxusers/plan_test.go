@@ -359,3 +359,31 @@ func TestNamesFitSAMLimits(t *testing.T) {
 		t.Error("Managed is case-sensitive; account names are not")
 	}
 }
+
+func TestCheckAndPassword(t *testing.T) {
+	w := newWorld(t)
+	if err := Check(w.markers, Default()); ErrorCode(err) != CodeNotSetUp {
+		t.Fatalf("before setup: %v", err)
+	}
+	if _, err := Password(w.secrets, OfflineUser); ErrorCode(err) != CodeNotSetUp {
+		t.Fatalf("password before setup: %v", err)
+	}
+	w.mustRun(t, Options{})
+	if err := Check(w.markers, Default()); err != nil {
+		t.Fatalf("after setup: %v", err)
+	}
+	pw, err := Password(w.secrets, OfflineUser)
+	if err != nil || pw != w.acc.users[OfflineUser].password {
+		t.Fatalf("Password = %q, %v", pw, err)
+	}
+	m, _ := w.markers.Read()
+	m.Version++
+	w.markers.Write(m)
+	if err := Check(w.markers, Default()); ErrorCode(err) != CodeNotSetUp || !strings.Contains(err.Error(), "stale version") {
+		t.Fatalf("stale marker: %v", err)
+	}
+	w.secrets.Store(OfflineUser, Secret{Password: pw, Pending: true})
+	if _, err := Password(w.secrets, OfflineUser); ErrorCode(err) != CodeNotSetUp {
+		t.Fatalf("pending password: %v", err)
+	}
+}

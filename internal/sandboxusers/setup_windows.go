@@ -62,5 +62,11 @@ func Setup(ctx context.Context, opts Options, w io.Writer) (Report, error) {
 		return Report{}, &Error{Code: CodeBusy, Op: "locking " + dir}
 	}
 	defer release()
+	// A setup killed inside statedir.WriteFile leaves its temporary file;
+	// only the lock holder may remove them.
+	statedir.RemoveStaleTemps(sys.Markers.(FileMarkers).path())
+	for _, u := range Default().Users {
+		statedir.RemoveStaleTemps(sys.Secrets.(FileSecrets).path(u))
+	}
 	return Run(ctx, sys, Default(), opts, w)
 }
