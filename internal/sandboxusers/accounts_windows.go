@@ -166,10 +166,30 @@ func (SAM) CreateUser(_ context.Context, name, password string, flags uint32) er
 }
 
 // SetPassword calls NetUserSetInfo level 1003, an administrator's reset:
-// it needs no old password and does not count as a failed logon.
+// it needs no old password and does not count as a failed logon. If the
+// account still reports its password expired afterwards ("must change
+// password at next logon"), it clears that through level 4: USER_INFO_4
+// documents usri4_password_expired = 0 as the way to turn it off, and
+// NetUserGetInfo's own record (password NULL, left unchanged) is the
+// input, so no other field changes.
+// https://learn.microsoft.com/windows/win32/api/lmaccess/ns-lmaccess-user_info_4
 func (SAM) SetPassword(_ context.Context, name, password string) error {
 	p := u16(password)
-	return wrap("NetUserSetInfo(1003) "+name, netUserSetInfo(nil, u16(name), 1003, (*byte)(unsafe.Pointer(&p)), nil))
+	if err := netUserSetInfo(nil, u16(name), 1003, (*byte)(unsafe.Pointer(&p)), nil); err != nil {
+		return wrap("NetUserSetInfo(1003) "+name, err)
+	}
+	var serr error
+	_, err := userInfo(name, func(i *userInfo4) {
+		if i.passwordExpired != 0 {
+			i.passwordExpired = 0
+			i.password = nil
+			serr = wrap("NetUserSetInfo(4) "+name+" clearing password_expired", netUserSetInfo(nil, u16(name), 4, (*byte)(unsafe.Pointer(i)), nil))
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return serr
 }
 
 // SetFlags calls NetUserSetInfo level 1008; UF_LOCKOUT can be cleared
@@ -187,7 +207,9 @@ func (SAM) DeleteUser(_ context.Context, name string) error {
 	}
 	err = deleteProfile(u16(sid.String()), nil, nil)
 	if err != nil && !errors.Is(err, windows.ERROR_FILE_NOT_FOUND) && !errors.Is(err, windows.ERROR_PATH_NOT_FOUND) && !errors.Is(err, windows.ERROR_NOT_FOUND) {
-		return wrap("DeleteProfileW "+name, err)
+		// Not a netErr: access denied here means a profile in use, not
+		// missing rights.
+		return fmt.Errorf("DeleteProfileW %s (a command may still run as it; end it, then run setup again): %w", name, err)
 	}
 	err = netUserDel(nil, u16(name))
 	if errors.Is(err, NERR_UserNotFound) {
