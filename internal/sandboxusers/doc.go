@@ -68,9 +68,14 @@
 // directory. The parent therefore passes its own SID ([CurrentUserSID],
 // Options.ForUserSID) and its state directory (an elevated process does
 // not inherit the environment), and Setup refuses with setup_other_admin
-// when they differ. Doing DPAPI under the real user's token (impersonating
-// the parent's token in the elevated child) would lift that limit; it is
-// not done yet.
+// when they differ. Lifting that limit is not a matter of impersonation
+// in the child: the real user's process and token DACLs grant only that
+// user and SYSTEM, so another administrator cannot open the parent's token
+// without taking ownership, and an elevated child inherits no handles
+// through ShellExecuteEx. It needs a split instead: the unelevated parent
+// does every DPAPI step and the child sends each new password to it over
+// a pipe the parent creates, in the same pending-then-commit order. Not
+// done yet.
 //
 // # What is proven where
 //
