@@ -342,7 +342,10 @@ func (w *world) checkSetUp(t *testing.T) {
 			t.Errorf("user %s missing", name)
 			continue
 		}
-		if u.flags&RequiredFlags != RequiredFlags || u.flags&ForbiddenFlags != 0 {
+		// Spelled out rather than RequiredFlags/ForbiddenFlags, so that a
+		// wrong constant fails here.
+		const must, mustNot = UF_DONT_EXPIRE_PASSWD | UF_PASSWD_CANT_CHANGE, UF_ACCOUNTDISABLE | UF_LOCKOUT | UF_PASSWD_NOTREQD
+		if u.flags&must != must || u.flags&mustNot != 0 {
 			t.Errorf("%s flags %s", name, FlagString(u.flags))
 		}
 		for _, m := range d.memberships() {
