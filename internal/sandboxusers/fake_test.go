@@ -348,9 +348,9 @@ func (w *world) checkSetUp(t *testing.T) {
 		if u.flags&must != must || u.flags&mustNot != 0 {
 			t.Errorf("%s flags %s", name, FlagString(u.flags))
 		}
-		for _, m := range d.memberships() {
-			if w.acc.members[m.group][name] != m.member {
-				t.Errorf("%s member of %s = %v, want %v", name, m.group, !m.member, m.member)
+		for g, want := range map[Group]bool{{Name: GroupName}: true, {SID: "S-1-5-32-545"}: true, {SID: "S-1-5-32-544"}: false} {
+			if w.acc.members[g][name] != want {
+				t.Errorf("%s member of %s = %v, want %v", name, g, !want, want)
 			}
 		}
 		if !w.acc.hidden[name] {
