@@ -386,3 +386,13 @@ func (w *world) checkRemoved(t *testing.T) {
 		t.Errorf("marker left: %v", err)
 	}
 }
+
+// skipUnderWine skips the long state-machine tests under Wine: they are
+// pure Go, run natively on Linux, and Wine's slow file flushes would add
+// half a minute to the Windows tier for nothing.
+func skipUnderWine(t *testing.T) {
+	t.Helper()
+	if testutil.UnderWine() {
+		t.Skip("pure state-machine test; it runs natively on Linux")
+	}
+}

@@ -198,6 +198,7 @@ func TestMarkerCannotNameForeignAccounts(t *testing.T) {
 // ever try a wrong password: the pending secret tells the next run what a
 // killed one left, so nothing counts towards a lockout.
 func TestCrashAtEveryStepConverges(t *testing.T) {
+	skipUnderWine(t)
 	prepares := map[string]func(t *testing.T, w *world){
 		"fresh machine": func(*testing.T, *world) {},
 		"locked out": func(t *testing.T, w *world) {
@@ -264,6 +265,7 @@ func TestRemoveUndoesEverything(t *testing.T) {
 }
 
 func TestRemoveKilledAtEveryStepConverges(t *testing.T) {
+	skipUnderWine(t)
 	w := newWorld(t)
 	w.mustRun(t, Options{})
 	before := w.k.calls

@@ -52,6 +52,7 @@ var breakages = []func(w *world, user string){
 // After any combination of damage, one setup restores the desired state
 // with working passwords, and the next one plans nothing.
 func TestAnyDamageIsRepairedInOneRun(t *testing.T) {
+	skipUnderWine(t)
 	for seed := range uint64(120) {
 		r := rand.New(rand.NewPCG(seed, 7))
 		w := newWorld(t)
