@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cordon-sandbox/cordon/internal/testutil"
 )
 
 // Every probe here targets loopback only.
@@ -85,6 +87,9 @@ func fakeDNS(t *testing.T, silent bool) string {
 }
 
 func TestVerifyDNS(t *testing.T) {
+	if testutil.UnderWine() {
+		t.Skip("Wine 8 cannot open a UDP listener (WSAIoctl SIO_UDP_CONNRESET fails with WSAEOPNOTSUPP)")
+	}
 	r := VerifyWith(context.Background(), []Probe{
 		{Name: "answers", Kind: ProbeDNSUDP, Target: fakeDNS(t, false), Query: "example.com", Timeout: 5 * time.Second},
 		{Name: "silent", Kind: ProbeDNSUDP, Target: fakeDNS(t, true), Query: "example.com", Timeout: 200 * time.Millisecond},
@@ -135,10 +140,11 @@ func TestClassify(t *testing.T) {
 		err  error
 		want Outcome
 	}{
-		{op(syscall.EACCES), OutcomeBlocked},
-		{op(syscall.EPERM), OutcomeBlocked},
-		{op(syscall.ECONNREFUSED), OutcomeRefused},
-		{op(syscall.ENETUNREACH), OutcomeUnreachable},
+		{op(testErrnos.access), OutcomeBlocked},
+		{op(testErrnos.access2), OutcomeBlocked},
+		{op(testErrnos.refused), OutcomeRefused},
+		{op(testErrnos.unreachable), OutcomeUnreachable},
+		{op(syscall.Errno(0x7fff)), OutcomeError},
 		{fmt.Errorf("dial: %w", context.DeadlineExceeded), OutcomeTimeout},
 		{op(os.ErrDeadlineExceeded), OutcomeTimeout},
 		{errors.New("something else"), OutcomeError},
