@@ -93,11 +93,13 @@ func (r Report) Direct() bool {
 	return false
 }
 
-// Fenced reports whether every direct probe was refused on this machine
-// with an access error: positive evidence of a filter, not merely of an
-// absent network. A UDP probe that timed out does not count against it
-// (WFP drops a blocked datagram silently) as long as some TCP probe was
-// blocked.
+// Fenced reports whether some TCP probe was refused on this machine with
+// an access error (positive evidence of a filter, not merely of an absent
+// network) and no direct probe got through. A UDP probe that timed out
+// does not count against it (WFP drops a blocked datagram silently), nor
+// does a probe with no route (an IPv6 probe on an IPv4-only machine fails
+// at the route lookup, before WFP's connect layer); a TCP timeout does,
+// since it may have been the remote end not answering.
 func (r Report) Fenced() bool {
 	tcpBlocked := false
 	for _, res := range r.Results {
@@ -105,6 +107,7 @@ func (r Report) Fenced() bool {
 		case res.Kind == ProbeResolve:
 		case res.Outcome == OutcomeBlocked:
 			tcpBlocked = tcpBlocked || res.Kind == ProbeTCP
+		case res.Outcome == OutcomeUnreachable:
 		case res.Kind == ProbeDNSUDP && res.Outcome == OutcomeTimeout:
 		default:
 			return false
