@@ -48,6 +48,11 @@
 // user on another 127.x address or on [::1] at the same port stays out of
 // reach (Codex opens the proxy ports on every loopback address).
 //
+// Binding is not blocked in general: ALE_RESOURCE_ASSIGNMENT also sees the
+// implicit bind before every outbound connection, the proxy's included,
+// and has no remote address to tell them apart. A bound socket reaches
+// nothing without the connect, accept or listen layers, which decide.
+//
 // Filter arbitration, as relied on by Evaluate and Spec, is that of
 // "Filter Arbitration" (https://learn.microsoft.com/en-us/windows/win32/fwp/filter-arbitration):
 // within a sublayer, the matching filter of highest weight that returns
@@ -65,6 +70,19 @@
 // hold); reading them back needs FWPM_ACTRL_ENUM/READ, which Windows grants
 // more widely but not to the sandbox user's restricted token. The filters
 // survive reboots and BFE restarts (FWPM_FILTER_FLAG_PERSISTENT).
+//
+// # What the fence does not stop
+//
+// The filters see sockets the offline user's processes open. Work a
+// system service does on the user's behalf runs under the service's
+// identity: above all the DNS Client service, which resolves names for
+// every process and sends the queries as NETWORK SERVICE, so names (and
+// data encoded in them) still leave the machine; likewise, if the
+// hypothesis holds, the kernel's SMB redirector, WebDAV, BITS and the
+// print spooler. Verify's "system-resolver" probe reports the DNS case.
+// A v4-mapped IPv6 address (::ffff:127.0.0.1) reaches the proxy only if
+// Windows classifies it at the IPv4 layers (Hypotheses.MappedAtV4);
+// otherwise it is blocked, which fails closed.
 package netfence
 
 import (

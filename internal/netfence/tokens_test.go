@@ -99,8 +99,17 @@ func offlineTokens(t testing.TB) []namedToken {
 	low := clone(sb)
 	low.Integrity = ntsec.LowLabel
 
+	// ImpersonateAnonymousToken needs no privilege. Without the "Let
+	// Everyone permissions apply to anonymous users" policy the anonymous
+	// token holds no Everyone.
+	anonymous := &ntsec.Token{
+		User:   ntsec.AnonymousLogon,
+		Groups: []ntsec.Group{{SID: ntsec.Network, Attributes: enabled}},
+	}
+
 	return []namedToken{
 		{"offline logon token", base},
+		{"anonymous, impersonated by the offline user", anonymous},
 		{"offline sandbox token (write-restricted, caps)", sb},
 		{"offline, user SID deny-only", userDeny},
 		{"offline sandbox, user SID deny-only", sbUserDeny},

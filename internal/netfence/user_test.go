@@ -47,7 +47,7 @@ func TestCodexUserConditionMissesSelfRestrictedTokens(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"offline, user SID deny-only", "offline sandbox, restricting SIDs narrowed to Everyone"} {
+	for _, want := range []string{"offline, user SID deny-only", "offline sandbox, restricting SIDs narrowed to Everyone", "anonymous, impersonated by the offline user"} {
 		if !missed[want] {
 			t.Errorf("Codex's condition was expected to miss %q; missed %v", want, missed)
 		}
@@ -63,7 +63,7 @@ func TestCodexUserConditionMissesSelfRestrictedTokens(t *testing.T) {
 // escapes Codex's condition: its restricting SIDs are not granted.
 func TestCodexUserConditionAndRestrictedPass(t *testing.T) {
 	cond := CodexUserCondition(sid(t, offlineSID))
-	sb := offlineTokens(t)[1]
+	sb := offlineTokens(t)[2]
 	without, err := cond.Matches(sb.tok, Hypotheses{RestrictedPass: false})
 	if err != nil {
 		t.Fatal(err)
