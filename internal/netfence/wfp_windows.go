@@ -156,10 +156,14 @@ func (f Fence) remove(s *wf.Session) error {
 }
 
 // Present reads the installed fence and compares it with Spec(c), for
-// `cordon doctor`. It changes nothing. Enumerating filters needs
-// FWPM_ACTRL_ENUM and FWPM_ACTRL_READ, which the Base Filtering Engine
-// grants to Administrators and, by default, to Authenticated Users on
-// most objects; a denial is returned as an error, not as an absent fence.
+// `cordon doctor`. It changes nothing. Enumerating needs FWPM_ACTRL_ENUM
+// and FWPM_ACTRL_READ on the engine and objects; run it elevated, since
+// what a standard user may read depends on the BFE's security descriptor.
+// A denial is returned as an error, never as an absent fence.
+//
+// tailscale/wf lists every filter on the machine and fails if one has a
+// condition value type it cannot decode; Present, Install and Remove then
+// fail with "list WFP filters" rather than guess.
 func (f Fence) Present(c Config) (Status, error) {
 	rules, err := Spec(c)
 	if err != nil {
