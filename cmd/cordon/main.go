@@ -11,6 +11,7 @@
 //	cordon sids     the capability SIDs in cordon's store
 //	cordon cleanup  remove every ACE the Windows backend added
 //	cordon cache    the workspaces' tool-cache layers: list, clear
+//	cordon setup    Windows: create or repair the elevated mode's sandbox users
 //
 // Exit codes are stable so scripts can branch on them; each subcommand
 // documents its own.
@@ -50,6 +51,7 @@ commands:
   sids     list the capability SIDs in cordon's store, or drop those of vanished workspaces
   cleanup  remove every ACE, label and placeholder the Windows backend added, and nothing else
   cache    list or clear the workspaces' tool-cache layers
+  setup    Windows: create or repair the elevated mode's sandbox users (--dry-run, --remove)
 
 Run 'cordon <command> -h' for a command's flags.
 `
@@ -78,6 +80,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runCleanup(args[1:], stdout, stderr)
 	case "cache":
 		return runCache(args[1:], stdout, stderr)
+	case "setup":
+		return runSetup(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
