@@ -67,19 +67,13 @@ func runCleanup(args []string, stdout, stderr io.Writer) int {
 		}
 		edits = aclplan.Inverse(recorded)
 	} else {
-		edits, err = acelog.CleanupRepairing(ctx, dir, ntfs.ApplyAll, func(ctx context.Context, tops []string) error {
-			_, err := ntfs.Propagate(ctx, tops)
-			return err
-		})
+		edits, err = undoRecorded(ctx, dir)
 		if err != nil {
-			code := codeCleanupFailed
-			switch {
-			case errors.Is(err, acelog.ErrDamaged):
+			code := cleanupCode(err)
+			if code == codeBadRecord {
 				return report(stderr, coded(codeBadRecord, err))
-			case errors.Is(err, ntfs.ErrNotWindows):
-				code = cordon.CodeUnavailable
-			case errors.Is(err, acelog.ErrBusy):
-				code = cordon.CodeBusy
+			}
+			if code == cordon.CodeBusy {
 				err = fmt.Errorf("sandboxed commands are still running after %s; run cleanup when they have ended: %w", cleanupWait, err)
 			}
 			fail(stderr, code, err)
@@ -106,4 +100,26 @@ func runCleanup(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%d edits applied; the record is empty\n", len(edits))
 	}
 	return exitOK
+}
+
+// undoRecorded undoes on NTFS every edit recorded in dir, finishing first
+// a propagation a killed run left (acelog.CleanupRepairing).
+func undoRecorded(ctx context.Context, dir string) ([]aclplan.Edit, error) {
+	return acelog.CleanupRepairing(ctx, dir, ntfs.ApplyAll, func(ctx context.Context, tops []string) error {
+		_, err := ntfs.Propagate(ctx, tops)
+		return err
+	})
+}
+
+// cleanupCode is the CLI's code for an error of undoRecorded.
+func cleanupCode(err error) string {
+	switch {
+	case errors.Is(err, acelog.ErrDamaged):
+		return codeBadRecord
+	case errors.Is(err, ntfs.ErrNotWindows):
+		return cordon.CodeUnavailable
+	case errors.Is(err, acelog.ErrBusy):
+		return cordon.CodeBusy
+	}
+	return codeCleanupFailed
 }

@@ -27,8 +27,10 @@ administrator rights once, through the UAC prompt, when not already an
 administrator. (The elevated mode does not run commands yet.)
 
   --dry-run  print what it would do and change nothing (no prompt)
-  --remove   undo all of it: the users, their profiles, the group, the
-             passwords and the marker
+  --remove   undo all of it: first every ACE, label and placeholder cordon
+             recorded (as cordon cleanup does, read grants included), then
+             the users, their profiles, the group, the passwords and the
+             marker
   --json     print {"planned": [...], "done": N, "output": ...} on stdout
 
 Exit status: 0 done; 1 setup failed, with a stable code and what to do
@@ -90,9 +92,13 @@ func runSetup(args []string, stdout, stderr io.Writer) int {
 		io.WriteString(stdout, res.Output)
 	}
 	if err != nil {
-		code := sandboxusers.ErrorCode(err)
-		fail(stderr, string(code), err)
-		var e *sandboxusers.Error
+		code := string(sandboxusers.ErrorCode(err))
+		var ge *grantsError
+		if errors.As(err, &ge) {
+			code = ge.code
+		}
+		fail(stderr, code, err)
+		var e interface{ Hint() string }
 		if errors.As(err, &e) && e.Hint() != "" {
 			fmt.Fprintf(stderr, "cordon: what to do: %s\n", e.Hint())
 		} else if res.Hint != "" {

@@ -14,6 +14,19 @@ import (
 // (its DPAPI keys protect the passwords) and hands its outcome back in a
 // file of the state directory.
 func runSetupHere(ctx context.Context, opts sandboxusers.Options) (sandboxusers.Result, error) {
+	if !opts.Remove {
+		return runSetupAs(ctx, opts)
+	}
+	grants, err := removeGrants(ctx, opts.StateDir, opts.DryRun, undoRecorded)
+	if err != nil {
+		return grants, err
+	}
+	accounts, err := runSetupAs(ctx, opts)
+	return merge(grants, accounts), err
+}
+
+// runSetupAs runs the accounts' part of the setup, elevated when needed.
+func runSetupAs(ctx context.Context, opts sandboxusers.Options) (sandboxusers.Result, error) {
 	admin, err := sandboxusers.IsAdmin()
 	if err != nil || admin || opts.DryRun {
 		return runSetupInProcess(ctx, opts)
