@@ -164,6 +164,15 @@ func UserFullControl(user ntsec.SID) ntsec.ACE {
 // sandbox cannot rewrite the DACL of a file it created to open it to
 // others. Inherit-only: the root itself keeps its owner's (the real
 // user's) rights as they are.
+//
+// It governs what an object inherits, not what its creator asks for: a
+// command may create a file or directory with a DACL of its own choosing
+// (CreateFile's security attributes need no right on the new object), one
+// that shuts the real user out or lets others in. No ACE on the parent
+// prevents that. What the plan keeps is the user's FILE_DELETE_CHILD on
+// the roots and on what the sandbox creates the ordinary way, through
+// which the topmost such object can be deleted or renamed out of the tree
+// (TestElevatedHostileCreationCanBeMovedOut).
 var OwnerRightsACE = ntsec.ACE{Type: ntsec.AccessAllowed, Flags: dirInherit | ntsec.InheritOnly, Mask: ntsec.ReadControl, SID: ntsec.OwnerRights}
 
 // ownershipEdits plans, on a root, what keeps the real user the master of

@@ -193,3 +193,40 @@ func TestElevatedGitOwnership(t *testing.T) {
 		}
 	}
 }
+
+// A creator may give a new object any DACL it likes (CreateFile's
+// security attributes need no right on the object), so a hostile command
+// can make a file or directory that shuts the real user out, and
+// OWNER RIGHTS cannot stop that. What the plan keeps is the way out: the
+// real user holds FILE_DELETE_CHILD on every root and on every directory
+// the sandbox creates the ordinary way, so the topmost such object can be
+// deleted (a file) or renamed out of the tree (a directory) through its
+// parent, whatever its own DACL says; deleting a hostile directory's
+// contents needs an administrator (takeown, icacls /reset). The sandbox
+// itself gets no FILE_DELETE_CHILD there.
+func TestElevatedHostileCreationCanBeMovedOut(t *testing.T) {
+	m, in := appliedElevated(t, false)
+	real := baseToken(in.User)
+	for _, root := range []string{`C:\Users\me\ws`, `C:\src\proj`, `C:\ProgramData\app2\proj`} {
+		rn := mustStat(t, m, root)
+		tok := ElevatedToken(in.User, sbOffline, sbGroup, wsSID, genSID)
+		hostile, err := ntsec.ParseSDDL("O:" + sbOffline.String() + "D:P(A;OICI;FA;;;" + sbOffline.String() + ")")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ntsec.AccessCheck(hostile, real, ntsec.FileReadData, ntsec.File).Allowed {
+			t.Fatal("the hostile descriptor lets the user in: the test shows nothing")
+		}
+		sub := simulateCreated(root, rn.SD, tok, sbGroup)[1]
+		for _, parent := range []created{{root, ntsec.Directory, rn.SD}, sub} {
+			if !ntsec.AccessCheck(parent.sd, real, ntsec.FileDeleteChild, ntsec.Directory).Allowed {
+				t.Errorf("%s: the user cannot delete or move out a hostile child", parent.path)
+			}
+			for _, rd := range ntsec.OpenReadings() {
+				if ntsec.AccessCheckUnder(rd.Alone(), parent.sd, tok, ntsec.FileDeleteChild, ntsec.Directory).Allowed {
+					t.Errorf("%s: the sandbox has FILE_DELETE_CHILD under %s", parent.path, rd)
+				}
+			}
+		}
+	}
+}
