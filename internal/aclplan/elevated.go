@@ -244,13 +244,18 @@ func elevatedWritable(in *Input, sd *ntsec.SecurityDescriptor, typ ntsec.ObjectT
 	if !in.Sandbox.enabled() {
 		return false
 	}
+	probe := writeProbe
+	if typ == ntsec.File {
+		// FILE_DELETE_CHILD means nothing on a file (as in the proof).
+		probe &^= ntsec.FileDeleteChild
+	}
 	for _, u := range in.Sandbox.Users {
 		tok, err := in.capFreeToken(u)
 		if err != nil {
 			return true // an unknown token is held to the worst
 		}
 		for _, rd := range ntsec.OpenReadings() {
-			if ntsec.AccessCheckUnder(rd.Alone(), sd, tok, ntsec.MaximumAllowed, typ).Granted&writeProbe != 0 {
+			if ntsec.AccessCheckUnder(rd.Alone(), sd, tok, ntsec.MaximumAllowed, typ).Granted&probe != 0 {
 				return true
 			}
 		}
@@ -258,13 +263,17 @@ func elevatedWritable(in *Input, sd *ntsec.SecurityDescriptor, typ ntsec.ObjectT
 	return false
 }
 
-// sandboxNormalSID returns a test for the SIDs the normal pass of a
-// sandbox user's token matches: the users, the group and the broad groups
-// every local account holds.
+// sandboxNormalSID returns a test for the SIDs whose inheritable write
+// grant makes a flagged directory's deny inheritable in the elevated
+// mode: the sandbox users and the broad groups every local account holds,
+// which the normal pass of a sandbox user's token matches. The group is
+// left out: its only write grants are the roots', which the plan itself
+// writes, and counting them would change the deny's flags once the plan
+// is applied.
 func sandboxNormalSID(in *Input) func(ntsec.SID) bool {
 	return func(s ntsec.SID) bool {
 		switch s {
-		case in.Sandbox.Group, ntsec.Everyone, ntsec.AuthenticatedUsers, ntsec.BuiltinUsers, ntsec.Interactive:
+		case ntsec.Everyone, ntsec.AuthenticatedUsers, ntsec.BuiltinUsers, ntsec.Interactive:
 			return true
 		}
 		for _, u := range in.Sandbox.Users {
@@ -289,4 +298,25 @@ func hasExplicit(sd *ntsec.SecurityDescriptor, want ntsec.ACE) bool {
 		}
 	}
 	return false
+}
+
+// sandboxNormalToken is what the normal pass of any sandbox user's token
+// matches, as one unrestricted token with no integrity level: the first
+// sandbox user, its groups (ElevatedToken's, or the live token's from
+// Sandbox.Token) and the other sandbox users as enabled groups. Under H2
+// that pass alone decides FILE_DELETE_CHILD, so a directory where it
+// grants FILE_DELETE_CHILD is one where the group's denial must be
+// explicit (cutOffDirs).
+func sandboxNormalToken(in *Input) *ntsec.Token {
+	t, err := in.capFreeToken(in.Sandbox.Users[0])
+	if err != nil {
+		t = ElevatedToken(in.User, in.Sandbox.Users[0], in.Sandbox.Group)
+	}
+	u := *t
+	u.RestrictedSIDs, u.WriteRestricted, u.Integrity = nil, false, ntsec.SID{}
+	u.Groups = append([]ntsec.Group{}, t.Groups...)
+	for _, o := range in.Sandbox.Users[1:] {
+		u.Groups = append(u.Groups, ntsec.Group{SID: o, Attributes: ntsec.GroupEnabled})
+	}
+	return &u
 }

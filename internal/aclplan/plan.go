@@ -260,9 +260,7 @@ func compute(ctx context.Context, in *Input) (*Plan, error) {
 			if err != nil {
 				return nil, err
 			}
-			if !elevated {
-				denies = append(denies, es...)
-			}
+			denies = append(denies, es...)
 			pl.Linked = append(pl.Linked, linked...)
 		}
 		for _, name := range r.Protected {
