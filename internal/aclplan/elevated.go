@@ -254,8 +254,8 @@ func elevatedWritable(in *Input, sd *ntsec.SecurityDescriptor, typ ntsec.ObjectT
 		if err != nil {
 			return true // an unknown token is held to the worst
 		}
-		for _, rd := range ntsec.OpenReadings() {
-			if ntsec.AccessCheckUnder(rd.Alone(), sd, tok, ntsec.MaximumAllowed, typ).Granted&probe != 0 {
+		for _, rd := range aloneReadings() {
+			if ntsec.AccessCheckUnder(rd, sd, tok, ntsec.MaximumAllowed, typ).Granted&probe != 0 {
 				return true
 			}
 		}
@@ -319,4 +319,19 @@ func sandboxNormalToken(in *Input) *ntsec.Token {
 		u.Groups = append(u.Groups, ntsec.Group{SID: o, Attributes: ntsec.GroupEnabled})
 	}
 	return &u
+}
+
+// aloneReadings are the distinct Alone forms of the open readings: one
+// per write mask, since a request for one right ignores the trigger and
+// the MAXIMUM_ALLOWED rule (ntsec.Reading.Alone).
+func aloneReadings() []ntsec.Reading {
+	var out []ntsec.Reading
+	seen := map[ntsec.Reading]bool{}
+	for _, rd := range ntsec.OpenReadings() {
+		if a := rd.Alone(); !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	return out
 }

@@ -246,10 +246,16 @@ func TestElevatedInputRefused(t *testing.T) {
 		"real user as sandbox": {Group: sbGroup, Users: []ntsec.SID{me}},
 		"group as user":        {Group: sbGroup, Users: []ntsec.SID{sbGroup}},
 	} {
-		in := elevatedInput(t, elevatedMachine(t))
+		m := elevatedMachine(t)
+		in := elevatedInput(t, m)
 		in.Sandbox = s
 		if _, err := Make(context.Background(), in); err == nil || !strings.Contains(err.Error(), "sandbox") {
 			t.Errorf("%s: Make: %v", name, err)
+		}
+		// Prove, which backends call on their own, refuses it too: with
+		// no sandbox user it would have no token to check.
+		if pr, err := Prove(m, in, nil); err == nil || !strings.Contains(err.Error(), "sandbox") {
+			t.Errorf("%s: Prove: %v (%s)", name, err, pr.Summary())
 		}
 	}
 }

@@ -179,6 +179,11 @@ func newProver(work *fsview.Memory, in Input) (*prover, error) {
 		}
 		in.User.SID = cwd.SD.Owner
 	}
+	// A sandbox without users would leave the proof no token to check,
+	// and pass it vacuously.
+	if err := in.Sandbox.check(in.User.SID); err != nil {
+		return nil, fmt.Errorf("proof: %w", err)
+	}
 	tokens, err := proofTokens(in)
 	if err != nil {
 		return nil, err
