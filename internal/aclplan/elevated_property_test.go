@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cordon-sandbox/cordon/internal/fsview"
+	"github.com/cordon-sandbox/cordon/internal/testutil"
 )
 
 // The elevated mode over the same random trees and policies as
@@ -14,7 +15,13 @@ import (
 // every plan passes its proof for both sandbox users under every open
 // reading (ownership included), a second plan over the applied tree has no
 // edits, and the inverse restores every DACL.
+//
+// Pure Go: it runs natively only, not again under Wine, where it would
+// prove the same thing ten times slower.
 func TestElevatedRandomTrees(t *testing.T) {
+	if testutil.UnderWine() {
+		t.Skip("pure model test: runs natively")
+	}
 	for seed := int64(0); seed < 150; seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			r := rand.New(rand.NewSource(seed))
