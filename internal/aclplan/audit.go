@@ -145,7 +145,7 @@ func runAudit(ctx context.Context, in *Input) (auditResult, error) {
 		// Inside a root the plan's Low label will reach the object, so
 		// only outside them can integrity hold it.
 		_, inRoot := in.Policy.RootOf(n.Path)
-		if worldWritable(n.SD, world, n.ObjectType()) && !(lowSandbox && !inRoot && heldByIntegrity(n.SD)) {
+		if (worldWritable(n.SD, world, n.ObjectType()) || elevatedWritable(in, n.SD, n.ObjectType())) && !(lowSandbox && !inRoot && heldByIntegrity(n.SD)) {
 			rep.Flagged = append(rep.Flagged, n.Path)
 			res.edits = append(res.edits, auditEdits(in, n)...)
 		}
@@ -153,7 +153,10 @@ func runAudit(ctx context.Context, in *Input) (auditResult, error) {
 		// Temp\Low, an app container's folder) does not hold a Low
 		// sandbox back by its label: under H2 the user's own
 		// FILE_DELETE_CHILD there would be the sandbox's.
-		if lowSandbox && !inRoot && n.IsDir() && !n.IsReparse() && !heldByIntegrity(n.SD) {
+		// The elevated mode's sandbox is not the user: elevatedWritable
+		// has already asked whether its own groups' FILE_DELETE_CHILD
+		// lets it in.
+		if lowSandbox && !in.Sandbox.enabled() && !inRoot && n.IsDir() && !n.IsReparse() && !heldByIntegrity(n.SD) {
 			deny := userDenyDeleteChild(in.User.SID, ntsec.ContainerInherit)
 			if !hasACE(n.SD, deny) && ntsec.AccessCheck(n.SD, user, ntsec.FileDeleteChild, ntsec.Directory).Allowed {
 				rep.LowLabelled = append(rep.LowLabelled, n.Path)
@@ -249,11 +252,19 @@ func auditEdits(in *Input, n fsview.Node) []Edit {
 		// Other workspaces' sandboxes reach this directory through
 		// Everyone too; deny the ones the store knows.
 		sids = append(sids, in.SIDs.Others...)
+		// The sandbox group may write where a root covers the directory;
+		// elsewhere its deny closes the normal pass, FILE_DELETE_CHILD
+		// under H2 included.
+		if in.Sandbox.enabled() && !inCwd && !inGeneric {
+			sids = append(sids, in.Sandbox.Group)
+		}
+	} else if in.Sandbox.enabled() {
+		sids = append(sids, in.Sandbox.Group)
 	}
 	// The deny needs to be inheritable only where the world's grant is:
 	// an OI|CI deny on C:\ would rewrite every descriptor on the volume.
 	var flags ntsec.ACEFlags
-	if n.IsDir() && inheritableWorldGrant(n.SD) {
+	if n.IsDir() && (inheritableWorldGrant(n.SD) || in.Sandbox.enabled() && inheritableGrant(n.SD, sandboxNormalSID(in))) {
 		flags = dirInherit
 	}
 	var out []Edit
@@ -280,12 +291,18 @@ func isBroad(s ntsec.SID) bool {
 // inheritableWorldGrant reports whether a broad SID's write grant on the
 // directory is inherited by what is created inside it.
 func inheritableWorldGrant(sd *ntsec.SecurityDescriptor) bool {
+	return inheritableGrant(sd, isBroad)
+}
+
+// inheritableGrant reports whether a write grant to a SID who matches is
+// inherited by what is created inside the directory.
+func inheritableGrant(sd *ntsec.SecurityDescriptor, who func(ntsec.SID) bool) bool {
 	if sd.DACL == nil {
 		return true
 	}
 	for _, e := range sd.DACL.Entries {
 		w := ntsec.FileMapping.Map(e.Mask) & writeProbe
-		if e.Type == ntsec.AccessAllowed && isBroad(e.SID) && w != 0 && e.Inheritable() {
+		if e.Type == ntsec.AccessAllowed && who(e.SID) && w != 0 && e.Inheritable() {
 			return true
 		}
 	}

@@ -45,6 +45,9 @@ func gitEdits(in *Input) ([]Edit, error) {
 				aces = append(aces, ntsec.ACE{Type: ntsec.AccessDenied, Flags: flags, Mask: mask, SID: s})
 			}
 		}
+		if g, ok := groupDeny(in, flags, mask); ok {
+			aces = append(aces, g)
+		}
 		return aces
 	}
 	protect := func(p, reason string) error {

@@ -52,9 +52,18 @@ func lowEnough(sd *ntsec.SecurityDescriptor) bool {
 // inherits from its parent as planned.
 //
 // It also returns the files with more than one name it met (Plan.Linked).
+//
+// In the elevated mode the denial is the sandbox group's
+// (groupDenyDeleteChild) and the token whose FILE_DELETE_CHILD it must
+// decide is the sandbox users' normal pass (sandboxNormalToken).
 func cutOffDirs(ctx context.Context, in *Input, root fsview.Node) ([]Edit, []string, error) {
 	user := userToken(in)
 	deny := userDenyDeleteChild(in.User.SID, ntsec.ContainerInherit)
+	reason := "inside a writable root, an allow the root's denial does not override: no deleting its contents through the user's own FILE_DELETE_CHILD"
+	if in.Sandbox.enabled() {
+		user, deny = sandboxNormalToken(in), groupDenyDeleteChild(in.Sandbox.Group)
+		reason = "inside a writable root, an allow the root's denial does not override: no deleting its contents through the sandbox group's FILE_DELETE_CHILD"
+	}
 	var out []Edit
 	var linked []string
 	var walk func(dir string, after *ntsec.SecurityDescriptor) error
@@ -82,7 +91,7 @@ func cutOffDirs(ctx context.Context, in *Input, root fsview.Node) ([]Edit, []str
 			}
 			sd := ntsec.Propagate(after, n.SD, ntsec.Directory)
 			if ntsec.AccessCheck(sd, user, ntsec.FileDeleteChild, ntsec.Directory).Allowed {
-				out = append(out, Edit{Op: AddACE, Path: n.Path, ACE: deny, Reason: "inside a writable root, an allow the root's denial does not override: no deleting its contents through the user's own FILE_DELETE_CHILD"})
+				out = append(out, Edit{Op: AddACE, Path: n.Path, ACE: deny, Reason: reason})
 				sd.DACL = WithACE(sd.DACL, deny)
 			}
 			if err := walk(n.Path, sd); err != nil {

@@ -137,6 +137,17 @@ type Input struct {
 	// directory: each existing one gets the user's FILE_DELETE_CHILD
 	// denied, inherited by the directories below it.
 	Guards []string
+	// Sandbox, when its Group is set, plans for the elevated mode: the
+	// command runs as one of Sandbox.Users, not as User, who is then the
+	// real user the workspace belongs to. Each root is granted to the
+	// group as well as to its capability SID, every protected object's
+	// deny names the group too, each root gets the ownership ACEs
+	// (ownershipEdits) and the group's FILE_DELETE_CHILD denied in place
+	// of the user's, and the proof checks the sandbox users' tokens
+	// (Sandbox.Token, else ElevatedToken; Token is not used for them) and
+	// what they would create. The zero value plans for the
+	// restricted-token backend, exactly as before.
+	Sandbox SandboxUsers
 }
 
 // Plan is the result: edits in order, what the audit saw, and the proof.
@@ -210,6 +221,10 @@ func compute(ctx context.Context, in *Input) (*Plan, error) {
 	if in.User.SID.IsZero() {
 		in.User.SID = cwd.SD.Owner
 	}
+	if err := in.Sandbox.check(in.User.SID); err != nil {
+		return nil, err
+	}
+	elevated := in.Sandbox.enabled()
 	// On Windows a workspace inside a temp directory cannot be kept from
 	// other sandboxes: the generic SID's grant on the temp directory, held
 	// by every workspace-write token, reaches it through inheritance, and
@@ -231,8 +246,14 @@ func compute(ctx context.Context, in *Input) (*Plan, error) {
 			}
 		}
 		sid := in.SIDs.forRoot(root.Kind)
-		if d := userDenyDeleteChild(in.User.SID, ntsec.ContainerInherit); !hasACE(node.SD, d) {
-			denies = append(denies, Edit{Op: AddACE, Path: node.Path, ACE: d, Reason: "no deleting or renaming through the user's own FILE_DELETE_CHILD in the " + string(root.Kind) + " root"})
+		d, reason := userDenyDeleteChild(in.User.SID, ntsec.ContainerInherit), "no deleting or renaming through the user's own FILE_DELETE_CHILD in the "+string(root.Kind)+" root"
+		if elevated {
+			// The sandbox is not the user: the user's own
+			// FILE_DELETE_CHILD is none of its business, its group's is.
+			d, reason = groupDenyDeleteChild(in.Sandbox.Group), "no deleting or renaming through the sandbox group's FILE_DELETE_CHILD in the "+string(root.Kind)+" root"
+		}
+		if !hasACE(node.SD, d) {
+			denies = append(denies, Edit{Op: AddACE, Path: node.Path, ACE: d, Reason: reason})
 			// A cold root: inheritance is about to rewrite its whole
 			// tree anyway, so reading the tree costs no more.
 			es, linked, err := cutOffDirs(ctx, in, node)
@@ -252,6 +273,15 @@ func compute(ctx context.Context, in *Input) (*Plan, error) {
 		want := ntsec.ACE{Type: ntsec.AccessAllowed, Flags: dirInherit, Mask: AllowMask, SID: sid}
 		if !hasACE(node.SD, want) {
 			allows = append(allows, Edit{Op: AddACE, Path: node.Path, ACE: want, Reason: "writable root (" + string(root.Kind) + ")"})
+		}
+		if elevated {
+			// The normal pass of the sandbox user's token needs a grant
+			// too: the group's, with the same rights.
+			g := ntsec.ACE{Type: ntsec.AccessAllowed, Flags: dirInherit, Mask: AllowMask, SID: in.Sandbox.Group}
+			if !hasACE(node.SD, g) {
+				allows = append(allows, Edit{Op: AddACE, Path: node.Path, ACE: g, Reason: "writable root for the sandbox group (" + string(root.Kind) + ")"})
+			}
+			allows = append(allows, ownershipEdits(in, node.Path, node.SD, string(root.Kind))...)
 		}
 		if !in.User.MediumIntegrity && !lowEnough(node.SD) {
 			allows = append(allows, Edit{Op: SetLabel, Path: node.Path, ACE: LowLabel, Prev: explicitLabel(node.SD), Reason: "Low integrity label: writable by the Low sandbox token (" + string(root.Kind) + " root)"})
@@ -361,6 +391,9 @@ func protectEdits(in *Input, root policy.Root, name string) ([]Edit, error) {
 		if _, inRoot := r.RootOf(n.Target); inRoot {
 			return nil, fmt.Errorf("protected name %s is a %s to %s, inside a writable root: the repository would stay writable through its target", p, n.Type, n.Target)
 		}
+	}
+	if in.Sandbox.enabled() {
+		covering = append(covering, in.Sandbox.Group)
 	}
 	var out []Edit
 	for i, sid := range covering {

@@ -104,6 +104,11 @@ const maxListed = 20
 //     token may create one in its root.
 //  5. Missing git guards stay missing (checkMissingGitGuards): no token may
 //     create one in its parent.
+//  6. In the elevated mode (Input.Sandbox), the roots keep their owner
+//     (checkRootOwners): no sandbox token may change a root's owner or
+//     DACL.
+//  7. In the elevated mode, what the sandbox creates stays the user's
+//     (checkCreated).
 //
 // Checks 1 and 2 run on each node in one walk of the tree (walk).
 //
@@ -131,6 +136,10 @@ func Prove(m *fsview.Memory, in Input, edits []Edit) (Proof, error) {
 	p.checkPins()
 	p.checkMissingProtectedNames()
 	p.checkMissingGitGuards()
+	if in.Sandbox.enabled() {
+		p.checkRootOwners()
+		p.checkCreated()
+	}
 	p.proof.Writes = writes
 	p.proof.OK = p.proof.ViolationCount == 0
 	return p.proof, nil
@@ -169,6 +178,11 @@ func newProver(work *fsview.Memory, in Input) (*prover, error) {
 			return nil, fmt.Errorf("proof: cwd: %w", err)
 		}
 		in.User.SID = cwd.SD.Owner
+	}
+	// A sandbox without users would leave the proof no token to check,
+	// and pass it vacuously.
+	if err := in.Sandbox.check(in.User.SID); err != nil {
+		return nil, fmt.Errorf("proof: %w", err)
 	}
 	tokens, err := proofTokens(in)
 	if err != nil {
@@ -239,6 +253,9 @@ func proofTokens(in Input) ([]proofToken, error) {
 	}
 	if !in.SIDs.ReadOnly.IsZero() {
 		tokens = append(tokens, newProofToken("read-only", in.SIDs.ReadOnly))
+	}
+	if in.Sandbox.enabled() {
+		return elevatedProofTokens(&in, tokens)
 	}
 	var errs error
 	for i := range tokens {
