@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
-
-	"golang.org/x/sys/windows"
 
 	"github.com/cordon-sandbox/cordon/internal/aclhelper"
 	"github.com/cordon-sandbox/cordon/internal/capsid"
@@ -36,17 +33,7 @@ func hostDoctorEnv(dir string) (doctorEnv, bool) {
 	}, true
 }
 
-// lookupUserSID returns the SID of the local account name
-// (LookupAccountNameW on this machine; a domain account of the same name
-// is not the sandbox user, so the machine name qualifies it).
+// lookupUserSID returns the SID of the local account name.
 func lookupUserSID(_ context.Context, name string) (ntsec.SID, error) {
-	host, err := windows.ComputerName()
-	if err != nil {
-		return ntsec.SID{}, fmt.Errorf("computer name: %w", err)
-	}
-	sid, _, _, err := windows.LookupSID("", host+`\`+name)
-	if err != nil {
-		return ntsec.SID{}, fmt.Errorf("look up %s: %w", name, err)
-	}
-	return ntsec.ParseSID(sid.String())
+	return aclhelper.LookupLocal(name)
 }

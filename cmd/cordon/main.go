@@ -13,6 +13,7 @@
 //	cordon cache    the workspaces' tool-cache layers: list, clear
 //	cordon setup    Windows: create or repair the elevated mode's sandbox users
 //	cordon doctor   Windows: check the elevated mode, say how to fix each problem
+//	cordon acl-helper  Windows: apply the elevated mode's queued read grants
 //
 // Exit codes are stable so scripts can branch on them; each subcommand
 // documents its own.
@@ -54,6 +55,7 @@ commands:
   cache    list or clear the workspaces' tool-cache layers
   setup    Windows: create or repair the elevated mode's sandbox users (--dry-run, --remove)
   doctor   Windows: check every piece of the elevated mode and name the command that fixes each problem
+  acl-helper  Windows: apply the elevated mode's queued read grants, one helper at a time
 
 Run 'cordon <command> -h' for a command's flags.
 `
@@ -86,6 +88,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runSetup(args[1:], stdout, stderr)
 	case "doctor":
 		return runDoctor(args[1:], stdout, stderr)
+	case "acl-helper":
+		return runACLHelper(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
