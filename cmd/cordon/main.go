@@ -14,6 +14,7 @@
 //	cordon setup    Windows: create or repair the elevated mode's sandbox users
 //	cordon doctor   Windows: check the elevated mode, say how to fix each problem
 //	cordon acl-helper  Windows: apply the elevated mode's queued read grants
+//	cordon verify-network  Windows: prove the elevated mode's network fence
 //
 // Exit codes are stable so scripts can branch on them; each subcommand
 // documents its own.
@@ -56,6 +57,7 @@ commands:
   setup    Windows: create or repair the elevated mode's sandbox users (--dry-run, --remove)
   doctor   Windows: check every piece of the elevated mode and name the command that fixes each problem
   acl-helper  Windows: apply the elevated mode's queued read grants, one helper at a time
+  verify-network  Windows: prove from inside the sandbox that the offline user is fenced and the online one is not
 
 Run 'cordon <command> -h' for a command's flags.
 `
@@ -90,6 +92,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runDoctor(args[1:], stdout, stderr)
 	case "acl-helper":
 		return runACLHelper(args[1:], stdout, stderr)
+	case "verify-network":
+		return runVerifyNetwork(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
