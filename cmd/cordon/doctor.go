@@ -23,6 +23,7 @@ import (
 const (
 	checkMarker  = "setup_marker"
 	checkGroup   = "group"
+	checkUsers   = "users"  // the accounts could not be read at all
 	checkUser    = "user"   // + "_offline" / "_online"
 	checkSecret  = "secret" // + "_offline" / "_online"
 	checkLogon   = "logon"  // + "_offline" / "_online"
@@ -36,6 +37,7 @@ const (
 	fixSetup       = "cordon setup"
 	fixHelper      = "cordon acl-helper"
 	fixRetryFailed = "cordon acl-helper --retry-failed"
+	fixDoctorAdmin = "cordon doctor (from an administrator shell)"
 )
 
 // doctorEnv is what doctor looks at. Nothing in it is ever asked to
@@ -115,7 +117,7 @@ func diagnose(ctx context.Context, env doctorEnv) doctorReport {
 	o, err := sandboxusers.Observe(ctx, env.Users, d)
 	var offline sandboxusers.UserState
 	if err != nil {
-		r.add(checkUser+"s", false, "could not read the sandbox accounts: "+err.Error(), fixForObserve(err))
+		r.add(checkUsers, false, "could not read the sandbox accounts: "+err.Error(), fixForObserve(err))
 	} else {
 		r.accountChecks(d, o)
 		for _, a := range sandboxusers.Plan(d, o) {
@@ -153,11 +155,12 @@ func (r *doctorReport) add(name string, ok bool, detail, fix string) {
 }
 
 // fixForObserve is the fix when the accounts could not even be read:
-// Windows refusing to show them needs an administrator's setup; anything
-// else, setup repairs or explains.
+// Windows refusing to show them to doctor is doctor's problem, not the
+// accounts' (an administrator sees them); anything else, setup repairs
+// or explains.
 func fixForObserve(err error) string {
 	if errors.Is(err, fs.ErrPermission) || sandboxusers.ErrorCode(err) == sandboxusers.CodeNeedsAdmin {
-		return fixSetup + " (from an account that can approve the administrator prompt)"
+		return fixDoctorAdmin
 	}
 	return fixSetup
 }
@@ -272,7 +275,7 @@ func (r *doctorReport) fenceCheck(ctx context.Context, env doctorEnv, haveUser b
 	st, err := env.Fence(elevatedFence(sid))
 	switch {
 	case errors.Is(err, fs.ErrPermission):
-		r.add(checkFence, false, "the filtering engine refused to list the filters: "+err.Error(), "cordon doctor (from an administrator shell)")
+		r.add(checkFence, false, "the filtering engine refused to list the filters: "+err.Error(), fixDoctorAdmin)
 		return
 	case err != nil:
 		r.add(checkFence, false, "could not read the filters: "+err.Error(), fixSetup)

@@ -22,6 +22,7 @@ password costs one failed attempt per run; the fix, cordon setup, resets
 it). No administrator rights are needed.
 
 Checks (stable names):
+  users                   (only when the accounts cannot be read at all)
   setup_marker            the setup marker is there, readable, of this version
   group                   the group CordonSandboxUsers exists
   user_offline|online     the account exists with setup's flags and memberships,

@@ -103,8 +103,10 @@ func TestDoctorFailures(t *testing.T) {
 		{"logon right denied by policy", func(m *fakeMachine) { m.users[off].logon = sandboxusers.LogonNotGranted },
 			map[string]string{"logon_offline": fixSetup}, map[string]string{"logon_offline": "Allow log on locally"}},
 		{"accounts unreadable", func(m *fakeMachine) { m.groupErr = fs.ErrPermission },
-			map[string]string{"users": fixSetup + " (from an account that can approve the administrator prompt)", "network_fence": fixSetup},
+			map[string]string{"users": fixDoctorAdmin, "network_fence": fixSetup},
 			map[string]string{"users": "could not read"}},
+		{"accounts lookup broken", func(m *fakeMachine) { m.groupErr = errors.New("RPC server unavailable") },
+			map[string]string{"users": fixSetup, "network_fence": fixSetup}, map[string]string{"users": "RPC server"}},
 		{"fence absent", func(m *fakeMachine) { m.fence = netfence.Status{} },
 			map[string]string{"network_fence": fixSetup}, map[string]string{"network_fence": "not installed"}},
 		{"fence missing a filter", func(m *fakeMachine) { m.fence.Missing = []string{"block connect v6"} },
@@ -112,7 +114,7 @@ func TestDoctorFailures(t *testing.T) {
 		{"fence outweighed", func(m *fakeMachine) { m.fence.SublayerWeight = 1 },
 			map[string]string{"network_fence": fixSetup}, map[string]string{"network_fence": "sublayer weight"}},
 		{"fence unreadable", func(m *fakeMachine) { m.fenceErr = fmt.Errorf("wf: %w", fs.ErrPermission) },
-			map[string]string{"network_fence": "cordon doctor (from an administrator shell)"}, map[string]string{"network_fence": "refused"}},
+			map[string]string{"network_fence": fixDoctorAdmin}, map[string]string{"network_fence": "refused"}},
 		{"SID store corrupt", func(m *fakeMachine) {
 			m.storeErr = &capsid.CorruptError{Path: `C:\s\capsids.json`, Err: errors.New("unknown field")}
 		}, map[string]string{"sid_store": `cordon cleanup; Move-Item -LiteralPath 'C:\s\capsids.json' -Destination 'C:\s\capsids.json.broken'`},
