@@ -12,6 +12,9 @@
 //	cordon cleanup  remove every ACE the Windows backend added
 //	cordon cache    the workspaces' tool-cache layers: list, clear
 //	cordon setup    Windows: create or repair the elevated mode's sandbox users
+//	cordon doctor   Windows: check the elevated mode, say how to fix each problem
+//	cordon acl-helper  Windows: apply the elevated mode's queued read grants
+//	cordon verify-network  Windows: prove the elevated mode's network fence
 //
 // Exit codes are stable so scripts can branch on them; each subcommand
 // documents its own.
@@ -52,6 +55,9 @@ commands:
   cleanup  remove every ACE, label and placeholder the Windows backend added, and nothing else
   cache    list or clear the workspaces' tool-cache layers
   setup    Windows: create or repair the elevated mode's sandbox users (--dry-run, --remove)
+  doctor   Windows: check every piece of the elevated mode and name the command that fixes each problem
+  acl-helper  Windows: apply the elevated mode's queued read grants, one helper at a time
+  verify-network  Windows: prove from inside the sandbox that the offline user is fenced and the online one is not
 
 Run 'cordon <command> -h' for a command's flags.
 `
@@ -82,6 +88,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runCache(args[1:], stdout, stderr)
 	case "setup":
 		return runSetup(args[1:], stdout, stderr)
+	case "doctor":
+		return runDoctor(args[1:], stdout, stderr)
+	case "acl-helper":
+		return runACLHelper(args[1:], stdout, stderr)
+	case "verify-network":
+		return runVerifyNetwork(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

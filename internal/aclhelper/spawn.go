@@ -1,0 +1,29 @@
+package aclhelper
+
+import (
+	"fmt"
+	"os"
+)
+
+// HelperCommand is the cordon subcommand that runs the helper.
+const HelperCommand = "acl-helper"
+
+// helperArgs are the arguments StartDetached gives cordon: the helper
+// drains the journal in stateDir, which the caller filled (Enqueue)
+// before starting it.
+func helperArgs(stateDir string) []string {
+	return []string{HelperCommand, "--state-dir", stateDir}
+}
+
+// checkSpawn checks StartDetached's arguments and makes the state
+// directory, the helper's working directory: a long-lived process must
+// not sit in the caller's cwd, which Windows would then refuse to delete.
+func checkSpawn(exe, stateDir string) error {
+	if exe == "" || stateDir == "" {
+		return fmt.Errorf("start the read-ACL helper: the executable and the state directory are required")
+	}
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return fmt.Errorf("start the read-ACL helper: %w", err)
+	}
+	return nil
+}
