@@ -70,9 +70,8 @@ func runSetup(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if *resultFile != "" {
-		var out bytes.Buffer
-		rep, err := sandboxusers.Setup(ctx, opts, &out)
-		if werr := sandboxusers.WriteResult(*resultFile, rep, out.String(), err); werr != nil {
+		res, err := setupAccountsAndFence(ctx, opts, hostFence)
+		if werr := res.Write(*resultFile, err); werr != nil {
 			fail(stderr, string(sandboxusers.CodeFailed), fmt.Errorf("write the result for the unelevated cordon: %w", werr))
 			return exitNo
 		}
@@ -112,11 +111,31 @@ func runSetup(args []string, stdout, stderr io.Writer) int {
 // runSetupInProcess runs the setup in this process and returns its
 // outcome in the form an elevated copy hands back.
 func runSetupInProcess(ctx context.Context, opts sandboxusers.Options) (sandboxusers.Result, error) {
-	var out bytes.Buffer
-	rep, err := sandboxusers.Setup(ctx, opts, &out)
-	res := sandboxusers.Result{Output: out.String(), Done: rep.Done}
-	for _, a := range rep.Planned {
-		res.Planned = append(res.Planned, a.String())
+	return setupAccountsAndFence(ctx, opts, hostFence)
+}
+
+// setupAccountsAndFence is the administrator's part of the setup: the
+// accounts (sandboxusers.Setup), then the network fence keyed on the
+// offline user's SID; removal goes the other way round, the fence first,
+// while that SID still names an account.
+func setupAccountsAndFence(ctx context.Context, opts sandboxusers.Options, fence fenceOps) (sandboxusers.Result, error) {
+	accounts := func() (sandboxusers.Result, error) {
+		var out bytes.Buffer
+		rep, err := sandboxusers.Setup(ctx, opts, &out)
+		return sandboxusers.ResultOf(rep, out.String()), err
 	}
-	return res, err
+	if opts.Remove {
+		f, err := setupFence(fence, opts)
+		if err != nil {
+			return f, err
+		}
+		a, err := accounts()
+		return merge(f, a), err
+	}
+	a, err := accounts()
+	if err != nil {
+		return a, err
+	}
+	f, err := setupFence(fence, opts)
+	return merge(a, f), err
 }

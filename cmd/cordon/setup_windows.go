@@ -5,6 +5,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/cordon-sandbox/cordon/internal/aclhelper"
+	"github.com/cordon-sandbox/cordon/internal/netfence"
+
 	"github.com/cordon-sandbox/cordon/internal/sandboxusers"
 )
 
@@ -54,3 +57,6 @@ func runSetupAs(ctx context.Context, opts sandboxusers.Options) (sandboxusers.Re
 	}
 	return sandboxusers.ReadResult(result)
 }
+
+// hostFence is the machine's WFP and SAM.
+var hostFence = fenceOps{lookup: aclhelper.LookupLocal, present: netfence.Present, install: netfence.Install, remove: netfence.Remove}

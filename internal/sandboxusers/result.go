@@ -24,10 +24,21 @@ type Result struct {
 // WriteResult writes the outcome of [Setup] (its report, its printed
 // output, its error) to path, atomically.
 func WriteResult(path string, r Report, output string, err error) error {
+	return ResultOf(r, output).Write(path, err)
+}
+
+// ResultOf is the Result of a report and its printed output.
+func ResultOf(r Report, output string) Result {
 	res := Result{Output: output, Done: r.Done}
 	for _, a := range r.Planned {
 		res.Planned = append(res.Planned, a.String())
 	}
+	return res
+}
+
+// Write writes res, with err's code, message and hint, to path,
+// atomically, for [ReadResult].
+func (res Result) Write(path string, err error) error {
 	if err != nil {
 		res.Code, res.Message = CodeFailed, err.Error()
 		var e *Error
