@@ -194,7 +194,10 @@ func runACLHelper(args []string, stdout, stderr io.Writer) int {
 	}
 	logf, closeLog := helperLog(*dir, stderr)
 	defer closeLog()
-	job := aclHelperJob{Dir: *dir, MutexName: aclhelper.MutexName, RetryFailed: *retry, Applier: host.Applier, Logf: logf}
+	// Every grant goes into cordon's ACE record before it is written, so
+	// that cleanup and setup --remove undo it.
+	applier := aclhelper.Recorded{Dir: *dir, Applier: host.Applier}
+	job := aclHelperJob{Dir: *dir, MutexName: aclhelper.MutexName, RetryFailed: *retry, Applier: applier, Logf: logf}
 	if res != nil {
 		in, err := host.Input(res)
 		if err != nil {

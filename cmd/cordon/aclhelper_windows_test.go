@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/cordon-sandbox/cordon/internal/acelog"
 	"github.com/cordon-sandbox/cordon/internal/aclhelper"
 	"github.com/cordon-sandbox/cordon/internal/testutil"
 )
@@ -49,6 +50,10 @@ func TestACLHelperDetachedThroughCordon(t *testing.T) {
 		st, err := aclhelper.Status(state, nil)
 		return err == nil && st.Pending == 0 && st.Done == 2 && logHas("done (2 applied, 0 failed, 0 pending); exiting")
 	})
+	// Both grants are in cordon's ACE record, for cleanup to undo.
+	if rec, err := acelog.Load(ctx, state); err != nil || len(rec) != 2 {
+		t.Fatalf("ACE record after the helper: %v, %v; want its 2 grants", rec, err)
+	}
 
 	// Now the machine's helper mutex is held (by this test, standing in
 	// for a running helper): a second helper must leave at once.
