@@ -151,21 +151,6 @@ func finalPath(dir string) string {
 	}
 }
 
-// winSD converts sd to a self-relative Windows descriptor (through SDDL,
-// which SecurityDescriptorFromString parses into Go memory), refusing one
-// that came out without a DACL: a null DACL would grant everyone
-// everything.
-func winSD(sd *ntsec.SecurityDescriptor) (*windows.SECURITY_DESCRIPTOR, error) {
-	w, err := windows.SecurityDescriptorFromString(sd.SDDL())
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", sd.SDDL(), err)
-	}
-	if dacl, _, err := w.DACL(); err != nil || dacl == nil {
-		return nil, fmt.Errorf("%s: no DACL (%v)", sd.SDDL(), err)
-	}
-	return w, nil
-}
-
 // liveToken reads the caller's process token into the model, for the
 // probe; a run reads it through the Caller it creates its token from.
 func liveToken() (*ntsec.Token, error) {

@@ -19,6 +19,7 @@ import (
 	"github.com/cordon-sandbox/cordon/internal/ntfs"
 	"github.com/cordon-sandbox/cordon/internal/restrictedtoken"
 	"github.com/cordon-sandbox/cordon/internal/statedir"
+	"github.com/cordon-sandbox/cordon/internal/tokenlaunch"
 	"github.com/cordon-sandbox/cordon/internal/windesktop"
 	"github.com/cordon-sandbox/cordon/ntsec"
 	"github.com/cordon-sandbox/cordon/policy"
@@ -331,11 +332,8 @@ func intersect(a, b []aclplan.Edit) []aclplan.Edit {
 // (step 7), granting the user, SYSTEM and the run SID, so that no other
 // sandbox can open the command's processes for writing.
 func launchSDs(user, run ntsec.SID) (proc, thread *windows.SECURITY_DESCRIPTOR, err error) {
-	if proc, err = winSD(restrictedtoken.ProcessSD(user, run)); err != nil {
-		return nil, nil, fmt.Errorf("restricted-token: the process descriptor: %w", err)
-	}
-	if thread, err = winSD(restrictedtoken.ThreadSD(user, run)); err != nil {
-		return nil, nil, fmt.Errorf("restricted-token: the thread descriptor: %w", err)
+	if proc, thread, err = tokenlaunch.SDs(user, run); err != nil {
+		return nil, nil, fmt.Errorf("restricted-token: %w", err)
 	}
 	return proc, thread, nil
 }
@@ -356,13 +354,9 @@ func (b *Backend) jobOptions(l sandbox.Limits) jobobject.Options {
 // privateDesktop creates the run's desktop (step 7) in the caller's window
 // station, granted to the user, SYSTEM and the run SID only.
 func privateDesktop(user, run ntsec.SID) (*windesktop.Desktop, error) {
-	sd, err := winSD(restrictedtoken.DesktopSD(user, run))
+	d, err := tokenlaunch.PrivateDesktop(user, run)
 	if err != nil {
-		return nil, fmt.Errorf("restricted-token: the desktop descriptor: %w", err)
-	}
-	d, err := windesktop.Create(sd)
-	if err != nil {
-		return nil, fmt.Errorf("restricted-token: a private desktop: %w", err)
+		return nil, fmt.Errorf("restricted-token: %w", err)
 	}
 	return d, nil
 }

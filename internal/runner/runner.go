@@ -126,8 +126,10 @@ func Serve(ctx context.Context, conn io.ReadWriter, nonce string, l Launcher) er
 	if sp.StdinOpen {
 		stdinR, stdinW = io.Pipe()
 	}
-	stdout := &chunker{c: c, stream: runnerpipe.Stdout}
-	stderr := &chunker{c: c, stream: runnerpipe.Stderr}
+	// The command may write before Ready is sent; its output waits.
+	ready := make(chan struct{})
+	stdout := &chunker{c: c, stream: runnerpipe.Stdout, ready: ready}
+	stderr := &chunker{c: c, stream: runnerpipe.Stderr, ready: ready}
 	var in io.Reader
 	if stdinR != nil {
 		in = stdinR
@@ -141,7 +143,9 @@ func Serve(ctx context.Context, conn io.ReadWriter, nonce string, l Launcher) er
 		}
 		return errors.Join(err, c.fail(code, err))
 	}
-	if err := c.send(&runnerpipe.Ready{PID: cmd.PID()}); err != nil {
+	err = c.send(&runnerpipe.Ready{PID: cmd.PID()})
+	close(ready) // after a failure, the output's sends fail too
+	if err != nil {
 		cmd.Kill()
 		cmd.Wait()
 		return fmt.Errorf("runner: sending ready: %w", err)
@@ -289,25 +293,11 @@ type conv struct {
 	s  runnerpipe.Session
 }
 
-func (c *conv) send(m runnerpipe.Message) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.s.Check(runnerpipe.Runner, m); err != nil {
-		return err
-	}
-	return c.w.Write(m)
-}
+// send and recv are the runner's side: it sends as the runner and
+// receives from cordon.
+func (c *conv) send(m runnerpipe.Message) error { return c.sendAs(runnerpipe.Runner, m) }
 
-func (c *conv) recv() (runnerpipe.Message, error) {
-	m, err := c.r.Read()
-	if err != nil {
-		return nil, err
-	}
-	if err := c.s.Check(runnerpipe.Cordon, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
+func (c *conv) recv() (runnerpipe.Message, error) { return c.recvFrom(runnerpipe.Cordon) }
 
 // fail sends an Error frame for err with code.
 func (c *conv) fail(code string, err error) error {
@@ -319,14 +309,17 @@ func (c *conv) fail(code string, err error) error {
 }
 
 // chunker turns the command's output into Output frames of at most
-// runnerpipe.MaxChunk bytes. A failed send (the pipe broke) is returned to
-// the copy, which then stops reading the command's output.
+// runnerpipe.MaxChunk bytes, once ready is closed (Output may not precede
+// Ready). A failed send (the pipe broke) is returned to the copy, which
+// then stops reading the command's output.
 type chunker struct {
 	c      *conv
 	stream runnerpipe.Stream
+	ready  <-chan struct{}
 }
 
 func (k *chunker) Write(p []byte) (int, error) {
+	<-k.ready
 	n := 0
 	for len(p) > 0 {
 		chunk := p[:min(len(p), runnerpipe.MaxChunk)]
