@@ -239,3 +239,37 @@ func TestRunnerThatDiesEarly(t *testing.T) {
 		t.Fatalf("StartRemote = %v, want the runner's early exit", err)
 	}
 }
+
+// TestRunnerThroughLogon starts the runner with CreateProcessWithLogonW,
+// as cordon does, as the current account. Wine 8's CreateProcessWithLogonW
+// is a stub that returns FALSE without an error code (its log says
+// "stub"); later Wines log on through their LogonUser semi-stub and start
+// the process as the caller. So under Wine 8 this test checks only that
+// the binding is found and called, and says it skipped the rest; with a
+// Wine that starts the runner it checks the whole way. On real Windows
+// TestRealWindowsElevated* in elevsandbox runs it as a sandbox user after
+// `cordon setup`.
+func TestRunnerThroughLogon(t *testing.T) {
+	if !testutil.UnderWine() {
+		t.Skip("logs on as the current account with an empty password, which only Wine accepts")
+	}
+	var stdout bytes.Buffer
+	o := options(t, runner.LogonStart(os.Getenv("USERNAME"), ""), spawn(t, "echo", "logon"))
+	o.Stdout = &stdout
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	r, err := runner.StartRemote(ctx, o)
+	if err != nil {
+		if !strings.Contains(err.Error(), "CreateProcessWithLogonW as ") || errors.Is(err, windows.ERROR_PROC_NOT_FOUND) {
+			t.Fatalf("StartRemote = %v, want CreateProcessWithLogonW's own failure", err)
+		}
+		t.Skipf("this Wine does not start processes with CreateProcessWithLogonW (a stub in Wine 8): %v", err)
+	}
+	exit, err := r.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exit.Code != 1 || stdout.String() != "logon" {
+		t.Errorf("exit %+v, stdout %q; want 1 and %q", exit, &stdout, "logon")
+	}
+}
