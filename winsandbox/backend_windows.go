@@ -38,6 +38,8 @@ type setup struct {
 	desktop *windesktop.Desktop
 	// caches are the run's tool-cache layers, nil without.
 	caches *cacheRun
+	// tokenSpec is the spec of the token proven (step 5) and made.
+	tokenSpec restrictedtoken.Spec
 }
 
 // release closes the job (killing whatever is left in it) and the token,
@@ -78,11 +80,9 @@ func (b *Backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process
 	if err != nil {
 		return nil, err
 	}
-	env := LaunchEnv(s.caches.commandEnv(spec.Env), spec.Policy, filepath.Join(s.dir, "stubs"))
-	if !spec.Policy.Network {
-		if err := writeStubs(filepath.Join(s.dir, "stubs")); err != nil {
-			return nil, errors.Join(err, s.release())
-		}
+	env, err := s.launchEnv(spec)
+	if err != nil {
+		return nil, errors.Join(err, s.release())
 	}
 	p, err := winlaunch.Start(winlaunch.Options{
 		Token: s.token, Args: spec.Args, Dir: spec.Dir, Env: env,
@@ -103,6 +103,18 @@ func (b *Backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process
 		job.Terminate(winlaunch.KilledExitCode)
 	}()
 	return proc, nil
+}
+
+// launchEnv is the command's environment (LaunchEnv, with the tool
+// caches' variables), with the network stubs written when it needs them.
+func (s *setup) launchEnv(spec sandbox.Spec) ([]string, error) {
+	env := LaunchEnv(s.caches.commandEnv(spec.Env), spec.Policy, filepath.Join(s.dir, "stubs"))
+	if !spec.Policy.Network {
+		if err := writeStubs(filepath.Join(s.dir, "stubs")); err != nil {
+			return nil, err
+		}
+	}
+	return env, nil
 }
 
 // desktopName is the run's desktop for STARTUPINFO, or "" without one.

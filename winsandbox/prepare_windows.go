@@ -30,7 +30,16 @@ import (
 // in that order. Under Wine (plumbingOnly) readCaller returns a token that
 // proves nothing and makes none; nothing else differs. On error prepare
 // returns no setup: what it had taken is released first.
-func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly bool) (_ *setup, err error) {
+func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly bool) (*setup, error) {
+	return b.prepareWith(ctx, spec, func() (runToken, error) { return readCaller(plumbingOnly) }, nil, true)
+}
+
+// prepareWith is prepare for the token open returns (step 1), with hook,
+// when not nil, given the planner's input before the plan (step 3). With
+// launch false it stops after the proof (step 5): another process makes
+// the token and starts the command (PrepareFor), and setup.tokenSpec says
+// which token.
+func (b *Backend) prepareWith(ctx context.Context, spec sandbox.Spec, open func() (runToken, error), hook func(*aclplan.Input), launch bool) (_ *setup, err error) {
 	r := spec.Policy
 	if r == nil || r.PathRules() != policy.Windows {
 		return nil, fmt.Errorf("restricted-token: the policy must be resolved with Windows path rules")
@@ -59,7 +68,7 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	s.unlock = unlockRun
 	defer unlockSetup()
 
-	tok, err := readCaller(plumbingOnly)
+	tok, err := open()
 	if err != nil {
 		return nil, err
 	}
@@ -83,8 +92,12 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	if err != nil {
 		return nil, err
 	}
-	if err = tok.forPlan(&in, restrictedtoken.Spec{Caps: caps, Run: run, LowIntegrity: !medium}); err != nil {
+	s.tokenSpec = restrictedtoken.Spec{Caps: caps, Run: run, LowIntegrity: !medium}
+	if err = tok.forPlan(&in, s.tokenSpec); err != nil {
 		return nil, err
+	}
+	if hook != nil {
+		hook(&in)
 	}
 	rec, pl, err := s.plan(ctx, &in, spec.BestEffort)
 	if err != nil {
@@ -96,6 +109,9 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	}
 	if err = tok.prove(in, rec, pl.Edits); err != nil {
 		return nil, errors.Join(fmt.Errorf("restricted-token: the applied plan fails its proof against this token, so the command was not run: %w", err), s.undo(ctx, added, changed))
+	}
+	if !launch {
+		return s, nil
 	}
 	var degraded []string
 	if s.token, degraded, err = tok.create(); err != nil {
