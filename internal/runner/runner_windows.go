@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"github.com/cordon-sandbox/cordon/internal/cwdjunction"
 	"github.com/cordon-sandbox/cordon/internal/jobobject"
 	"github.com/cordon-sandbox/cordon/internal/restrictedtoken"
 	"github.com/cordon-sandbox/cordon/internal/runnerpipe"
@@ -74,17 +75,43 @@ func (l TokenLauncher) Launch(sp *runnerpipe.Spawn, stdin io.Reader, stdout, std
 		}
 		defer tok.Close() // Start is done with it once it returns
 	}
+	dir, err := workDir(sp)
+	if err != nil {
+		return nil, &LaunchError{Code: CodeLaunch, Err: err}
+	}
 	p, err := tokenlaunch.Start(tokenlaunch.Options{
 		Token: tok, User: caller.Model().User, Run: spec.Run,
 		Job:            jobobject.Options{MemoryLimit: sp.MemoryLimit, ProcessLimit: sp.ProcessLimit, RestrictUI: true},
 		PrivateDesktop: sp.PrivateDesktop,
-		Args:           sp.Args, Dir: sp.Dir, Env: sp.Env,
+		Args:           sp.Args, Dir: dir, Env: sp.Env,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 	})
 	if err != nil {
 		return nil, &LaunchError{Code: CodeLaunch, Err: err}
 	}
 	return winCmd{p}, nil
+}
+
+// workDir is the command's working directory: sp.Dir, or with
+// sp.CwdJunction the junction to it under the runner's profile
+// (cwdjunction.Ensure, which trusts nothing it finds there). A directory
+// a junction cannot reach (UNC) is used as it is.
+func workDir(sp *runnerpipe.Spawn) (string, error) {
+	if !sp.CwdJunction {
+		return sp.Dir, nil
+	}
+	profile, err := windows.GetCurrentProcessToken().GetUserProfileDirectory()
+	if err != nil {
+		return "", fmt.Errorf("the runner's profile directory: %w", err)
+	}
+	j, err := cwdjunction.Ensure(profile, sp.Dir)
+	if errors.Is(err, cwdjunction.ErrUnsupported) {
+		return sp.Dir, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("the working directory's junction: %w", err)
+	}
+	return j, nil
 }
 
 type winCmd struct{ p *tokenlaunch.Process }

@@ -105,6 +105,11 @@ type Spawn struct {
 	StdinOpen bool `json:"stdin_open"`
 	// PrivateDesktop runs the command on a desktop of its own.
 	PrivateDesktop bool `json:"private_desktop"`
+	// CwdJunction starts the command in a junction to Dir under the
+	// runner's own profile (internal/cwdjunction), made by the runner as
+	// the sandbox user (cordon cannot write that profile): cordon asks
+	// for it while read grants on Dir's ancestors are pending.
+	CwdJunction bool `json:"cwd_junction"`
 }
 
 // Ready says the command runs, as process PID (in its job).
