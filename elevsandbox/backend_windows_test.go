@@ -241,3 +241,8 @@ func TestElevatedPicksTheAccount(t *testing.T) {
 		}
 	}
 }
+
+// sandboxSpec is a spec for args under r with the streams given.
+func sandboxSpec(args []string, r *policy.Resolved, env []string, stdout, stderr io.Writer) sandbox.Spec {
+	return sandbox.Spec{Args: args, Dir: r.Cwd, Env: env, Policy: r, Stdout: stdout, Stderr: stderr}
+}
