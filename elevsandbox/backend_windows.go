@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 
+	"golang.org/x/sys/windows"
+
 	"github.com/cordon-sandbox/cordon/internal/runner"
 	"github.com/cordon-sandbox/cordon/internal/runnerpipe"
 	"github.com/cordon-sandbox/cordon/internal/statedir"
@@ -72,9 +74,25 @@ func (b *Backend) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Proce
 		Stdin: spec.Stdin, Stdout: spec.Stdout, Stderr: spec.Stderr,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("elevated: starting the command as %s: %w", acct.Name, err)
+		return nil, startError(acct, ln.exe, err)
 	}
 	return p, nil
+}
+
+// startError says what to do about a runner that did not start: a
+// password that no longer logs on (changed, or the account was reset) is
+// what `cordon setup` repairs; a runner the account may not execute
+// (cordon installed where only you can read it) needs cordon elsewhere.
+func startError(a account, exe string, err error) error {
+	err = fmt.Errorf("elevated: starting the command as %s: %w", a.Name, err)
+	switch {
+	case errors.Is(err, windows.ERROR_LOGON_FAILURE), errors.Is(err, windows.ERROR_PASSWORD_EXPIRED),
+		errors.Is(err, windows.ERROR_ACCOUNT_DISABLED), errors.Is(err, windows.ERROR_ACCOUNT_LOCKED_OUT):
+		return notSetUp(err)
+	case errors.Is(err, windows.ERROR_ACCESS_DENIED):
+		return fmt.Errorf("%w (the account %s must be able to read and run %s: install cordon where the Users group can, such as under Program Files)", err, a.Name, exe)
+	}
+	return err
 }
 
 // spawn is the runner's Spawn for spec, prepared as prep: the token the

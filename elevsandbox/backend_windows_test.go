@@ -246,3 +246,17 @@ func TestElevatedPicksTheAccount(t *testing.T) {
 func sandboxSpec(args []string, r *policy.Resolved, env []string, stdout, stderr io.Writer) sandbox.Spec {
 	return sandbox.Spec{Args: args, Dir: r.Cwd, Env: env, Policy: r, Stdout: stdout, Stderr: stderr}
 }
+
+func TestStartErrorSaysWhatToDo(t *testing.T) {
+	a := account{Name: sandboxusers.OfflineUser}
+	if err := startError(a, `C:\x\cordon.exe`, fmt.Errorf("CreateProcessWithLogonW: %w", windows.ERROR_LOGON_FAILURE)); !errors.Is(err, ErrNotSetUp) {
+		t.Errorf("a failed logon: %v, want ErrNotSetUp", err)
+	}
+	err := startError(a, `C:\x\cordon.exe`, fmt.Errorf("CreateProcessWithLogonW: %w", windows.ERROR_ACCESS_DENIED))
+	if errors.Is(err, ErrNotSetUp) || !strings.Contains(err.Error(), `run C:\x\cordon.exe`) {
+		t.Errorf("an unreadable runner: %v, want a message naming the program", err)
+	}
+	if err := startError(a, "c", errors.New("other")); errors.Is(err, ErrNotSetUp) || !strings.Contains(err.Error(), "other") {
+		t.Errorf("another failure: %v", err)
+	}
+}
