@@ -12,6 +12,7 @@ import (
 	"github.com/cordon-sandbox/cordon/internal/runnerpipe"
 	"github.com/cordon-sandbox/cordon/internal/statedir"
 	"github.com/cordon-sandbox/cordon/internal/wine"
+	"github.com/cordon-sandbox/cordon/ntsec"
 	"github.com/cordon-sandbox/cordon/sandbox"
 	"github.com/cordon-sandbox/cordon/winsandbox"
 )
@@ -49,16 +50,7 @@ func (b *Backend) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Proce
 	if err != nil {
 		return nil, err
 	}
-	prep, err := b.ws.PrepareFor(ctx, spec, SandboxBase(acct.SID, acct.Group), plumbing, b.PlanHook)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, prep.Release())
-		}
-	}()
-	p := &process{prep: prep}
+	p := &process{}
 	if plumbing {
 		p.degraded = append(p.degraded, wineUnenforced)
 	}
@@ -67,13 +59,28 @@ func (b *Backend) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Proce
 			p.degraded = append(p.degraded, "read-acl helper not started: "+herr.Error())
 		}
 	}
-	sp := b.spawn(spec, prep, readsPending(dir))
+	junction := readsPending(dir)
+	// The plan is made once the runner has said hello, for the token it
+	// described: the one the command's token is made from.
+	prepare := func(base *ntsec.Token) (*runnerpipe.Spawn, error) {
+		base, err := b.baseToken(acct, base, plumbing)
+		if err != nil {
+			return nil, err
+		}
+		if p.prep, err = b.ws.PrepareFor(ctx, spec, base, plumbing, b.PlanHook); err != nil {
+			return nil, err
+		}
+		return b.spawn(spec, p.prep, junction), nil
+	}
 	p.run, err = runner.StartRemote(ctx, runner.RemoteOptions{
 		Exe: ln.exe, Args: ln.args, SandboxUser: acct.SID, Start: ln.start(acct),
-		WinePlumbing: plumbing, Spawn: sp,
+		WinePlumbing: plumbing, Prepare: prepare,
 		Stdin: spec.Stdin, Stdout: spec.Stdout, Stderr: spec.Stderr,
 	})
 	if err != nil {
+		if p.prep != nil {
+			err = errors.Join(err, p.prep.Release())
+		}
 		return nil, startError(acct, ln.exe, err)
 	}
 	return p, nil
@@ -86,6 +93,8 @@ func (b *Backend) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Proce
 func startError(a account, exe string, err error) error {
 	err = fmt.Errorf("elevated: starting the command as %s: %w", a.Name, err)
 	switch {
+	case !errors.Is(err, runner.ErrStart):
+		return err
 	case errors.Is(err, windows.ERROR_LOGON_FAILURE), errors.Is(err, windows.ERROR_PASSWORD_EXPIRED),
 		errors.Is(err, windows.ERROR_ACCOUNT_DISABLED), errors.Is(err, windows.ERROR_ACCOUNT_LOCKED_OUT):
 		return notSetUp(err)
@@ -93,6 +102,22 @@ func startError(a account, exe string, err error) error {
 		return fmt.Errorf("%w (the account %s must be able to read and run %s: install cordon where the Users group can, such as under Program Files)", err, a.Name, exe)
 	}
 	return err
+}
+
+// baseToken is the token the plan is proven for: the runner's own, as it
+// described it, which must be the account's. Under Wine (plumbing) the
+// runner runs as the caller and nothing is proven: SandboxBase stands in.
+func (b *Backend) baseToken(a account, described *ntsec.Token, plumbing bool) (*ntsec.Token, error) {
+	if plumbing {
+		return SandboxBase(a.SID, a.Group), nil
+	}
+	if described == nil {
+		return nil, fmt.Errorf("elevated: the runner did not describe its token, so no plan can be proven for it")
+	}
+	if described.User != a.SID {
+		return nil, fmt.Errorf("elevated: the runner runs as %s, not as %s (%s)", described.User, a.Name, a.SID)
+	}
+	return described, nil
 }
 
 // spawn is the runner's Spawn for spec, prepared as prep: the token the

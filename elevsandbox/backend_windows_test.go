@@ -249,14 +249,41 @@ func sandboxSpec(args []string, r *policy.Resolved, env []string, stdout, stderr
 
 func TestStartErrorSaysWhatToDo(t *testing.T) {
 	a := account{Name: sandboxusers.OfflineUser}
-	if err := startError(a, `C:\x\cordon.exe`, fmt.Errorf("CreateProcessWithLogonW: %w", windows.ERROR_LOGON_FAILURE)); !errors.Is(err, ErrNotSetUp) {
+	if err := startError(a, `C:\x\cordon.exe`, fmt.Errorf("%w: CreateProcessWithLogonW: %w", runner.ErrStart, windows.ERROR_LOGON_FAILURE)); !errors.Is(err, ErrNotSetUp) {
 		t.Errorf("a failed logon: %v, want ErrNotSetUp", err)
 	}
-	err := startError(a, `C:\x\cordon.exe`, fmt.Errorf("CreateProcessWithLogonW: %w", windows.ERROR_ACCESS_DENIED))
+	err := startError(a, `C:\x\cordon.exe`, fmt.Errorf("%w: CreateProcessWithLogonW: %w", runner.ErrStart, windows.ERROR_ACCESS_DENIED))
 	if errors.Is(err, ErrNotSetUp) || !strings.Contains(err.Error(), `run C:\x\cordon.exe`) {
 		t.Errorf("an unreadable runner: %v, want a message naming the program", err)
 	}
 	if err := startError(a, "c", errors.New("other")); errors.Is(err, ErrNotSetUp) || !strings.Contains(err.Error(), "other") {
 		t.Errorf("another failure: %v", err)
+	}
+	// Access denied while applying the plan is no reason to move cordon.
+	if err := startError(a, "c", fmt.Errorf("applying: %w", windows.ERROR_ACCESS_DENIED)); strings.Contains(err.Error(), "Program Files") {
+		t.Errorf("a plan's access denied: %v", err)
+	}
+}
+
+// The plan is proven for the runner's own token, which must be the
+// account's; only Wine's plumbing runs stand SandboxBase in for it.
+func TestBaseTokenIsTheRunnersOwn(t *testing.T) {
+	b := New(Options{})
+	user, _ := ntsec.NewSID(5, 21, 9, 9, 9, 1001)
+	other, _ := ntsec.NewSID(5, 21, 9, 9, 9, 1002)
+	group, _ := ntsec.NewSID(5, 21, 9, 9, 9, 1003)
+	a := account{Name: sandboxusers.OfflineUser, SID: user, Group: group}
+	described := &ntsec.Token{User: user, Groups: []ntsec.Group{{SID: ntsec.LogonSID(0, 5), Attributes: ntsec.GroupEnabled | ntsec.GroupLogonID}}}
+	if got, err := b.baseToken(a, described, false); err != nil || got != described {
+		t.Errorf("the account's own token: %v, %v", got, err)
+	}
+	if _, err := b.baseToken(a, nil, false); err == nil {
+		t.Error("no described token accepted")
+	}
+	if _, err := b.baseToken(a, &ntsec.Token{User: other}, false); err == nil {
+		t.Error("a runner of another account accepted")
+	}
+	if got, err := b.baseToken(a, nil, true); err != nil || got.User != user || len(got.Groups) == 0 {
+		t.Errorf("plumbing: %+v, %v", got, err)
 	}
 }

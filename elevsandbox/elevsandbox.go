@@ -13,21 +13,25 @@
 //     is the offline one unless the policy has network (UserFor), its
 //     password is read from the DPAPI-protected store, and its SID and
 //     the group's are looked up.
-//  2. The ACLs are planned, applied and proven as the restricted-token
-//     backend does (winsandbox.Backend.PrepareFor), but for the token
-//     the runner will make: restrictedtoken.Model over SandboxBase, the
-//     sandbox user's token as readacl.SandboxToken describes it. The plan
-//     hook (Options.PlanHook) is where the sandbox group's write grants
-//     join the plan.
-//  3. The read-ACL helper is started (Options.StartReadHelper); while its
-//     journal says read grants are pending, the runner starts the command
-//     in a junction to the cwd under its own profile (internal/cwdjunction).
-//  4. The runner is started as the account, connects to the pipe (its
-//     process ID checked, its nonce too), makes the token from its own
-//     (checked against the model) and starts the command in a job, on a
-//     private desktop; the output and the exit come back over the pipe.
-//     Kill asks the runner to end the job; if the runner is gone, its job
-//     handle was the last one and KILL_ON_JOB_CLOSE ended the command.
+//  2. The read-ACL helper is started (Options.StartReadHelper); while its
+//     journal says read grants are pending, the runner will start the
+//     command in a junction to the cwd under its own profile
+//     (internal/cwdjunction).
+//  3. The runner is started as the account (CreateProcessWithLogonW) and
+//     connects to the pipe (its process ID checked, its nonce too); its
+//     hello describes its own token.
+//  4. The ACLs are planned, applied and proven as the restricted-token
+//     backend does (winsandbox.Backend.PrepareFor), for the token the
+//     runner will make: restrictedtoken.Model over the token the runner
+//     described, which must be the account's. The plan hook
+//     (Options.PlanHook) is where the sandbox group's write grants join
+//     the plan.
+//  5. The Spawn goes to the runner, which makes the token from its own
+//     (restrictedtoken checks it against the model of the same token) and
+//     starts the command in a job, on a private desktop; the output and
+//     the exit come back over the pipe. Kill asks the runner to end the
+//     job; if the runner is gone, its job handle was the last one and
+//     KILL_ON_JOB_CLOSE ended the command.
 //
 // # What this is not, yet
 //
@@ -121,10 +125,10 @@ func UserFor(network bool) string {
 // SandboxBase is the model of the sandbox user's token before the runner
 // restricts it: readacl.SandboxToken's (the user, Everyone,
 // Authenticated Users, Users, Interactive, a logon SID and the group, at
-// Medium) without its restriction. The plan is proven against
-// restrictedtoken.Model over it, so that the ACLs cordon writes are proven
-// for the token shape the read-isolation proof assumes; the runner checks
-// the token it makes against the model of its own live token.
+// Medium) without its restriction. A run proves its plan for the token
+// the runner describes; SandboxBase stands in for it where there is none
+// to describe (Wine's plumbing runs), and its test ties the write proof's
+// token to the one the read-isolation proof (readacl) assumes.
 func SandboxBase(user, group ntsec.SID) *ntsec.Token {
 	t := readacl.SandboxToken(user, group)
 	t.RestrictedSIDs, t.WriteRestricted = nil, false

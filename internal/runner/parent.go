@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/cordon-sandbox/cordon/internal/runnerpipe"
+	"github.com/cordon-sandbox/cordon/ntsec"
 )
 
 // RunnerError is the runner's Error frame, as cordon's side returns it.
@@ -27,14 +28,35 @@ type Remote struct {
 	stdout, stderr io.Writer
 }
 
+// Prepare makes the Spawn once the runner has said hello: base is the
+// runner's token as it described it (TokenOf; nil if it described none),
+// which the command's token will be made from. Its error ends the
+// conversation before anything is sent.
+type Prepare func(base *ntsec.Token) (*runnerpipe.Spawn, error)
+
+// Fixed is a Prepare that always returns sp.
+func Fixed(sp *runnerpipe.Spawn) Prepare {
+	return func(*ntsec.Token) (*runnerpipe.Spawn, error) { return sp, nil }
+}
+
 // Drive is cordon's side of the handshake, over conn: it waits for the
-// runner's Hello with nonce (runnerpipe.AwaitHello), sends sp, and waits
-// for Ready. A runner's Error comes back as a *RunnerError. When stdin is
-// not nil, sp.StdinOpen is set and stdin is copied to the runner, in
-// chunks, until it ends (then StdinClose).
-func Drive(ctx context.Context, conn io.ReadWriter, nonce string, sp *runnerpipe.Spawn, stdin io.Reader, stdout, stderr io.Writer) (*Remote, error) {
+// runner's Hello with nonce (runnerpipe.ReadHello), makes the Spawn with
+// prepare, sends it, and waits for Ready. A runner's Error comes back as a
+// *RunnerError. When stdin is not nil, the Spawn's StdinOpen is set and
+// stdin is copied to the runner, in chunks, until it ends (then
+// StdinClose).
+func Drive(ctx context.Context, conn io.ReadWriter, nonce string, prepare Prepare, stdin io.Reader, stdout, stderr io.Writer) (*Remote, error) {
 	c := &conv{r: runnerpipe.NewReader(conn), w: runnerpipe.NewWriter(conn)}
-	if err := runnerpipe.AwaitHello(c.r, &c.s, nonce); err != nil {
+	h, err := runnerpipe.ReadHello(c.r, &c.s, nonce)
+	if err != nil {
+		return nil, err
+	}
+	base, err := TokenOf(h)
+	if err != nil {
+		return nil, err
+	}
+	sp, err := prepare(base)
+	if err != nil {
 		return nil, err
 	}
 	sp.StdinOpen = stdin != nil

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cordon-sandbox/cordon/internal/runnerpipe"
+	"github.com/cordon-sandbox/cordon/ntsec"
 )
 
 // pair runs Serve with l on one end of an in-memory pipe and returns the
@@ -21,7 +23,7 @@ func pair(t *testing.T, l Launcher) (net.Conn, <-chan error) {
 	t.Cleanup(func() { a.Close(); b.Close() })
 	a.SetDeadline(time.Now().Add(waitFor))
 	res := make(chan error, 1)
-	go func() { res <- Serve(context.Background(), b, nonce, l) }()
+	go func() { res <- Serve(context.Background(), b, nonce, nil, l) }()
 	return a, res
 }
 
@@ -35,7 +37,7 @@ func TestDriveAndServe(t *testing.T) {
 	conn, res := pair(t, l)
 	input := bytes.Repeat([]byte("0123456789"), runnerpipe.MaxChunk/4) // several chunks
 	var stdout, stderr bytes.Buffer
-	r, err := Drive(context.Background(), conn, nonce, spawn("prog", "to stderr"), bytes.NewReader(input), &stdout, &stderr)
+	r, err := Drive(context.Background(), conn, nonce, Fixed(spawn("prog", "to stderr")), bytes.NewReader(input), &stdout, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +62,7 @@ func TestDriveAndServe(t *testing.T) {
 func TestDriveTerminate(t *testing.T) {
 	l := &fakeLauncher{body: blocker}
 	conn, _ := pair(t, l)
-	r, err := Drive(context.Background(), conn, nonce, spawn("prog"), nil, nil, nil)
+	r, err := Drive(context.Background(), conn, nonce, Fixed(spawn("prog")), nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +81,7 @@ func TestDriveTerminate(t *testing.T) {
 func TestDriveRunnerError(t *testing.T) {
 	l := &fakeLauncher{err: &LaunchError{Code: CodeToken, Err: errors.New("refused")}}
 	conn, _ := pair(t, l)
-	_, err := Drive(context.Background(), conn, nonce, spawn("prog"), nil, nil, nil)
+	_, err := Drive(context.Background(), conn, nonce, Fixed(spawn("prog")), nil, nil, nil)
 	var re *RunnerError
 	if !errors.As(err, &re) || re.Code != CodeToken || !strings.Contains(re.Message, "refused") {
 		t.Errorf("Drive = %v, want a *RunnerError with code %s", err, CodeToken)
@@ -89,7 +91,7 @@ func TestDriveRunnerError(t *testing.T) {
 func TestDriveWrongNonce(t *testing.T) {
 	l := &fakeLauncher{body: blocker}
 	conn, _ := pair(t, l)
-	_, err := Drive(context.Background(), conn, "ffffffffffffffffffffffffffffffff", spawn("prog"), nil, nil, nil)
+	_, err := Drive(context.Background(), conn, "ffffffffffffffffffffffffffffffff", Fixed(spawn("prog")), nil, nil, nil)
 	if !errors.Is(err, runnerpipe.ErrHandshake) {
 		t.Errorf("Drive = %v, want ErrHandshake", err)
 	}
@@ -101,7 +103,7 @@ func TestDriveWrongNonce(t *testing.T) {
 func TestDriveRunnerDies(t *testing.T) {
 	l := &fakeLauncher{body: blocker}
 	conn, _ := pair(t, l)
-	r, err := Drive(context.Background(), conn, nonce, spawn("prog"), nil, nil, nil)
+	r, err := Drive(context.Background(), conn, nonce, Fixed(spawn("prog")), nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,5 +134,57 @@ func TestParseArgs(t *testing.T) {
 		if _, err := ParseArgs(args, io.Discard); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// The runner describes its token in its hello, and cordon's Prepare gets
+// it back field for field before any Spawn is made.
+func TestDriveGetsTheRunnersToken(t *testing.T) {
+	user, _ := ntsec.NewSID(5, 21, 9, 9, 9, 1001)
+	group, _ := ntsec.NewSID(5, 21, 9, 9, 9, 1003)
+	medium, _ := ntsec.NewSID(16, 0x2000)
+	base := &ntsec.Token{
+		User: user,
+		Groups: []ntsec.Group{
+			{SID: ntsec.Everyone, Attributes: ntsec.GroupEnabled | ntsec.GroupMandatory},
+			{SID: ntsec.LogonSID(0, 77), Attributes: ntsec.GroupEnabled | ntsec.GroupLogonID},
+			{SID: group, Attributes: ntsec.GroupDenyOnly},
+		},
+		Integrity: medium,
+	}
+	l := &fakeLauncher{body: func(*runnerpipe.Spawn, io.Reader, io.Writer, io.Writer, <-chan struct{}) uint32 { return 0 }}
+	a, b := net.Pipe()
+	t.Cleanup(func() { a.Close(); b.Close() })
+	a.SetDeadline(time.Now().Add(waitFor))
+	go Serve(context.Background(), b, nonce, base, l)
+	var got *ntsec.Token
+	r, err := Drive(context.Background(), a, nonce, func(tok *ntsec.Token) (*runnerpipe.Spawn, error) {
+		got = tok
+		return spawn("prog"), nil
+	}, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Wait()
+	if got == nil || got.User != base.User || !slices.Equal(got.Groups, base.Groups) || got.Integrity != base.Integrity {
+		t.Errorf("Prepare got %+v\nwant %+v", got, base)
+	}
+}
+
+func TestDrivePrepareFailureSendsNothing(t *testing.T) {
+	l := &fakeLauncher{body: blocker}
+	conn, res := pair(t, l)
+	_, err := Drive(context.Background(), conn, nonce, func(*ntsec.Token) (*runnerpipe.Spawn, error) {
+		return nil, errors.New("the plan fails its proof")
+	}, nil, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "fails its proof") {
+		t.Fatalf("Drive = %v", err)
+	}
+	conn.Close() // as StartRemote does: the runner then gives up
+	if err := result(t, res); !errors.Is(err, ErrNoSpawn) {
+		t.Errorf("Serve = %v, want ErrNoSpawn", err)
+	}
+	if l.spawned != nil {
+		t.Error("the launcher was called")
 	}
 }

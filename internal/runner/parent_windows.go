@@ -19,6 +19,10 @@ import (
 	"github.com/cordon-sandbox/cordon/ntsec"
 )
 
+// ErrStart is wrapped by LogonStart's error: the runner process could not
+// be created (the logon failed, or the account may not run the program).
+var ErrStart = errors.New("runner: the runner did not start")
+
 // Started is a runner process as a StartFunc started it. Handle keeps its
 // process ID from being reused until the pipe's client was checked
 // against it.
@@ -58,7 +62,7 @@ func LogonStart(user, password string) StartFunc {
 		var pi windows.ProcessInformation
 		if err := winapi.CreateProcessWithLogonW(u16(user), u16("."), u16(password), winapi.LOGON_WITH_PROFILE,
 			u16(exe), &cmd[0], windows.CREATE_NO_WINDOW|windows.CREATE_UNICODE_ENVIRONMENT, nil, u16(sys), &si, &pi); err != nil {
-			return Started{}, fmt.Errorf("runner: CreateProcessWithLogonW as %s: %w", user, err)
+			return Started{}, fmt.Errorf("%w: CreateProcessWithLogonW as %s: %w", ErrStart, user, err)
 		}
 		windows.CloseHandle(pi.Thread)
 		return Started{PID: pi.ProcessId, Handle: pi.Process}, nil
@@ -82,7 +86,9 @@ type RemoteOptions struct {
 	// 60 seconds (a first logon creates the profile, which takes a while).
 	ConnectTimeout time.Duration
 
-	Spawn          *runnerpipe.Spawn
+	// Prepare makes the Spawn from the runner's token (Fixed for a Spawn
+	// made beforehand).
+	Prepare        Prepare
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 }
@@ -99,7 +105,8 @@ type Running struct {
 // only), starts the runner with o.Start, accepts its connection only from
 // that process (runnerpipe.Listener.Accept checks the client's process ID,
 // while cordon holds the runner's handle so the ID cannot be reused),
-// checks its nonce, sends the Spawn and waits for Ready. A runner that
+// checks its nonce, makes the Spawn (o.Prepare, given the runner's token),
+// sends it and waits for Ready. A runner that
 // exits before connecting ends the wait at once. On error the runner is
 // ended and nothing is left open.
 func StartRemote(ctx context.Context, o RemoteOptions) (_ *Running, err error) {
@@ -152,7 +159,7 @@ func StartRemote(ctx context.Context, o RemoteOptions) (_ *Running, err error) {
 		}
 		return nil, err
 	}
-	if r.remote, err = Drive(ctx, r.conn, nonce, o.Spawn, o.Stdin, o.Stdout, o.Stderr); err != nil {
+	if r.remote, err = Drive(ctx, r.conn, nonce, o.Prepare, o.Stdin, o.Stdout, o.Stderr); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -110,10 +110,14 @@ var ErrNoSpawn = errors.New("runner: no spawn from cordon")
 // failure; the command is killed on every path that does not end in its
 // own exit: cordon's Terminate, a broken pipe or any frame cordon may not
 // send (the Session refuses it), the Spawn's timeout, or ctx's end.
-// Serve does not close conn.
-func Serve(ctx context.Context, conn io.ReadWriter, nonce string, l Launcher) error {
+// Serve does not close conn. base is the runner's own token, which Hello
+// describes so that cordon proves its plan against the token the command's
+// is made from (nil describes none).
+func Serve(ctx context.Context, conn io.ReadWriter, nonce string, base *ntsec.Token, l Launcher) error {
 	c := &conv{r: runnerpipe.NewReader(conn), w: runnerpipe.NewWriter(conn)}
-	if err := c.send(&runnerpipe.Hello{Nonce: nonce}); err != nil {
+	hello := &runnerpipe.Hello{Nonce: nonce}
+	describe(hello, base)
+	if err := c.send(hello); err != nil {
 		return fmt.Errorf("runner: sending hello: %w", err)
 	}
 	m, err := c.recv()

@@ -113,7 +113,7 @@ func start(t *testing.T, ctx context.Context, l Launcher) (*cordonSide, <-chan e
 	t.Cleanup(func() { a.Close(); b.Close() })
 	a.SetDeadline(time.Now().Add(waitFor))
 	res := make(chan error, 1)
-	go func() { res <- Serve(ctx, b, nonce, l) }()
+	go func() { res <- Serve(ctx, b, nonce, nil, l) }()
 	c := &cordonSide{t: t, conn: a, r: runnerpipe.NewReader(a), w: runnerpipe.NewWriter(a)}
 	if err := runnerpipe.AwaitHello(c.r, &c.s, nonce); err != nil {
 		t.Fatal(err)
@@ -342,7 +342,7 @@ func TestNothingRunsWithoutASpawn(t *testing.T) {
 	defer a.Close()
 	a.SetDeadline(time.Now().Add(waitFor))
 	res := make(chan error, 1)
-	go func() { res <- Serve(context.Background(), b, nonce, l) }()
+	go func() { res <- Serve(context.Background(), b, nonce, nil, l) }()
 	if _, err := runnerpipe.NewReader(a).Read(); err != nil { // hello
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/cordon-sandbox/cordon/internal/runnerpipe"
 	"github.com/cordon-sandbox/cordon/internal/tokenlaunch"
 	"github.com/cordon-sandbox/cordon/internal/wine"
+	"github.com/cordon-sandbox/cordon/ntsec"
 )
 
 // ErrPlumbingOutsideWine is returned by Run for Config.WinePlumbing on a
@@ -35,7 +36,17 @@ func Run(ctx context.Context, c Config) error {
 		return err
 	}
 	defer conn.Close()
-	return Serve(ctx, conn, c.Nonce, TokenLauncher{WinePlumbing: c.WinePlumbing})
+	// The token as it is now, for cordon's proof; Launch reads it again
+	// and makes the command's token from that read, which
+	// restrictedtoken checks against its own model.
+	var base *ntsec.Token
+	if caller, err := restrictedtoken.OpenCaller(); caller != nil {
+		if err == nil || c.WinePlumbing {
+			base = caller.Model()
+		}
+		caller.Close()
+	}
+	return Serve(ctx, conn, c.Nonce, base, TokenLauncher{WinePlumbing: c.WinePlumbing})
 }
 
 // TokenLauncher is the runner's Launcher on Windows. It reads the runner's own

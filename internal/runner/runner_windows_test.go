@@ -133,7 +133,7 @@ func spawn(t *testing.T, args ...string) *runnerpipe.Spawn {
 func options(t *testing.T, start runner.StartFunc, sp *runnerpipe.Spawn) runner.RemoteOptions {
 	return runner.RemoteOptions{
 		Exe: os.Args[0], Args: []string{runnerArg}, SandboxUser: currentUser(t),
-		Start: start, WinePlumbing: testutil.UnderWine(), Spawn: sp,
+		Start: start, WinePlumbing: testutil.UnderWine(), Prepare: runner.Fixed(sp),
 		ConnectTimeout: waitFor,
 	}
 }
