@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 
+	"github.com/cordon-sandbox/cordon/elevsandbox"
 	"github.com/cordon-sandbox/cordon/linuxsandbox"
 	"github.com/cordon-sandbox/cordon/sandbox"
 	"github.com/cordon-sandbox/cordon/unsandboxed"
@@ -22,7 +23,7 @@ func Init() { linuxsandbox.Init() }
 // probe: the platform's sandbox first, then "none".
 func Backends() []sandbox.Backend {
 	if runtime.GOOS == "windows" {
-		return []sandbox.Backend{winsandbox.New(), unsandboxed.New()}
+		return []sandbox.Backend{winsandbox.New(), elevsandbox.New(elevsandbox.Options{}), unsandboxed.New()}
 	}
 	return []sandbox.Backend{linuxsandbox.New(), unsandboxed.New()}
 }
@@ -37,7 +38,9 @@ func hostBackend(name string) (sandbox.Backend, error) {
 // platform without one is an error. On Windows the sandbox is experimental,
 // and "auto" picks it only when winsandbox.ExperimentalEnv is "1": until
 // its enforcement has been tested on real Windows nobody should get it
-// without asking; naming it ("restricted-token") is asking.
+// without asking; naming it ("restricted-token") is asking. "auto" never
+// picks the elevated backend ("elevated"), which needs `cordon setup` and
+// has not run on real Windows yet: it is used only when named.
 func chooseBackend(name, goos string, getenv func(string) string) (sandbox.Backend, error) {
 	switch name {
 	case "", "auto":
@@ -54,10 +57,12 @@ func chooseBackend(name, goos string, getenv func(string) string) (sandbox.Backe
 		return linuxsandbox.New(), nil
 	case winsandbox.Name:
 		return winsandbox.New(), nil
+	case elevsandbox.Name:
+		return elevsandbox.New(elevsandbox.Options{}), nil
 	case "none":
 		return unsandboxed.New(), nil
 	}
-	return nil, fail(CodeBadRequest, fmt.Errorf("unknown sandbox backend %q (want auto, linux, %s or none)", name, winsandbox.Name))
+	return nil, fail(CodeBadRequest, fmt.Errorf("unknown sandbox backend %q (want auto, linux, %s, %s or none)", name, winsandbox.Name, elevsandbox.Name))
 }
 
 // Probe reports, for every backend, what it can enforce on this machine.

@@ -38,8 +38,9 @@ func TestChooseBackend(t *testing.T) {
 		{"auto", "darwin", "1", "", "unavailable", "--sandbox none"},
 		{"restricted-token", "windows", "", "restricted-token", "", ""},
 		{"restricted-token", "linux", "", "restricted-token", "", ""},
+		{"elevated", "windows", "", "elevated", "", ""},
 		{"none", "windows", "", "none", "", ""},
-		{"bwrap", "linux", "", "", "bad_request", "restricted-token"},
+		{"bwrap", "linux", "", "", "bad_request", "elevated"},
 	}
 	for _, c := range cases {
 		b, err := chooseBackend(c.name, c.goos, flag(c.flag))

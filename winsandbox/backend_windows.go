@@ -38,6 +38,8 @@ type setup struct {
 	desktop *windesktop.Desktop
 	// caches are the run's tool-cache layers, nil without.
 	caches *cacheRun
+	// tokenSpec is the spec of the token proven (step 5) and made.
+	tokenSpec restrictedtoken.Spec
 }
 
 // release closes the job (killing whatever is left in it) and the token,
@@ -78,11 +80,9 @@ func (b *Backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process
 	if err != nil {
 		return nil, err
 	}
-	env := LaunchEnv(s.caches.commandEnv(spec.Env), spec.Policy, filepath.Join(s.dir, "stubs"))
-	if !spec.Policy.Network {
-		if err := writeStubs(filepath.Join(s.dir, "stubs")); err != nil {
-			return nil, errors.Join(err, s.release())
-		}
+	env, err := s.launchEnv(spec)
+	if err != nil {
+		return nil, errors.Join(err, s.release())
 	}
 	p, err := winlaunch.Start(winlaunch.Options{
 		Token: s.token, Args: spec.Args, Dir: spec.Dir, Env: env,
@@ -103,6 +103,18 @@ func (b *Backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process
 		job.Terminate(winlaunch.KilledExitCode)
 	}()
 	return proc, nil
+}
+
+// launchEnv is the command's environment (LaunchEnv, with the tool
+// caches' variables), with the network stubs written when it needs them.
+func (s *setup) launchEnv(spec sandbox.Spec) ([]string, error) {
+	env := LaunchEnv(s.caches.commandEnv(spec.Env), spec.Policy, filepath.Join(s.dir, "stubs"))
+	if !spec.Policy.Network {
+		if err := writeStubs(filepath.Join(s.dir, "stubs")); err != nil {
+			return nil, err
+		}
+	}
+	return env, nil
 }
 
 // desktopName is the run's desktop for STARTUPINFO, or "" without one.
@@ -149,21 +161,6 @@ func finalPath(dir string) string {
 		rest = filepath.Join(filepath.Base(p), rest)
 		p = parent
 	}
-}
-
-// winSD converts sd to a self-relative Windows descriptor (through SDDL,
-// which SecurityDescriptorFromString parses into Go memory), refusing one
-// that came out without a DACL: a null DACL would grant everyone
-// everything.
-func winSD(sd *ntsec.SecurityDescriptor) (*windows.SECURITY_DESCRIPTOR, error) {
-	w, err := windows.SecurityDescriptorFromString(sd.SDDL())
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", sd.SDDL(), err)
-	}
-	if dacl, _, err := w.DACL(); err != nil || dacl == nil {
-		return nil, fmt.Errorf("%s: no DACL (%v)", sd.SDDL(), err)
-	}
-	return w, nil
 }
 
 // liveToken reads the caller's process token into the model, for the

@@ -19,6 +19,7 @@ import (
 	"github.com/cordon-sandbox/cordon/internal/ntfs"
 	"github.com/cordon-sandbox/cordon/internal/restrictedtoken"
 	"github.com/cordon-sandbox/cordon/internal/statedir"
+	"github.com/cordon-sandbox/cordon/internal/tokenlaunch"
 	"github.com/cordon-sandbox/cordon/internal/windesktop"
 	"github.com/cordon-sandbox/cordon/ntsec"
 	"github.com/cordon-sandbox/cordon/policy"
@@ -29,7 +30,16 @@ import (
 // in that order. Under Wine (plumbingOnly) readCaller returns a token that
 // proves nothing and makes none; nothing else differs. On error prepare
 // returns no setup: what it had taken is released first.
-func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly bool) (_ *setup, err error) {
+func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly bool) (*setup, error) {
+	return b.prepareWith(ctx, spec, func() (runToken, error) { return readCaller(plumbingOnly) }, nil, true)
+}
+
+// prepareWith is prepare for the token open returns (step 1), with hook,
+// when not nil, given the planner's input before the plan (step 3). With
+// launch false it stops after the proof (step 5): another process makes
+// the token and starts the command (PrepareFor), and setup.tokenSpec says
+// which token.
+func (b *Backend) prepareWith(ctx context.Context, spec sandbox.Spec, open func() (runToken, error), hook func(*aclplan.Input), launch bool) (_ *setup, err error) {
 	r := spec.Policy
 	if r == nil || r.PathRules() != policy.Windows {
 		return nil, fmt.Errorf("restricted-token: the policy must be resolved with Windows path rules")
@@ -58,7 +68,7 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	s.unlock = unlockRun
 	defer unlockSetup()
 
-	tok, err := readCaller(plumbingOnly)
+	tok, err := open()
 	if err != nil {
 		return nil, err
 	}
@@ -82,8 +92,12 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	if err != nil {
 		return nil, err
 	}
-	if err = tok.forPlan(&in, restrictedtoken.Spec{Caps: caps, Run: run, LowIntegrity: !medium}); err != nil {
+	s.tokenSpec = restrictedtoken.Spec{Caps: caps, Run: run, LowIntegrity: !medium}
+	if err = tok.forPlan(&in, s.tokenSpec); err != nil {
 		return nil, err
+	}
+	if hook != nil {
+		hook(&in)
 	}
 	rec, pl, err := s.plan(ctx, &in, spec.BestEffort)
 	if err != nil {
@@ -95,6 +109,9 @@ func (b *Backend) prepare(ctx context.Context, spec sandbox.Spec, plumbingOnly b
 	}
 	if err = tok.prove(in, rec, pl.Edits); err != nil {
 		return nil, errors.Join(fmt.Errorf("restricted-token: the applied plan fails its proof against this token, so the command was not run: %w", err), s.undo(ctx, added, changed))
+	}
+	if !launch {
+		return s, nil
 	}
 	var degraded []string
 	if s.token, degraded, err = tok.create(); err != nil {
@@ -331,11 +348,8 @@ func intersect(a, b []aclplan.Edit) []aclplan.Edit {
 // (step 7), granting the user, SYSTEM and the run SID, so that no other
 // sandbox can open the command's processes for writing.
 func launchSDs(user, run ntsec.SID) (proc, thread *windows.SECURITY_DESCRIPTOR, err error) {
-	if proc, err = winSD(restrictedtoken.ProcessSD(user, run)); err != nil {
-		return nil, nil, fmt.Errorf("restricted-token: the process descriptor: %w", err)
-	}
-	if thread, err = winSD(restrictedtoken.ThreadSD(user, run)); err != nil {
-		return nil, nil, fmt.Errorf("restricted-token: the thread descriptor: %w", err)
+	if proc, thread, err = tokenlaunch.SDs(user, run); err != nil {
+		return nil, nil, fmt.Errorf("restricted-token: %w", err)
 	}
 	return proc, thread, nil
 }
@@ -356,13 +370,9 @@ func (b *Backend) jobOptions(l sandbox.Limits) jobobject.Options {
 // privateDesktop creates the run's desktop (step 7) in the caller's window
 // station, granted to the user, SYSTEM and the run SID only.
 func privateDesktop(user, run ntsec.SID) (*windesktop.Desktop, error) {
-	sd, err := winSD(restrictedtoken.DesktopSD(user, run))
+	d, err := tokenlaunch.PrivateDesktop(user, run)
 	if err != nil {
-		return nil, fmt.Errorf("restricted-token: the desktop descriptor: %w", err)
-	}
-	d, err := windesktop.Create(sd)
-	if err != nil {
-		return nil, fmt.Errorf("restricted-token: a private desktop: %w", err)
+		return nil, fmt.Errorf("restricted-token: %w", err)
 	}
 	return d, nil
 }

@@ -94,6 +94,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runACLHelper(args[1:], stdout, stderr)
 	case "verify-network":
 		return runVerifyNetwork(args[1:], stdout, stderr)
+	case "runner": // hidden: the elevated mode's runner, started by cordon
+		return runRunner(args[1:], stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -295,3 +295,37 @@ func TestWriterFramesDoNotInterleave(t *testing.T) {
 		t.Errorf("%d writes, want 100", len(cw.writes))
 	}
 }
+
+func TestHelloCarriesTheRunnersToken(t *testing.T) {
+	nonce := strings.Repeat("0a", NonceSize)
+	good := &Hello{Nonce: nonce, User: "S-1-5-21-1-2-3-1001",
+		Groups:    []string{"S-1-1-0:7", "S-1-5-5-0-49617:c0000007"},
+		Integrity: "S-1-16-8192"}
+	body, err := Encode(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Decode(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := m.(*Hello); h.User != good.User || strings.Join(h.Groups, ",") != strings.Join(good.Groups, ",") || h.Integrity != good.Integrity {
+		t.Errorf("round trip: %+v", h)
+	}
+	sid, attrs, err := ParseGroup("S-1-5-5-0-49617:c0000007")
+	if err != nil || sid.String() != "S-1-5-5-0-49617" || attrs != 0xc0000007 {
+		t.Errorf("ParseGroup = %s, %#x, %v", sid, attrs, err)
+	}
+	for name, bad := range map[string]*Hello{
+		"groups without a user": {Nonce: nonce, Groups: []string{"S-1-1-0:7"}},
+		"user not canonical":    {Nonce: nonce, User: "s-1-5-21-1-2-3-1001"},
+		"group without attrs":   {Nonce: nonce, User: good.User, Groups: []string{"S-1-1-0"}},
+		"upper-case attrs":      {Nonce: nonce, User: good.User, Groups: []string{"S-1-1-0:C"}},
+		"padded attrs":          {Nonce: nonce, User: good.User, Groups: []string{"S-1-1-0:07"}},
+		"integrity not a label": {Nonce: nonce, User: good.User, Integrity: "S-1-1-0"},
+	} {
+		if _, err := Encode(bad); err == nil {
+			t.Errorf("%s: encoded", name)
+		}
+	}
+}

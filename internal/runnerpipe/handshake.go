@@ -44,19 +44,26 @@ var ErrHandshake = errors.New("runnerpipe: the client failed the handshake")
 // Spawn carries the command and its environment) before it returns nil.
 // The nonce is compared in constant time.
 func AwaitHello(r *Reader, s *Session, nonce string) error {
+	_, err := ReadHello(r, s, nonce)
+	return err
+}
+
+// ReadHello is AwaitHello returning the Hello, whose token description
+// cordon proves its plan against.
+func ReadHello(r *Reader, s *Session, nonce string) (*Hello, error) {
 	m, err := r.Read()
 	if err != nil {
-		return fmt.Errorf("%w: reading its hello: %w", ErrHandshake, err)
+		return nil, fmt.Errorf("%w: reading its hello: %w", ErrHandshake, err)
 	}
 	h, ok := m.(*Hello)
 	if !ok {
-		return fmt.Errorf("%w: it sent a %s first", ErrHandshake, m.Type())
+		return nil, fmt.Errorf("%w: it sent a %s first", ErrHandshake, m.Type())
 	}
 	if len(nonce) != 2*NonceSize || subtle.ConstantTimeCompare([]byte(h.Nonce), []byte(strings.ToLower(nonce))) != 1 {
-		return fmt.Errorf("%w: wrong nonce", ErrHandshake)
+		return nil, fmt.Errorf("%w: wrong nonce", ErrHandshake)
 	}
 	if err := s.Check(Runner, h); err != nil {
-		return fmt.Errorf("%w: %w", ErrHandshake, err)
+		return nil, fmt.Errorf("%w: %w", ErrHandshake, err)
 	}
-	return nil
+	return h, nil
 }

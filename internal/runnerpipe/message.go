@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/cordon-sandbox/cordon/ntsec"
@@ -71,9 +72,24 @@ const NonceSize = 16
 // runner's command line, which another process of the sandbox user may be
 // able to read, and a process ID says nothing about what that process was
 // told.
+//
+// The runner also describes its own token, which the sandboxed command's
+// restricted token is made from, so that cordon proves its plan against
+// that token rather than an assumed one: User, Groups ("SID:attributes",
+// the attributes in hex, as Windows reports them), Integrity (the
+// mandatory label SID, empty for Medium) and IgnoreNoWriteUp. A runner
+// that cannot read its token leaves them out, and cordon then cannot
+// prove anything for it.
 type Hello struct {
-	Nonce string `json:"nonce"` // 2*NonceSize lower-case hex digits
+	Nonce           string   `json:"nonce"` // 2*NonceSize lower-case hex digits
+	User            string   `json:"user,omitempty"`
+	Groups          []string `json:"groups,omitempty"`
+	Integrity       string   `json:"integrity,omitempty"`
+	IgnoreNoWriteUp bool     `json:"ignore_no_write_up,omitempty"`
 }
+
+// maxGroups bounds Hello's groups: a token has a few dozen at most.
+const maxGroups = 1024
 
 // Spawn asks the runner to start the command. It carries everything the
 // runner needs to build the same restricted token and job that the
@@ -105,6 +121,11 @@ type Spawn struct {
 	StdinOpen bool `json:"stdin_open"`
 	// PrivateDesktop runs the command on a desktop of its own.
 	PrivateDesktop bool `json:"private_desktop"`
+	// CwdJunction starts the command in a junction to Dir under the
+	// runner's own profile (internal/cwdjunction), made by the runner as
+	// the sandbox user (cordon cannot write that profile): cordon asks
+	// for it while read grants on Dir's ancestors are pending.
+	CwdJunction bool `json:"cwd_junction"`
 }
 
 // Ready says the command runs, as process PID (in its job).
@@ -171,7 +192,68 @@ func (h *Hello) validate() error {
 	if _, err := hex.DecodeString(h.Nonce); err != nil {
 		return fmt.Errorf("nonce: %w", err)
 	}
+	if h.User == "" {
+		if len(h.Groups) > 0 || h.Integrity != "" {
+			return errors.New("user: a token's groups without its user")
+		}
+		return nil
+	}
+	if err := checkSID(h.User); err != nil {
+		return fmt.Errorf("user: %w", err)
+	}
+	if len(h.Groups) > maxGroups {
+		return fmt.Errorf("groups: %d, at most %d", len(h.Groups), maxGroups)
+	}
+	for i, g := range h.Groups {
+		if _, _, err := ParseGroup(g); err != nil {
+			return fmt.Errorf("groups[%d]: %w", i, err)
+		}
+	}
+	if h.Integrity != "" {
+		sid, err := ntsec.ParseSID(h.Integrity)
+		if err != nil || sid.String() != h.Integrity {
+			return fmt.Errorf("integrity: %q is not a SID in canonical form", clip(h.Integrity))
+		}
+		if _, ok := sid.IntegrityLevel(); !ok {
+			return fmt.Errorf("integrity: %s is not a mandatory label", h.Integrity)
+		}
+	}
 	return nil
+}
+
+// checkSID checks that s is a SID in its canonical string form.
+func checkSID(s string) error {
+	sid, err := ntsec.ParseSID(s)
+	if err != nil {
+		return err
+	}
+	if sid.String() != s {
+		return fmt.Errorf("%q is not in canonical form (%s)", clip(s), sid)
+	}
+	return nil
+}
+
+// FormatGroup is a token group as Hello carries it: "SID:attributes".
+func FormatGroup(g ntsec.Group) string {
+	return fmt.Sprintf("%s:%x", g.SID, uint32(g.Attributes))
+}
+
+// ParseGroup reads FormatGroup's form back, refusing any other spelling
+// (a SID not in canonical form, upper-case or padded hex).
+func ParseGroup(s string) (ntsec.SID, uint32, error) {
+	sidText, attrText, ok := strings.Cut(s, ":")
+	if !ok {
+		return ntsec.SID{}, 0, fmt.Errorf("%q: want SID:attributes", clip(s))
+	}
+	if err := checkSID(sidText); err != nil {
+		return ntsec.SID{}, 0, err
+	}
+	a, err := strconv.ParseUint(attrText, 16, 32)
+	if err != nil || strconv.FormatUint(a, 16) != attrText {
+		return ntsec.SID{}, 0, fmt.Errorf("%q: attributes not in lower-case hex", clip(s))
+	}
+	sid, _ := ntsec.ParseSID(sidText)
+	return sid, uint32(a), nil
 }
 
 func (s *Spawn) validate() error {

@@ -5,4 +5,4 @@ package winapi
 // developed, while `GOOS=windows go generate` would try to run a Windows
 // executable and fail.
 
-//go:generate go run golang.org/x/sys/windows/mkwinsyscall -output zsyscall_windows.go authz.go desktop.go token.go token2.go
+//go:generate go run golang.org/x/sys/windows/mkwinsyscall -output zsyscall_windows.go authz.go desktop.go logon.go token.go token2.go

@@ -43,6 +43,7 @@ var (
 	moduser32   = windows.NewLazySystemDLL("user32.dll")
 
 	procAccessCheck                    = modadvapi32.NewProc("AccessCheck")
+	procCreateProcessWithLogonW        = modadvapi32.NewProc("CreateProcessWithLogonW")
 	procCreateRestrictedToken          = modadvapi32.NewProc("CreateRestrictedToken")
 	procLookupPrivilegeNameW           = modadvapi32.NewProc("LookupPrivilegeNameW")
 	procAuthzAccessCheck               = modauthz.NewProc("AuthzAccessCheck")
@@ -63,6 +64,14 @@ var (
 
 func accessCheck(sd *windows.SECURITY_DESCRIPTOR, clientToken windows.Token, desiredAccess uint32, genericMapping *GenericMapping, privilegeSet *byte, privilegeSetLength *uint32, grantedAccess *uint32, accessStatus *int32) (err error) {
 	r1, _, e1 := syscall.SyscallN(procAccessCheck.Addr(), uintptr(unsafe.Pointer(sd)), uintptr(clientToken), uintptr(desiredAccess), uintptr(unsafe.Pointer(genericMapping)), uintptr(unsafe.Pointer(privilegeSet)), uintptr(unsafe.Pointer(privilegeSetLength)), uintptr(unsafe.Pointer(grantedAccess)), uintptr(unsafe.Pointer(accessStatus)))
+	if uint32(r1) == 0 {
+		err = errnoErr(e1)
+	}
+	return
+}
+
+func CreateProcessWithLogonW(username *uint16, domain *uint16, password *uint16, logonFlags uint32, appName *uint16, commandLine *uint16, creationFlags uint32, env *uint16, currentDir *uint16, startupInfo *windows.StartupInfo, outProcInfo *windows.ProcessInformation) (err error) {
+	r1, _, e1 := syscall.SyscallN(procCreateProcessWithLogonW.Addr(), uintptr(unsafe.Pointer(username)), uintptr(unsafe.Pointer(domain)), uintptr(unsafe.Pointer(password)), uintptr(logonFlags), uintptr(unsafe.Pointer(appName)), uintptr(unsafe.Pointer(commandLine)), uintptr(creationFlags), uintptr(unsafe.Pointer(env)), uintptr(unsafe.Pointer(currentDir)), uintptr(unsafe.Pointer(startupInfo)), uintptr(unsafe.Pointer(outProcInfo)))
 	if uint32(r1) == 0 {
 		err = errnoErr(e1)
 	}
@@ -125,16 +134,16 @@ func authzGetInformationFromContext(ctx AuthzClientContextHandle, infoClass uint
 	return
 }
 
-func authzInitializeContextFromSid64(flags uint32, userSid *windows.SID, rm AuthzResourceManagerHandle, expirationTime *int64, identifier uint64, dynamicGroupArgs unsafe.Pointer, ctx *AuthzClientContextHandle) (err error) {
-	r1, _, e1 := syscall.SyscallN(procAuthzInitializeContextFromSid.Addr(), uintptr(flags), uintptr(unsafe.Pointer(userSid)), uintptr(rm), uintptr(unsafe.Pointer(expirationTime)), uintptr(identifier), uintptr(dynamicGroupArgs), uintptr(unsafe.Pointer(ctx)))
+func authzInitializeContextFromSid32(flags uint32, userSid *windows.SID, rm AuthzResourceManagerHandle, expirationTime *int64, identifierLow uint32, identifierHigh int32, dynamicGroupArgs unsafe.Pointer, ctx *AuthzClientContextHandle) (err error) {
+	r1, _, e1 := syscall.SyscallN(procAuthzInitializeContextFromSid.Addr(), uintptr(flags), uintptr(unsafe.Pointer(userSid)), uintptr(rm), uintptr(unsafe.Pointer(expirationTime)), uintptr(identifierLow), uintptr(identifierHigh), uintptr(dynamicGroupArgs), uintptr(unsafe.Pointer(ctx)))
 	if uint32(r1) == 0 {
 		err = errnoErr(e1)
 	}
 	return
 }
 
-func authzInitializeContextFromSid32(flags uint32, userSid *windows.SID, rm AuthzResourceManagerHandle, expirationTime *int64, identifierLow uint32, identifierHigh int32, dynamicGroupArgs unsafe.Pointer, ctx *AuthzClientContextHandle) (err error) {
-	r1, _, e1 := syscall.SyscallN(procAuthzInitializeContextFromSid.Addr(), uintptr(flags), uintptr(unsafe.Pointer(userSid)), uintptr(rm), uintptr(unsafe.Pointer(expirationTime)), uintptr(identifierLow), uintptr(identifierHigh), uintptr(dynamicGroupArgs), uintptr(unsafe.Pointer(ctx)))
+func authzInitializeContextFromSid64(flags uint32, userSid *windows.SID, rm AuthzResourceManagerHandle, expirationTime *int64, identifier uint64, dynamicGroupArgs unsafe.Pointer, ctx *AuthzClientContextHandle) (err error) {
+	r1, _, e1 := syscall.SyscallN(procAuthzInitializeContextFromSid.Addr(), uintptr(flags), uintptr(unsafe.Pointer(userSid)), uintptr(rm), uintptr(unsafe.Pointer(expirationTime)), uintptr(identifier), uintptr(dynamicGroupArgs), uintptr(unsafe.Pointer(ctx)))
 	if uint32(r1) == 0 {
 		err = errnoErr(e1)
 	}
