@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"github.com/cordon-sandbox/cordon/internal/aclhelper"
 	"github.com/cordon-sandbox/cordon/internal/runner"
 	"github.com/cordon-sandbox/cordon/internal/runnerpipe"
 	"github.com/cordon-sandbox/cordon/internal/statedir"
@@ -50,12 +51,29 @@ func (b *Backend) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Proce
 	if err != nil {
 		return nil, err
 	}
+	other, err := sys.lookup(UserFor(!spec.Policy.Network))
+	if err != nil {
+		return nil, notSetUp(fmt.Errorf("looking up the account %s: %w", UserFor(!spec.Policy.Network), err))
+	}
+	real, err := callerSID()
+	if err != nil {
+		return nil, fmt.Errorf("elevated: %w", err)
+	}
+	hook := sandboxPlan(real, acct, other, b.PlanHook)
 	p := &process{}
 	if plumbing {
 		p.degraded = append(p.degraded, wineUnenforced)
 	}
-	if b.StartReadHelper != nil {
-		if herr := b.StartReadHelper(ctx); herr != nil {
+	startHelper := b.StartReadHelper
+	if startHelper == nil && !plumbing {
+		// The helper plans this run's read grants itself, detached: its
+		// walk over your profile is not on the command's path.
+		startHelper = func(ctx context.Context) error {
+			return aclhelper.StartDetached(ctx, ln.exe, dir, readHelperArgs(spec.Policy)...)
+		}
+	}
+	if startHelper != nil {
+		if herr := startHelper(ctx); herr != nil {
 			p.degraded = append(p.degraded, "read-acl helper not started: "+herr.Error())
 		}
 	}
@@ -67,7 +85,7 @@ func (b *Backend) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Proce
 		if err != nil {
 			return nil, err
 		}
-		if p.prep, err = b.ws.PrepareFor(ctx, spec, base, plumbing, b.PlanHook); err != nil {
+		if p.prep, err = b.ws.PrepareFor(ctx, spec, base, plumbing, hook); err != nil {
 			return nil, err
 		}
 		return b.spawn(spec, p.prep, junction), nil
@@ -212,3 +230,14 @@ const (
 	LayerUser  = "sandbox-user"
 	LayerToken = "restricted-token"
 )
+
+// callerSID is your SID: the user cordon runs as, whom the workspace
+// belongs to and whose full control the plan keeps on what the sandbox
+// creates.
+func callerSID() (ntsec.SID, error) {
+	u, err := windows.GetCurrentProcessToken().GetTokenUser()
+	if err != nil {
+		return ntsec.SID{}, fmt.Errorf("reading your SID: %w", err)
+	}
+	return ntsec.ParseSID(u.User.Sid.String())
+}

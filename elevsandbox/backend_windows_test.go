@@ -97,9 +97,17 @@ func plumbingBackend(t *testing.T) (*Backend, string) {
 	b.sys = system{
 		markers: fakeMarkers{m: sandboxusers.Marker{Version: sandboxusers.Version, Group: d.Group, Users: d.Users}},
 		secrets: fakeSecrets{sandboxusers.OfflineUser: {Password: "x"}, sandboxusers.OnlineUser: {Password: "y"}},
+		// Under Wine the runner runs as you, but the plan is made for the
+		// accounts' own SIDs, which must not be yours (aclplan refuses a
+		// sandbox user that is the real user).
 		lookup: func(name string) (ntsec.SID, error) {
-			if name == d.Group {
+			switch name {
+			case d.Group:
 				return group, nil
+			case sandboxusers.OfflineUser:
+				return ntsec.NewSID(5, 21, 77, 77, 77, 1001)
+			case sandboxusers.OnlineUser:
+				return ntsec.NewSID(5, 21, 77, 77, 77, 1002)
 			}
 			return me, nil
 		},

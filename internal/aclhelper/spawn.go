@@ -10,9 +10,10 @@ const HelperCommand = "acl-helper"
 
 // helperArgs are the arguments StartDetached gives cordon: the helper
 // drains the journal in stateDir, which the caller filled (Enqueue)
-// before starting it.
-func helperArgs(stateDir string) []string {
-	return []string{HelperCommand, "--state-dir", stateDir}
+// before starting it, or which extra (`--cwd DIR ...`) has it plan and
+// fill itself, off the caller's path.
+func helperArgs(stateDir string, extra []string) []string {
+	return append([]string{HelperCommand, "--state-dir", stateDir}, extra...)
 }
 
 // checkSpawn checks StartDetached's arguments and makes the state

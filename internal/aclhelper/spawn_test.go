@@ -37,7 +37,7 @@ func TestStartDetachedDrains(t *testing.T) {
 		return err == nil && st.Pending == 0 && !st.Running && strings.Count(string(b), "\n") == 3
 	})
 	if runtime.GOOS == "linux" {
-		args := append([]string{exe}, helperArgs(dir)...)
+		args := append([]string{exe}, helperArgs(dir, nil)...)
 		testutil.WaitFor(t, "the detached helper to exit", func() bool { return testutil.ProcessWithArgs(args...) == 0 })
 	}
 	if st, _ := Status(dir, mu); st.Done != 3 || st.Failed != 0 {
@@ -72,7 +72,7 @@ func TestStartDetachedWhileHeld(t *testing.T) {
 		return err == nil && st.Pending == 2
 	})
 	if runtime.GOOS == "linux" {
-		args := append([]string{exe}, helperArgs(dir)...)
+		args := append([]string{exe}, helperArgs(dir, nil)...)
 		testutil.WaitFor(t, "the second helper to exit", func() bool { return testutil.ProcessWithArgs(args...) == 0 })
 	}
 	st, err := Status(dir, nil)

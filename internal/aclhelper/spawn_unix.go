@@ -15,14 +15,14 @@ import (
 // once it has started. The read grants exist on Windows only
 // (spawn_windows.go); this twin lets the start, drain and exit of a
 // detached helper be tested on Linux with the file mutex.
-func StartDetached(ctx context.Context, exe, stateDir string) error {
+func StartDetached(ctx context.Context, exe, stateDir string, extra ...string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if err := checkSpawn(exe, stateDir); err != nil {
 		return err
 	}
-	cmd := exec.Command(exe, helperArgs(stateDir)...)
+	cmd := exec.Command(exe, helperArgs(stateDir, extra)...)
 	cmd.Dir = stateDir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

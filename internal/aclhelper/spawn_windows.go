@@ -37,7 +37,7 @@ import (
 // the helper). Its working directory is stateDir, never the caller's
 // cwd, which it would keep from being deleted. Its environment is the
 // caller's: it runs as the same user.
-func StartDetached(ctx context.Context, exe, stateDir string) error {
+func StartDetached(ctx context.Context, exe, stateDir string, extra ...string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -45,15 +45,15 @@ func StartDetached(ctx context.Context, exe, stateDir string) error {
 		return err
 	}
 	flags := uint32(windows.DETACHED_PROCESS | windows.CREATE_NEW_PROCESS_GROUP)
-	err := startWith(exe, stateDir, flags|windows.CREATE_BREAKAWAY_FROM_JOB)
+	err := startWith(exe, stateDir, extra, flags|windows.CREATE_BREAKAWAY_FROM_JOB)
 	if errors.Is(err, windows.ERROR_ACCESS_DENIED) {
-		err = startWith(exe, stateDir, flags)
+		err = startWith(exe, stateDir, extra, flags)
 	}
 	return err
 }
 
-func startWith(exe, stateDir string, flags uint32) error {
-	cmd := exec.Command(exe, helperArgs(stateDir)...)
+func startWith(exe, stateDir string, extra []string, flags uint32) error {
+	cmd := exec.Command(exe, helperArgs(stateDir, extra)...)
 	cmd.Dir = stateDir
 	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: flags}
 	if err := cmd.Start(); err != nil {
