@@ -17,7 +17,7 @@ import (
 )
 
 const mcpUsage = `usage: cordon mcp [--policy read-only|workspace-write|JSON|@FILE] [--cwd DIR] [--writable-root DIR]...
-                  [--network | --allow-host PATTERN...] [--timeout DUR] [--sandbox auto|linux|restricted-token|none] [--best-effort]
+                  [--network | --allow-host PATTERN...] [--timeout DUR] [--sandbox auto|linux|restricted-token|elevated|none] [--best-effort]
                   [--memory-limit N] [--process-limit N] [--medium-integrity] [--temp DIR] [--deny-read PATH]...
                   [--env NAME=VALUE]... [--env-keep NAME]... [--env-clear]
                   [--cache DIR]... [--no-cache-layers] [--cache-cap SIZE]

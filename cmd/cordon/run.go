@@ -18,7 +18,7 @@ import (
 )
 
 const runUsage = `usage: cordon run [--policy read-only|workspace-write|JSON|@FILE] [--cwd DIR] [--writable-root DIR]...
-                  [--network | --allow-host PATTERN...] [--timeout DUR] [--json] [--sandbox auto|linux|restricted-token|none] [--best-effort]
+                  [--network | --allow-host PATTERN...] [--timeout DUR] [--json] [--sandbox auto|linux|restricted-token|elevated|none] [--best-effort]
                   [--memory-limit N] [--process-limit N] [--medium-integrity] [--temp DIR]
                   [--env NAME=VALUE]... [--env-keep NAME]... [--env-clear]
                   [--cache DIR]... [--no-cache-layers] [--cache-cap SIZE] -- COMMAND [ARGS...]

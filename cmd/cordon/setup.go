@@ -21,10 +21,11 @@ Windows only. Creates or repairs what the elevated mode runs commands with:
 the local group CordonSandboxUsers and the users CordonSandboxOffline and
 CordonSandboxOnline (members of Users, never of Administrators; passwords
 that never expire, kept DPAPI-protected in cordon's state directory;
-hidden from the logon screen), and a versioned marker. Run again, it
+hidden from the logon screen), the offline user's network fence (WFP
+filters), and a versioned marker. Run again, it
 changes nothing when all is well and repairs what is not. It asks for
 administrator rights once, through the UAC prompt, when not already an
-administrator. (The elevated mode does not run commands yet.)
+administrator.
 
   --dry-run  print what it would do and change nothing (no prompt)
   --remove   undo all of it: first every ACE, label and placeholder cordon
