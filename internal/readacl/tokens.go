@@ -1,13 +1,13 @@
 package readacl
 
-import "github.com/cordon-sandbox/cordon/ntsec"
+import (
+	"github.com/cordon-sandbox/cordon/internal/aclplan"
+	"github.com/cordon-sandbox/cordon/ntsec"
+)
 
 // standInUser is the sandbox user the plan and the proof check when
 // Input.Users names none.
 var standInUser, _ = ntsec.NewSID(5, 21, 7, 7, 7, 1100)
-
-// standInLogon is the logon SID of the assumed sandbox token.
-var standInLogon = ntsec.LogonSID(0, 0xC0D1)
 
 // SandboxToken describes the token a sandbox user's command is assumed to
 // run with: the sandbox user, Everyone, Authenticated Users, Users,
@@ -21,21 +21,9 @@ var standInLogon = ntsec.LogonSID(0, 0xC0D1)
 // cannot get, a fully restricted token cannot get either. Proving read
 // isolation for it proves it for both.
 func SandboxToken(user, group ntsec.SID, caps ...ntsec.SID) *ntsec.Token {
-	en := ntsec.GroupEnabled | ntsec.GroupEnabledByDefault | ntsec.GroupMandatory
-	return &ntsec.Token{
-		User: user,
-		Groups: []ntsec.Group{
-			{SID: ntsec.Everyone, Attributes: en},
-			{SID: ntsec.AuthenticatedUsers, Attributes: en},
-			{SID: ntsec.BuiltinUsers, Attributes: en},
-			{SID: ntsec.Interactive, Attributes: en},
-			{SID: standInLogon, Attributes: en | ntsec.GroupLogonID},
-			{SID: group, Attributes: en},
-		},
-		RestrictedSIDs:  append(append([]ntsec.SID{}, caps...), standInLogon, ntsec.Everyone),
-		WriteRestricted: true,
-		Privileges:      []string{"SeChangeNotifyPrivilege"},
-	}
+	// The write planner's model of the same token, at Medium: one model
+	// of the runner's token for both proofs.
+	return aclplan.ElevatedToken(aclplan.User{MediumIntegrity: true}, user, group, caps...)
 }
 
 // SystemDirs returns the usual system directories and toolchains from the
