@@ -7,11 +7,10 @@ package elevsandbox
 // sandbox account, so its directory must be readable by the group
 // CordonSandboxUsers (the workflow grants it).
 //
-// The synchronous write grants for the sandbox group are not in the plan
-// yet (Options.PlanHook is where they join): these tests stand in for
-// them by granting the group Modify on the workspace themselves, so that
-// what they check is what the elevated backend adds: the account, the
-// restricted token the runner makes, and the fence.
+// The workspace is given nothing by the test: the plan's synchronous
+// grants for the sandbox group are what let the command write there (and
+// read, which the write grant includes, so the read-grant helper is not
+// started: the runner is this test binary, not cordon).
 
 import (
 	"bytes"
@@ -56,13 +55,12 @@ func realBackend(t *testing.T) (*Backend, string, account) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	b.StartReadHelper = func(context.Context) error { return nil }
 	ws := testutil.TempDir(t)
-	grantGroup(t, ws, acct.Group.String(), "M")
 	return b, ws, acct
 }
 
-// grantGroup gives the sandbox group rights on dir (icacls), standing in
-// for the plan's group grants.
+// grantGroup gives the sandbox group rights on dir (icacls).
 func grantGroup(t *testing.T, dir, group, rights string) {
 	t.Helper()
 	out, err := exec.Command("icacls", dir, "/grant", "*"+group+":(OI)(CI)"+rights).CombinedOutput()

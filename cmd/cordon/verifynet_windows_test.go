@@ -48,8 +48,8 @@ func TestVerifyNetworkUnderWine(t *testing.T) {
 // directory applied).
 func TestRealWindowsVerifyNetwork(t *testing.T) {
 	testutil.RealWindows(t)
-	if os.Getenv("CORDON_REAL_WINDOWS_ELEVATED_SETUP") != "1" {
-		t.Skip("needs cordon setup done on this machine (CORDON_REAL_WINDOWS_ELEVATED_SETUP=1)")
+	if os.Getenv("CORDON_ELEVATED_TESTS") != "1" {
+		t.Skip("needs cordon setup done on this machine (CORDON_ELEVATED_TESTS=1, as the workflow's elevated step sets)")
 	}
 	t.Setenv(asCordonEnv, "1")
 	var out, errb bytes.Buffer
