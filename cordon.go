@@ -147,6 +147,9 @@ const (
 	CodeBadPolicy  = "bad_policy"
 	// CodeUnavailable: a backend or layer is missing here.
 	CodeUnavailable = "unavailable"
+	// CodeSetupRequired: the backend needs its one-time setup first
+	// (`cordon setup`), or a repair of it.
+	CodeSetupRequired = "setup_required"
 	// CodeBusy: another process held a lock the sandbox needed until the
 	// deadline.
 	CodeBusy        = "busy"

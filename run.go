@@ -253,6 +253,8 @@ func networkReport(s netproxy.Summary) *NetworkReport {
 // or a setup failure.
 func setupCode(err error) string {
 	switch {
+	case errors.Is(err, sandbox.ErrNotSetUp):
+		return CodeSetupRequired
 	case errors.Is(err, sandbox.ErrUnavailable):
 		return CodeUnavailable
 	case errors.Is(err, sandbox.ErrBusy):

@@ -44,7 +44,6 @@ package elevsandbox
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/cordon-sandbox/cordon/internal/aclplan"
@@ -61,13 +60,13 @@ const Name = "elevated"
 
 // ErrNotSetUp is wrapped by Start's error when `cordon setup` has not run,
 // or ran with another version, or a password it stored cannot be read: the
-// user must run `cordon setup`, which repairs. It also wraps
-// sandbox.ErrUnavailable.
-var ErrNotSetUp = errors.New("elevated: setup_required: the sandbox users are not set up: run `cordon setup` (it asks for administrator rights once)")
+// user must run `cordon setup`, which repairs. It wraps sandbox.ErrNotSetUp
+// (and so sandbox.ErrUnavailable): cordon's code for it is setup_required.
+var ErrNotSetUp = fmt.Errorf("%w: elevated: the sandbox users are not set up: run `cordon setup` (it asks for administrator rights once)", sandbox.ErrNotSetUp)
 
 // notSetUp wraps err (sandboxusers' own) in ErrNotSetUp.
 func notSetUp(err error) error {
-	return fmt.Errorf("%w: %w: %w", sandbox.ErrUnavailable, ErrNotSetUp, err)
+	return fmt.Errorf("%w: %w", ErrNotSetUp, err)
 }
 
 // Options are the backend's settings beyond the policy.

@@ -77,7 +77,7 @@ func sameSet(a, b []ntsec.SID) bool {
 func TestNotSetUpIsUnavailableAndSaysWhatToDo(t *testing.T) {
 	inner := &sandboxusers.Error{Code: sandboxusers.CodeNotSetUp, Op: "checking the setup marker", Err: errors.New("no marker")}
 	err := notSetUp(inner)
-	if !errors.Is(err, ErrNotSetUp) || !errors.Is(err, sandbox.ErrUnavailable) || sandboxusers.ErrorCode(err) != sandboxusers.CodeNotSetUp {
+	if !errors.Is(err, ErrNotSetUp) || !errors.Is(err, sandbox.ErrNotSetUp) || !errors.Is(err, sandbox.ErrUnavailable) || sandboxusers.ErrorCode(err) != sandboxusers.CodeNotSetUp {
 		t.Errorf("%v: want ErrNotSetUp, ErrUnavailable and the setup_required code", err)
 	}
 	if want := "run `cordon setup`"; !strings.Contains(err.Error(), want) {

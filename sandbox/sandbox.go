@@ -137,6 +137,11 @@ func (p Probe) Layer(name string) (Layer, bool) {
 // policy needs is missing on this machine.
 var ErrUnavailable = errors.New("sandbox unavailable")
 
+// ErrNotSetUp is wrapped by errors that say the backend needs a one-time
+// setup that has not been done, or must be redone (`cordon setup`). It
+// wraps ErrUnavailable: the backend is missing here until then.
+var ErrNotSetUp = fmt.Errorf("%w: setup required", ErrUnavailable)
+
 // ErrBusy is wrapped by errors that say the sandbox could not be set up in
 // time because another process holds something it needs (a lock).
 var ErrBusy = errors.New("busy")

@@ -22,7 +22,7 @@ func TestRunElevatedNeedsSetup(t *testing.T) {
 	state, ws := testutil.TempDir(t), testutil.TempDir(t)
 	t.Setenv("CORDON_STATE_DIR", state)
 	code, out, errOut := runCLI(t, "", "run", "--sandbox", "elevated", "--cwd", ws, "--", "cmd", "/c", "echo hi")
-	if code != exitSetup || !strings.Contains(errOut, "cordon: unavailable:") || !strings.Contains(errOut, "setup_required") || !strings.Contains(errOut, "run `cordon setup`") {
+	if code != exitSetup || !strings.Contains(errOut, "cordon: setup_required:") || !strings.Contains(errOut, "run `cordon setup`") {
 		t.Errorf("elevated without setup: exit %d\nstdout %q\nstderr %q", code, out, errOut)
 	}
 	if strings.Contains(out, "hi") {
