@@ -7,6 +7,7 @@ import (
 	"runtime"
 
 	"github.com/cordon-sandbox/cordon/elevsandbox"
+	"github.com/cordon-sandbox/cordon/internal/statedir"
 	"github.com/cordon-sandbox/cordon/linuxsandbox"
 	"github.com/cordon-sandbox/cordon/sandbox"
 	"github.com/cordon-sandbox/cordon/unsandboxed"
@@ -30,7 +31,11 @@ func Backends() []sandbox.Backend {
 
 // hostBackend is chooseBackend for this machine.
 func hostBackend(name string) (sandbox.Backend, error) {
-	return chooseBackend(name, runtime.GOOS, os.Getenv)
+	setUp := func() bool {
+		dir, err := statedir.Dir()
+		return err == nil && elevsandbox.SetUp(dir)
+	}
+	return chooseBackend(name, runtime.GOOS, os.Getenv, setUp)
 }
 
 // chooseBackend maps a --sandbox value to a backend. "auto" picks the
@@ -38,15 +43,18 @@ func hostBackend(name string) (sandbox.Backend, error) {
 // platform without one is an error. On Windows the sandbox is experimental,
 // and "auto" picks it only when winsandbox.ExperimentalEnv is "1": until
 // its enforcement has been tested on real Windows nobody should get it
-// without asking; naming it ("restricted-token") is asking. "auto" never
-// picks the elevated backend ("elevated"), which needs `cordon setup` and
-// has not run on real Windows yet: it is used only when named.
-func chooseBackend(name, goos string, getenv func(string) string) (sandbox.Backend, error) {
+// without asking; naming it ("restricted-token") is asking. Behind the
+// same switch, "auto" prefers the elevated backend ("elevated") once
+// `cordon setup` has been done (setUp): the user asked for it by setting
+// it up.
+func chooseBackend(name, goos string, getenv func(string) string, setUp func() bool) (sandbox.Backend, error) {
 	switch name {
 	case "", "auto":
 		switch {
 		case goos == "linux":
 			return linuxsandbox.New(), nil
+		case goos == "windows" && winsandbox.Experimental(getenv) && setUp():
+			return elevsandbox.New(elevsandbox.Options{}), nil
 		case goos == "windows" && winsandbox.Experimental(getenv):
 			return winsandbox.New(), nil
 		case goos == "windows":

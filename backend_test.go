@@ -14,8 +14,8 @@ import (
 	"github.com/cordon-sandbox/cordon/unsandboxed"
 )
 
-// auto picks the Windows sandbox only behind the experimental flag, and
-// otherwise refuses with a message saying how to opt in: never a silent
+// auto picks the Windows sandbox only behind the experimental flag (the
+// elevated one once it is set up), and otherwise refuses with a message saying how to opt in: never a silent
 // unsandboxed run.
 func TestChooseBackend(t *testing.T) {
 	flag := func(v string) func(string) string {
@@ -29,21 +29,26 @@ func TestChooseBackend(t *testing.T) {
 	cases := []struct {
 		name, goos, flag string
 		want, code, msg  string
+		setUp            bool
 	}{
-		{"auto", "linux", "", "linux", "", ""},
-		{"", "linux", "1", "linux", "", ""},
-		{"auto", "windows", "1", "restricted-token", "", ""},
-		{"auto", "windows", "", "", "unavailable", "CORDON_EXPERIMENTAL_WINDOWS_SANDBOX=1"},
-		{"auto", "windows", "yes", "", "unavailable", "--sandbox restricted-token"},
-		{"auto", "darwin", "1", "", "unavailable", "--sandbox none"},
-		{"restricted-token", "windows", "", "restricted-token", "", ""},
-		{"restricted-token", "linux", "", "restricted-token", "", ""},
-		{"elevated", "windows", "", "elevated", "", ""},
-		{"none", "windows", "", "none", "", ""},
-		{"bwrap", "linux", "", "", "bad_request", "elevated"},
+		{"auto", "linux", "", "linux", "", "", false},
+		{"", "linux", "1", "linux", "", "", false},
+		{"auto", "windows", "1", "restricted-token", "", "", false},
+		{"auto", "windows", "1", "elevated", "", "", true},
+		{"auto", "windows", "", "", "unavailable", "CORDON_EXPERIMENTAL_WINDOWS_SANDBOX=1", true},
+		{"restricted-token", "windows", "1", "restricted-token", "", "", true},
+		{"auto", "linux", "1", "linux", "", "", true},
+		{"auto", "windows", "", "", "unavailable", "CORDON_EXPERIMENTAL_WINDOWS_SANDBOX=1", false},
+		{"auto", "windows", "yes", "", "unavailable", "--sandbox restricted-token", false},
+		{"auto", "darwin", "1", "", "unavailable", "--sandbox none", false},
+		{"restricted-token", "windows", "", "restricted-token", "", "", false},
+		{"restricted-token", "linux", "", "restricted-token", "", "", false},
+		{"elevated", "windows", "", "elevated", "", "", false},
+		{"none", "windows", "", "none", "", "", false},
+		{"bwrap", "linux", "", "", "bad_request", "elevated", false},
 	}
 	for _, c := range cases {
-		b, err := chooseBackend(c.name, c.goos, flag(c.flag))
+		b, err := chooseBackend(c.name, c.goos, flag(c.flag), func() bool { return c.setUp })
 		switch {
 		case c.code != "":
 			if ErrorCode(err) != c.code || !strings.Contains(err.Error(), c.msg) {

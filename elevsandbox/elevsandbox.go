@@ -45,6 +45,7 @@ package elevsandbox
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/cordon-sandbox/cordon/internal/aclplan"
 	"github.com/cordon-sandbox/cordon/internal/readacl"
@@ -146,4 +147,14 @@ type account struct {
 // (Windows path rules, final paths, the workspace's own temp directory).
 func (b *Backend) PolicyEnv(pol policy.Policy, cwd string, env []string, temp string) (policy.Env, []string, error) {
 	return b.ws.PolicyEnv(pol, cwd, env, temp)
+}
+
+// SetUp reports whether `cordon setup` has been done for the user whose
+// state directory is dir: its marker is there and of this version. It
+// reads one file and nothing else (no password, no account), which is all
+// `--sandbox auto` may spend on choosing a backend; a setup damaged since
+// is found by Start, which says to run `cordon setup` again.
+func SetUp(dir string) bool {
+	m := sandboxusers.FileMarkers{Dir: filepath.Join(dir, sandboxusers.SubDir)}
+	return sandboxusers.Check(m, sandboxusers.Default()) == nil
 }

@@ -2,6 +2,8 @@ package elevsandbox
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -82,5 +84,31 @@ func TestNotSetUpIsUnavailableAndSaysWhatToDo(t *testing.T) {
 	}
 	if want := "run `cordon setup`"; !strings.Contains(err.Error(), want) {
 		t.Errorf("%q does not say %q", err, want)
+	}
+}
+
+// SetUp is true exactly when setup's marker, of this version, is in the
+// state directory: what --sandbox auto reads before preferring the backend.
+func TestSetUp(t *testing.T) {
+	dir := t.TempDir()
+	if SetUp(dir) {
+		t.Fatal("an empty state directory counts as set up")
+	}
+	d := sandboxusers.Default()
+	m := sandboxusers.FileMarkers{Dir: filepath.Join(dir, sandboxusers.SubDir)}
+	if err := os.MkdirAll(m.Dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Write(sandboxusers.Marker{Version: sandboxusers.Version - 1, Group: d.Group, Users: d.Users}); err != nil {
+		t.Fatal(err)
+	}
+	if SetUp(dir) {
+		t.Fatal("a marker of an older setup version counts as set up")
+	}
+	if err := m.Write(sandboxusers.Marker{Version: sandboxusers.Version, Group: d.Group, Users: d.Users}); err != nil {
+		t.Fatal(err)
+	}
+	if !SetUp(dir) {
+		t.Fatal("a current marker does not count as set up")
 	}
 }

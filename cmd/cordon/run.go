@@ -44,7 +44,9 @@ with the network off it cannot open network sockets.
                      "denied": [{"host","port","reason","count"}]}
   --sandbox B        auto (the platform's sandbox; never unsandboxed), linux,
                      restricted-token (Windows; auto picks it only with
-                     CORDON_EXPERIMENTAL_WINDOWS_SANDBOX=1), or none
+                     CORDON_EXPERIMENTAL_WINDOWS_SANDBOX=1), elevated
+                     (Windows, as a sandbox user, after cordon setup; auto
+                     prefers it then, with the same switch), or none
   --best-effort      run even if a layer the policy needs is missing here (see cordon probe)
   --memory-limit N   cap the committed memory of the whole tree: bytes, or with K, M or G
   --process-limit N  cap how many processes of the tree may live at once
