@@ -143,7 +143,7 @@ func (b *Backend) baseToken(a account, described *ntsec.Token, plumbing bool) (*
 // private desktop, and the cwd junction while read grants are pending.
 func (b *Backend) spawn(spec sandbox.Spec, prep *winsandbox.Prepared, junction bool) *runnerpipe.Spawn {
 	sp := &runnerpipe.Spawn{
-		Args: spec.Args, Dir: spec.Dir, Env: prep.Env,
+		Args: spec.Args, Dir: spec.Dir, Env: trustRepositories(prep.Env),
 		Run: prep.Token.Run.String(), LowIntegrity: prep.Token.LowIntegrity,
 		MemoryLimit: b.MemoryLimit, ProcessLimit: b.ProcessLimit,
 		PrivateDesktop: true, CwdJunction: junction,
