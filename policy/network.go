@@ -150,7 +150,10 @@ func (n *NetworkAllowlist) Resolve() (*Allowlist, error) {
 // address. Anything else (a URL, a path, whitespace, a wildcard elsewhere
 // than a leading "*.", a port outside 1-65535) is an error.
 func ParseHostPattern(s string) ([]HostRule, error) {
-	if name, ok := strings.CutPrefix(s, "preset:"); ok {
+	// The prefix is matched without case, as host names are: "Preset:npm"
+	// is the preset, never a host named "preset" on port npm.
+	if len(s) >= len(presetPrefix) && strings.EqualFold(s[:len(presetPrefix)], presetPrefix) {
+		name := s[len(presetPrefix):]
 		hosts, ok := NetworkPresets[name]
 		if !ok {
 			return nil, fmt.Errorf("unknown preset %q (known: %s)", name, strings.Join(presetNames(), ", "))
@@ -172,6 +175,9 @@ func ParseHostPattern(s string) ([]HostRule, error) {
 	}
 	return []HostRule{r}, nil
 }
+
+// presetPrefix starts a preset reference ("preset:npm").
+const presetPrefix = "preset:"
 
 func presetNames() []string {
 	var names []string
@@ -220,6 +226,10 @@ func parseHostRule(s string) (HostRule, error) {
 		}
 		if err := CheckHostName(name); err != nil {
 			return HostRule{}, err
+		}
+		if name == "preset" && r.Port != 0 {
+			// Its pattern, "preset:PORT", would read as a preset.
+			return HostRule{}, fmt.Errorf("%q: a host named preset with a port reads as a preset reference; name the host fully", s)
 		}
 		r.Name = name
 		r.Pattern = name

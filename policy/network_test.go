@@ -79,6 +79,7 @@ func TestParseHostPattern(t *testing.T) {
 		"[::ffff:1.2.3.4]":      {Pattern: "1.2.3.4", Addr: netip.MustParseAddr("1.2.3.4")},
 		"xn--bcher-kva.example": {Pattern: "xn--bcher-kva.example", Name: "xn--bcher-kva.example"},
 		"1password.com":         {Pattern: "1password.com", Name: "1password.com"},
+		"preset":                {Pattern: "preset", Name: "preset"},
 	}
 	for in, want := range good {
 		got, err := ParseHostPattern(in)
@@ -86,7 +87,12 @@ func TestParseHostPattern(t *testing.T) {
 			t.Errorf("ParseHostPattern(%q) = %+v, %v; want %+v", in, got, err, want)
 		}
 	}
+	if got, err := ParseHostPattern("Preset:npm"); err != nil || len(got) == 0 || got[0].Preset != "npm" {
+		t.Errorf(`ParseHostPattern("Preset:npm") = %+v, %v; want the npm preset`, got, err)
+	}
 	bad := map[string]string{
+		"presEt:1":                `unknown preset "1"`,
+		"preset.:1":               "reads as a preset reference",
 		"":                        "empty",
 		" a.com":                  "whitespace",
 		"https://a.com":           "not a URL",
@@ -220,7 +226,7 @@ func TestResolveAllowlist(t *testing.T) {
 // FuzzParseHostPattern: the parser never panics, and what it accepts is
 // stable: the normalised pattern parses to the same rule.
 func FuzzParseHostPattern(f *testing.F) {
-	for _, s := range []string{"a.com", "*.a.com:443", "[::1]:80", "10.0.0.1", "preset:npm", "a.com:", "[", "*", "1.2.3.4:5", "::ffff:1.2.3.4"} {
+	for _, s := range []string{"a.com", "*.a.com:443", "[::1]:80", "10.0.0.1", "preset:npm", "a.com:", "[", "*", "1.2.3.4:5", "::ffff:1.2.3.4", "Preset:go", "preset.:1"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
