@@ -8,14 +8,18 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/registry"
 
+	"github.com/cordon-sandbox/cordon/internal/netfence"
 	"github.com/cordon-sandbox/cordon/policy"
 )
 
@@ -125,5 +129,122 @@ func TestRealWindowsAttackCommandDoesNotHoldYourLogonSID(t *testing.T) {
 	}
 	if strings.Contains(out, mine) {
 		t.Errorf("the command holds your logon SID %s: %s", mine, out)
+	}
+}
+
+// fenced skips unless the offline user's network fence is installed.
+func fenced(t *testing.T, acct account) {
+	t.Helper()
+	st, err := netfence.Present(netfence.Config{OfflineUser: acct.SID, Proxy: []netip.AddrPort{}})
+	if err != nil || !st.Provider || !st.Sublayer {
+		t.Skipf("the network fence is not installed here: %+v, %v", st, err)
+	}
+}
+
+// The host's loopback serves your own local services (development
+// servers, databases, debuggers, an agent's MCP listener), which trust
+// loopback callers: the offline command must reach none of them, on
+// 127.0.0.1 or [::1].
+func TestRealWindowsAttackOfflineCannotReachYourLoopbackServices(t *testing.T) {
+	b, ws, acct := realBackend(t)
+	fenced(t, acct)
+	for _, network := range []string{"tcp4", "tcp6"} {
+		addr := "127.0.0.1:0"
+		if network == "tcp6" {
+			addr = "[::1]:0"
+		}
+		l, err := net.Listen(network, addr)
+		if err != nil {
+			t.Logf("%s: %v", network, err)
+			continue
+		}
+		accepted := make(chan struct{}, 1)
+		go func() {
+			if c, err := l.Accept(); err == nil {
+				accepted <- struct{}{}
+				c.Close()
+			}
+		}()
+		ap := l.Addr().(*net.TCPAddr)
+		ps := fmt.Sprintf("$c = New-Object Net.Sockets.TcpClient('%s'); try { $c.Connect([Net.IPAddress]::Parse('%s'), %d); 'connected' } catch { 'refused' }",
+			map[string]string{"tcp4": "InterNetwork", "tcp6": "InterNetworkV6"}[network], ap.IP, ap.Port)
+		_, out, errOut := runIn(t, b, ws, policy.Policy{Mode: policy.WorkspaceWrite}, "powershell", "-NoProfile", "-Command", ps)
+		l.Close()
+		select {
+		case <-accepted:
+			t.Errorf("%s: the offline command connected to your listener on %s (%q)", network, ap, out)
+		default:
+			if strings.Contains(out, "connected") || !strings.Contains(out, "refused") {
+				t.Errorf("%s: the offline command's connection to %s: %q (stderr %q)", network, ap, out, errOut)
+			}
+		}
+	}
+}
+
+// BITS transfers for the caller in its own service process: the fence,
+// which matches the offline user's sockets, would not see them. The
+// offline command must not get a transfer done through it.
+func TestRealWindowsAttackOfflineCannotDownloadThroughBITS(t *testing.T) {
+	b, ws, acct := realBackend(t)
+	fenced(t, acct)
+	if c, err := net.DialTimeout("tcp", "1.1.1.1:80", 10*time.Second); err != nil {
+		t.Skipf("this machine has no network to prove anything with: %v", err)
+	} else {
+		c.Close()
+	}
+	dest := filepath.Join(ws, "bits.txt")
+	ps := fmt.Sprintf("try { Start-BitsTransfer -Source 'http://1.1.1.1/' -Destination '%s' -ErrorAction Stop; 'transferred' } catch { 'failed: ' + $_ }", dest)
+	_, out, errOut := runIn(t, b, ws, policy.Policy{Mode: policy.WorkspaceWrite}, "powershell", "-NoProfile", "-Command", ps)
+	if _, err := os.Stat(dest); err == nil || strings.Contains(out, "transferred") {
+		t.Errorf("the offline command downloaded through BITS: %q (stderr %q)", out, errOut)
+	}
+	t.Logf("BITS from the offline command: %q", out)
+}
+
+// stealRunnerToken is PowerShell that opens the command's parent (the
+// runner, which holds the sandbox account's unrestricted token) and its
+// token for duplication: "noprocess", "denied", "opened" (the token, not
+// a duplicate) or "duplicated".
+const stealRunnerToken = `$src = @"
+using System;
+using System.Runtime.InteropServices;
+public static class CordonAttack {
+  [StructLayout(LayoutKind.Sequential)] public struct PBI { public IntPtr Exit; public IntPtr Peb; public IntPtr Affinity; public IntPtr Priority; public IntPtr Pid; public IntPtr Parent; }
+  [DllImport("ntdll.dll")] public static extern int NtQueryInformationProcess(IntPtr h, int c, ref PBI p, int l, out int r);
+  [DllImport("kernel32.dll", SetLastError=true)] public static extern IntPtr OpenProcess(uint a, bool i, uint pid);
+  [DllImport("advapi32.dll", SetLastError=true)] public static extern bool OpenProcessToken(IntPtr h, uint a, out IntPtr t);
+  [DllImport("advapi32.dll", SetLastError=true)] public static extern bool DuplicateTokenEx(IntPtr t, uint a, IntPtr sa, int il, int type, out IntPtr n);
+  [DllImport("kernel32.dll")] public static extern IntPtr GetCurrentProcess();
+  public static string Run() {
+    PBI p = new PBI(); int r;
+    NtQueryInformationProcess(GetCurrentProcess(), 0, ref p, Marshal.SizeOf(p), out r);
+    IntPtr h = OpenProcess(0x1000, false, (uint)p.Parent.ToInt64());
+    if (h == IntPtr.Zero) return "noprocess " + Marshal.GetLastWin32Error();
+    IntPtr t;
+    if (!OpenProcessToken(h, 0x000E, out t)) return "denied " + Marshal.GetLastWin32Error();
+    IntPtr n;
+    if (!DuplicateTokenEx(t, 0x02000000, IntPtr.Zero, 2, 1, out n)) return "opened " + Marshal.GetLastWin32Error();
+    return "duplicated";
+  }
+}
+"@
+Add-Type -TypeDefinition $src; [CordonAttack]::Run()`
+
+// The runner runs as the sandbox account with its unrestricted token,
+// and the group may write every root of every workspace the elevated mode
+// ever ran in (only the restricted token's capability SIDs tell them
+// apart). A command that could open the runner's token (same user;
+// PROCESS_QUERY_LIMITED_INFORMATION is allowed up the integrity levels,
+// and TOKEN_DUPLICATE is not a generic write right a write-restricted
+// token is checked for) would hold a token that writes them all. Whether
+// Windows lets it, at Low or at Medium integrity, is what this decides.
+func TestRealWindowsAttackCommandCannotOpenTheRunnersToken(t *testing.T) {
+	b, ws, _ := realBackend(t)
+	for _, medium := range []bool{false, true} {
+		out, errOut := runAt(t, b, ws, medium, "powershell", "-NoProfile", "-Command", stealRunnerToken)
+		if !strings.Contains(out, "noprocess") && !strings.Contains(out, "denied") {
+			t.Errorf("medium=%v: the command reached the runner's token: %q (stderr %q)", medium, out, errOut)
+		}
+		t.Logf("medium=%v: %q", medium, out)
 	}
 }
