@@ -251,3 +251,34 @@ func TestRealWindowsAttackCommandCannotOpenTheRunnersToken(t *testing.T) {
 		t.Logf("medium=%v: %q", medium, out)
 	}
 }
+
+// The fence matches the offline user's own sockets. A UNC path of the
+// form \\host@port\share is opened by the WebDAV redirector, whose
+// connections the WebClient service makes as itself: if the offline
+// command's `dir \\127.0.0.1@<port>\x` reaches a listener of yours on
+// loopback (which the fence closes to the offline user), any host is
+// reachable the same way. Where WebClient is not installed (Windows
+// Server) nothing connects, and the test passes without proving more.
+func TestRealWindowsAttackOfflineCannotConnectThroughWebDAV(t *testing.T) {
+	b, ws, acct := realBackend(t)
+	fenced(t, acct)
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan string, 1)
+	go func() {
+		if c, err := l.Accept(); err == nil {
+			accepted <- c.RemoteAddr().String()
+			c.Close()
+		}
+	}()
+	port := l.Addr().(*net.TCPAddr).Port
+	_, out, _ := runIn(t, b, ws, policy.Policy{Mode: policy.WorkspaceWrite}, "cmd", "/c", fmt.Sprintf(`dir \\127.0.0.1@%d\share`, port))
+	select {
+	case from := <-accepted:
+		t.Errorf("a connection from %s reached your loopback listener on the offline command's behalf (WebDAV): the fence does not see it (%q)", from, out)
+	default:
+	}
+}
