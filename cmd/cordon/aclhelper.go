@@ -218,6 +218,14 @@ func runACLHelper(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "cordon: what to do: cordon doctor")
 			return exitNo
 		}
+		// The state directory is not the sandbox's to read: your other
+		// runs' command lines, the record, the journal, other workspaces'
+		// temp directories.
+		state, err := filepath.Abs(*dir)
+		if err != nil {
+			return report(stderr, coded(codeStateDir, err))
+		}
+		in.Private = append(in.Private, state)
 		job.Plan = aclhelper.ReadPlan(in)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

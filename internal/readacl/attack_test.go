@@ -15,13 +15,13 @@ import (
 
 // cordon's state directory is %LOCALAPPDATA%\cordon, a child of
 // AppData\Local, which the plan splits (secrets lie below it) and whose
-// other children it grants: so the sandbox group reads cordon.log (the
-// command lines of your other runs), the ACE record, the SID store, the
-// read-grant journal, the tool-cache layers, and the temp directories of
-// every other workspace (tmp\<hash>, which your other runs' commands
-// wrote). Only sandbox-users (a protected DACL) stays private.
+// other children it grants: unless the state directory is Private, the
+// sandbox group reads cordon.log (the command lines of your other runs),
+// the ACE record, the SID store, the read-grant journal, the tool-cache
+// layers, and the temp directories of every other workspace (tmp\<hash>,
+// which your other runs' commands wrote). The run's own temp directory, a
+// writable root below it, is left to the write plan's grant.
 func TestAttackStateDirIsReadByTheGroup(t *testing.T) {
-	t.Skip(`attack: the read plan grants the sandbox group cordon's state directory (%LOCALAPPDATA%\cordon: cordon.log, the ACE record, the journal, other workspaces' temp directories) — open, see report: readacl.Input needs the state directory as a path never granted (its own workspace temp root stays granted by the write plan), and the state directory a protected DACL`)
 	m := machine(t)
 	b := &builder{t, m}
 	state := `C:\Users\me\AppData\Local\cordon`
@@ -30,21 +30,37 @@ func TestAttackStateDirIsReadByTheGroup(t *testing.T) {
 	b.add(state+`\tmp`, fsview.Directory, "")
 	b.add(state+`\tmp\0123456789abcdef`, fsview.Directory, "")
 	b.add(state+`\tmp\0123456789abcdef\build.log`, fsview.File, "")
-	in := input(t, m, resolve(t, `C:\Users\me\proj`, nil))
-	pl := mustMake(t, in)
-	work := m.Clone()
-	if _, err := aclplan.Apply(work, pl.Edits); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []string{state + `\cordon.log`, state + `\tmp\0123456789abcdef\build.log`} {
-		n, err := work.Stat(p)
-		if err != nil {
+	b.add(state+`\tmp\fedcba9876543210`, fsview.Directory, "")
+	for _, private := range []bool{false, true} {
+		in := input(t, m, resolve(t, `C:\Users\me\proj`, []string{state + `\tmp\fedcba9876543210`}))
+		if private {
+			in.Private = []string{state}
+		}
+		pl := mustMake(t, in)
+		work := m.Clone()
+		if _, err := aclplan.Apply(work, pl.Edits); err != nil {
 			t.Fatal(err)
 		}
-		for _, u := range []ntsec.SID{offline, online} {
-			if ntsec.AccessCheck(n.SD, SandboxToken(u, group), ntsec.FileReadData, ntsec.File).Allowed {
-				t.Errorf("%s reads %s after the plan", u, p)
+		read := false
+		for _, p := range []string{state + `\cordon.log`, state + `\tmp\0123456789abcdef\build.log`} {
+			n, err := work.Stat(p)
+			if err != nil {
+				t.Fatal(err)
 			}
+			for _, u := range []ntsec.SID{offline, online} {
+				if ntsec.AccessCheck(n.SD, SandboxToken(u, group), ntsec.FileReadData, ntsec.File).Allowed {
+					read = true
+					if private {
+						t.Errorf("%s reads %s after the plan", u, p)
+					}
+				}
+			}
+		}
+		if !private && !read {
+			t.Error("without Private the group does not read the state directory: the test shows nothing")
+		}
+		if private && !pl.Proof.OK {
+			t.Errorf("proof: %s", pl.Proof.Summary())
 		}
 	}
 }
