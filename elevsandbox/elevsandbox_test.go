@@ -11,6 +11,7 @@ import (
 	"github.com/cordon-sandbox/cordon/internal/readacl"
 	"github.com/cordon-sandbox/cordon/internal/restrictedtoken"
 	"github.com/cordon-sandbox/cordon/internal/sandboxusers"
+	"github.com/cordon-sandbox/cordon/internal/testutil"
 	"github.com/cordon-sandbox/cordon/ntsec"
 	"github.com/cordon-sandbox/cordon/sandbox"
 )
@@ -90,7 +91,7 @@ func TestNotSetUpIsUnavailableAndSaysWhatToDo(t *testing.T) {
 // SetUp is true exactly when setup's marker, of this version, is in the
 // state directory: what --sandbox auto reads before preferring the backend.
 func TestSetUp(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.TempDir(t)
 	if SetUp(dir) {
 		t.Fatal("an empty state directory counts as set up")
 	}
