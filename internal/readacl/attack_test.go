@@ -106,3 +106,50 @@ func TestAttackSplitItemsBelowAWritableRootCanBeRedirected(t *testing.T) {
 		}
 	}
 }
+
+// Your profile's children are granted but for the default deny-read list,
+// and that list misses secrets Windows keeps in AppData: PowerShell's
+// history (PSReadLine, which holds every command line you typed, tokens
+// included), the DPAPI master keys (Microsoft\Protect: with them your
+// Windows password can be brute-forced offline) and the certificate
+// private keys (Microsoft\Crypto), NuGet's config (cleartext package feed
+// passwords), pip's config (index URLs with credentials), Maven's
+// settings.xml and Gradle's gradle.properties (repository passwords).
+func TestAttackProfileSecretsOutsideTheDenyList(t *testing.T) {
+	// Closed by the additions to policy.DefaultDenyReadWindows.
+	m := machine(t)
+	b := &builder{t, m}
+	roaming := `C:\Users\me\AppData\Roaming\`
+	for _, d := range []string{`Microsoft\Windows\PowerShell`, `Microsoft\Windows\PowerShell\PSReadLine`, `Microsoft\Protect`, `Microsoft\Crypto`, `NuGet`, `pip`} {
+		b.add(roaming+d, fsview.Directory, "")
+	}
+	b.add(`C:\Users\me\.m2`, fsview.Directory, "")
+	b.add(`C:\Users\me\.gradle`, fsview.Directory, "")
+	secrets := []string{
+		roaming + `Microsoft\Windows\PowerShell\PSReadLine\ConsoleHost_history.txt`,
+		roaming + `Microsoft\Protect\masterkey`,
+		roaming + `Microsoft\Crypto\key`,
+		roaming + `NuGet\NuGet.Config`,
+		roaming + `pip\pip.ini`,
+		`C:\Users\me\.m2\settings.xml`,
+		`C:\Users\me\.gradle\gradle.properties`,
+	}
+	for _, f := range secrets {
+		b.add(f, fsview.File, "")
+	}
+	in := input(t, m, resolve(t, `C:\Users\me\proj`, nil))
+	pl := mustMake(t, in)
+	work := m.Clone()
+	if _, err := aclplan.Apply(work, pl.Edits); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range secrets {
+		n, err := work.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ntsec.AccessCheck(n.SD, SandboxToken(offline, group), ntsec.FileReadData, ntsec.File).Allowed {
+			t.Errorf("the offline user reads %s", p)
+		}
+	}
+}
