@@ -82,7 +82,7 @@ func TestRealWindowsAttackCommandCannotReadYourProcesses(t *testing.T) {
 }
 
 // runAt is runIn with the integrity level chosen: Medium when medium
-// (--medium-integrity), else Low.
+// (--medium-integrity --best-effort), else Low.
 func runAt(t *testing.T, b *Backend, ws string, medium bool, args ...string) (string, string) {
 	t.Helper()
 	pol := policy.Policy{Mode: policy.WorkspaceWrite}
@@ -97,6 +97,9 @@ func runAt(t *testing.T, b *Backend, ws string, medium bool, args ...string) (st
 	var stdout, stderr bytes.Buffer
 	spec := sandboxSpec(args, r, env, &stdout, &stderr)
 	spec.MediumIntegrity = medium
+	// At Medium, deny-read is not enforced (a write-restricted token
+	// restricts no read): the run is refused unless best effort says so.
+	spec.BestEffort = medium
 	p, err := b.Start(context.Background(), spec)
 	if err != nil {
 		t.Fatal(err)

@@ -153,3 +153,4 @@ func TestAttackProfileSecretsOutsideTheDenyList(t *testing.T) {
 		}
 	}
 }
+
