@@ -153,4 +153,3 @@ func TestAttackProfileSecretsOutsideTheDenyList(t *testing.T) {
 		}
 	}
 }
-
