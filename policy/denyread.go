@@ -28,6 +28,12 @@ var DefaultDenyReadWindows = []string{
 	`%APPDATA%\Bitwarden`, `%LOCALAPPDATA%\1Password`,
 	`%APPDATA%\Mozilla\Firefox\Profiles`, `%LOCALAPPDATA%\Google\Chrome\User Data`,
 	`%LOCALAPPDATA%\Microsoft\Edge\User Data`, `%LOCALAPPDATA%\BraveSoftware\Brave-Browser\User Data`,
+	// Every command line typed in PowerShell; the DPAPI master keys (your
+	// password can be brute-forced from them) and certificate keys.
+	`%APPDATA%\Microsoft\Windows\PowerShell\PSReadLine`, `%APPDATA%\Microsoft\Protect`, `%APPDATA%\Microsoft\Crypto`,
+	// Package feeds' and repositories' credentials.
+	`%APPDATA%\NuGet\NuGet.Config`, `%APPDATA%\pip\pip.ini`, `%USERPROFILE%\.m2\settings.xml`, `%USERPROFILE%\.gradle\gradle.properties`,
+	`%USERPROFILE%\.terraform.d`, `%APPDATA%\terraform.rc`,
 }
 
 // resolveDenyRead makes the policy's deny-read paths and, unless turned

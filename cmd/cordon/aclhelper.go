@@ -15,6 +15,7 @@ import (
 	"github.com/cordon-sandbox/cordon/internal/aclhelper"
 	"github.com/cordon-sandbox/cordon/internal/readacl"
 	"github.com/cordon-sandbox/cordon/internal/statedir"
+	"github.com/cordon-sandbox/cordon/ntsec"
 	"github.com/cordon-sandbox/cordon/policy"
 )
 
@@ -64,7 +65,10 @@ type aclHelperJob struct {
 	// Plan, when set, queues this workspace's grants (aclhelper.ReadPlan).
 	Plan    func(ctx context.Context) ([]aclhelper.Item, error)
 	Applier aclhelper.Applier
-	Logf    func(format string, args ...any)
+	// Group is the sandbox group's SID: the only SID a journal item may
+	// name (aclhelper.Item.Check).
+	Group ntsec.SID
+	Logf  func(format string, args ...any)
 }
 
 // aclHelperResult is what `cordon acl-helper --json` prints.
@@ -107,7 +111,7 @@ func runACLHelperJob(ctx context.Context, j aclHelperJob) (res aclHelperResult, 
 	}
 	defer mu.Close()
 	logf("read ACL helper: started (pid %d)", os.Getpid())
-	err = aclhelper.Run(ctx, aclhelper.Config{Dir: j.Dir, Mutex: mu, Plan: j.Plan, Applier: j.Applier, Logf: logf})
+	err = aclhelper.Run(ctx, aclhelper.Config{Dir: j.Dir, Mutex: mu, Plan: j.Plan, Applier: j.Applier, Group: j.Group, Logf: logf})
 	switch {
 	case errors.Is(err, aclhelper.ErrHeld):
 		res.Busy, err = true, nil
@@ -198,6 +202,15 @@ func runACLHelper(args []string, stdout, stderr io.Writer) int {
 	// that cleanup and setup --remove undo it.
 	applier := aclhelper.Recorded{Dir: *dir, Applier: host.Applier}
 	job := aclHelperJob{Dir: *dir, MutexName: aclhelper.MutexName, RetryFailed: *retry, Applier: applier, Logf: logf}
+	// The journal is applied as you: without the group's SID to check its
+	// items against, nothing is applied.
+	group, err := host.Group()
+	if err != nil {
+		fail(stderr, codeACLHelperFailed, fmt.Errorf("the sandbox group: %w", err))
+		fmt.Fprintln(stderr, "cordon: what to do: cordon setup")
+		return exitNo
+	}
+	job.Group = group
 	if res != nil {
 		in, err := host.Input(res)
 		if err != nil {
@@ -205,6 +218,14 @@ func runACLHelper(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "cordon: what to do: cordon doctor")
 			return exitNo
 		}
+		// The state directory is not the sandbox's to read: your other
+		// runs' command lines, the record, the journal, other workspaces'
+		// temp directories.
+		state, err := filepath.Abs(*dir)
+		if err != nil {
+			return report(stderr, coded(codeStateDir, err))
+		}
+		in.Private = append(in.Private, state)
 		job.Plan = aclhelper.ReadPlan(in)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -263,4 +284,6 @@ func helperPolicy(pol, cwd string, roots, denyRead []string) (*policy.Resolved, 
 type aclHelperHost struct {
 	Applier aclhelper.Applier
 	Input   func(*policy.Resolved) (readacl.Input, error)
+	// Group looks up the SID of CordonSandboxUsers.
+	Group func() (ntsec.SID, error)
 }

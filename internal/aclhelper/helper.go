@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cordon-sandbox/cordon/internal/statedir"
+	"github.com/cordon-sandbox/cordon/ntsec"
 )
 
 // Applier puts one item's ACE on its object. It must check before it
@@ -31,6 +32,9 @@ type Config struct {
 	// running leaves its work to that one.
 	Plan    func(ctx context.Context) ([]Item, error)
 	Applier Applier
+	// Group is the SID of CordonSandboxUsers: an item naming another SID
+	// is refused (Item.Check). Zero checks the items' shape only.
+	Group ntsec.SID
 	// Logf logs progress; nil logs nothing.
 	Logf func(format string, args ...any)
 	// Now is the clock for the journal's timestamp; nil is time.Now.
@@ -171,7 +175,12 @@ func (c *Config) drain(ctx context.Context) (failed error) {
 		if !found {
 			return failed
 		}
-		changed, aerr := c.Applier.Apply(ctx, it, resumed)
+		// The journal is a file: it is checked, not obeyed.
+		var changed bool
+		aerr := it.Check(c.Group)
+		if aerr == nil {
+			changed, aerr = c.Applier.Apply(ctx, it, resumed)
+		}
 		if aerr != nil && ctx.Err() != nil {
 			return ctx.Err() // stopped, not failed: the item stays started
 		}

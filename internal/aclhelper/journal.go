@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/cordon-sandbox/cordon/internal/aclplan"
+	"github.com/cordon-sandbox/cordon/internal/readacl"
 	"github.com/cordon-sandbox/cordon/internal/statedir"
 	"github.com/cordon-sandbox/cordon/ntsec"
 )
@@ -67,6 +68,41 @@ func (it Item) Edit() (aclplan.Edit, error) {
 		typ = ntsec.AccessDenied
 	}
 	return aclplan.Edit{Op: aclplan.AddACE, Path: it.Path, ACE: ntsec.ACE{Type: typ, Flags: it.Flags, Mask: ntsec.AccessMask(it.Mask), SID: sid}, Reason: "read ACL helper"}, nil
+}
+
+// ErrRefused is wrapped in the failure of an item the helper will not
+// apply: not one the read planner makes.
+var ErrRefused = errors.New("read-ACL journal item refused")
+
+// Check says whether the item is one readacl.Make could have planned: an
+// allow of readacl.ReadMask or a deny of readacl.DenyMask, inheritable by
+// files and folders (OI|CI) or not at all (a file's), and, when group is
+// not zero, naming group. The helper runs as you and applies what the
+// journal says; the journal's sum detects a torn write, not a forged one.
+// So whoever could write the journal could otherwise have the helper grant
+// any SID any right on any object: with Check, the worst a forged item
+// asks for is that the sandbox group read something, which is still why
+// the state directory must stay writable by you alone.
+func (it Item) Check(group ntsec.SID) error {
+	want := readacl.ReadMask
+	if it.Deny {
+		want = readacl.DenyMask
+	}
+	inherit := ntsec.ObjectInherit | ntsec.ContainerInherit
+	switch {
+	case ntsec.AccessMask(it.Mask) != want:
+		return fmt.Errorf("%w: %s: mask %#x is not the read plan's %#x", ErrRefused, it.Path, it.Mask, uint32(want))
+	case it.Flags != 0 && it.Flags != inherit:
+		return fmt.Errorf("%w: %s: ACE flags %#x are not the read plan's", ErrRefused, it.Path, uint8(it.Flags))
+	}
+	sid, err := ntsec.ParseSID(it.SID)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrRefused, it.Path, err)
+	}
+	if !group.IsZero() && sid != group {
+		return fmt.Errorf("%w: %s: names %s, not the sandbox group %s", ErrRefused, it.Path, sid, group)
+	}
+	return nil
 }
 
 // same says whether two items put the same ACE on the same object.

@@ -69,6 +69,15 @@ type Input struct {
 	// SandboxToken, the assumed one.
 	Token func(user ntsec.SID) *ntsec.Token
 	View  fsview.View
+	// Private are cordon's own directories (its state directory): never
+	// granted, and a directory above one is split as for a secret, so no
+	// inheritable grant reaches them. The state directory holds your
+	// other runs' command lines (cordon.log), the ACE record, the journal
+	// and every other workspace's temp directory; the one workspace temp
+	// directory of a run lies there too and is read through the write
+	// plan's grant (aclplan), not this one. Unlike a secret, a private
+	// path gets no deny: it is kept out of reach of the grants only.
+	Private []string
 }
 
 // Skip is a target the plan leaves alone, and why.
@@ -105,6 +114,11 @@ func Make(in Input) (*Plan, error) {
 	secrets, err := Secrets(in.View, in.Policy.DenyRead)
 	if err != nil {
 		return nil, err
+	}
+	for _, s := range in.Private {
+		if _, err := winpath.Parse(s); err != nil {
+			return nil, fmt.Errorf("private path %s: %w", s, err)
+		}
 	}
 	pl := &Plan{}
 	p := planner{in: in, secrets: secrets, pl: pl, done: map[string]bool{}, hidden: map[string]bool{}}
@@ -176,6 +190,10 @@ func (p *planner) grant(dir winpath.Path, why string) error {
 		p.skip(dir.String(), "at or below the secret path "+s+": never granted")
 		return nil
 	}
+	if s, ok := p.private(dir, false); ok {
+		p.skip(dir.String(), "at or below cordon's own "+s+": never granted")
+		return nil
+	}
 	n, err := p.in.View.Stat(dir.String())
 	switch {
 	case errors.Is(err, fsview.ErrNotExist):
@@ -191,7 +209,7 @@ func (p *planner) grant(dir winpath.Path, why string) error {
 	case n.SD == nil:
 		return fmt.Errorf("%s %s: its security descriptor could not be read", why, dir)
 	}
-	if p.secrets.Below(dir) {
+	if _, below := p.private(dir, true); below || p.secrets.Below(dir) {
 		return p.split(dir, why)
 	}
 	for _, g := range p.grants {
@@ -222,6 +240,21 @@ func (p *planner) grant(dir winpath.Path, why string) error {
 	p.grants = append(p.grants, dir)
 	p.pl.Edits = append(p.pl.Edits, aclplan.Edit{Op: aclplan.AddACE, Path: n.Path, ACE: GrantACE(p.in.Group), Reason: "read grant: " + why})
 	return nil
+}
+
+// private returns the Input.Private path at or above dir or, when below
+// is set, strictly below it.
+func (p *planner) private(dir winpath.Path, below bool) (string, bool) {
+	for _, s := range p.in.Private {
+		x, err := winpath.Parse(s)
+		if err != nil {
+			continue // Make checked them
+		}
+		if !below && within(dir, x) || below && len(x.Elems) > len(dir.Elems) && within(x, dir) {
+			return x.String(), true
+		}
+	}
+	return "", false
 }
 
 // inheritsFrom says whether dir (node n), below the granted directory g,

@@ -52,7 +52,8 @@ func TestColdThenWarm(t *testing.T) {
 		`C:\Users\me\.config\git ` + g,
 		`C:\Users\me\.gitconfig (A;;0x1200a9;;;` + group.String() + `)`,
 		`C:\Users\me\AppData\Local\Temp ` + g, // Local holds the missing secrets Microsoft\Credentials, Vault, ...
-		`C:\Users\me\AppData\Roaming\Microsoft\Windows ` + g,
+		// not AppData\Roaming\Microsoft\Windows: it holds the (missing)
+		// secret PowerShell\PSReadLine, and has no other child here
 		`C:\Users\me\AppData\Roaming\npm ` + g,
 		`C:\Users\me\Documents ` + g,
 		`C:\Users\me\proj ` + g,
