@@ -9,9 +9,12 @@ import (
 	"github.com/cordon-sandbox/cordon/internal/ntfs"
 )
 
-// NTFS applies items to the machine's file system with ntfs.Apply: the
-// object's DACL is read and written only if the ACE is missing, through a
-// handle that does not follow reparse points, then inheritance is
+// NTFS applies items to the machine's file system with ntfs.ApplyNoFollow:
+// the object is reached from its volume's root one component at a time,
+// never through a junction or symbolic link (an item planned long before,
+// below a directory the sandbox may have swapped for a junction since,
+// fails rather than landing elsewhere), its DACL is read and written only
+// if the ACE is missing, then inheritance is
 // propagated by cordon's own walk, which never follows one either and
 // leaves multi-linked files alone. A resumed item whose ACE is already in
 // place gets ntfs.Propagate below it: its helper may have died during the
@@ -24,7 +27,7 @@ func (NTFS) Apply(ctx context.Context, it Item, resumed bool) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	writes, err := ntfs.Apply(ctx, []aclplan.Edit{e})
+	writes, err := ntfs.ApplyNoFollow(ctx, []aclplan.Edit{e})
 	if err != nil {
 		return writes > 0, err
 	}

@@ -141,12 +141,21 @@ func applyEdit(e aclplan.Edit) (bool, error) {
 	return false, fmt.Errorf("%s %s: unknown op %q", e.Op, e.Path, e.Op)
 }
 
-func setACE(e aclplan.Edit) (bool, error) {
-	_, name, err := resolve(e.Path)
+func setACE(e aclplan.Edit) (bool, error) { return setACEWith(e, openPath) }
+
+// openPath opens the object at path as Windows resolves it, every
+// component but the last followed (open).
+func openPath(path string, access uint32) (windows.Handle, error) {
+	_, name, err := resolve(path)
 	if err != nil {
-		return false, err
+		return windows.InvalidHandle, err
 	}
-	h, err := open(name, windows.READ_CONTROL|windows.WRITE_DAC|windows.FILE_READ_ATTRIBUTES)
+	return open(name, access)
+}
+
+// setACEWith is setACE with the object opened by openObj.
+func setACEWith(e aclplan.Edit, openObj func(string, uint32) (windows.Handle, error)) (bool, error) {
+	h, err := openObj(e.Path, windows.READ_CONTROL|windows.WRITE_DAC|windows.FILE_READ_ATTRIBUTES)
 	if err != nil {
 		if e.Op == aclplan.RemoveACE && isNotExist(err) {
 			// Cleanup of an object deleted since: its ACE went with it.

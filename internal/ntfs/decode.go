@@ -23,6 +23,17 @@ const (
 	symlinkRelative = 1
 )
 
+// volumeRoot is the verbatim name of p's volume root, with its backslash.
+func volumeRoot(p winpath.Path) (string, error) {
+	switch p.Kind {
+	case winpath.KindDrive:
+		return `\\?\` + p.Volume + `\`, nil
+	case winpath.KindUNC:
+		return `\\?\UNC\` + strings.TrimPrefix(p.Volume, `\\`) + `\`, nil
+	}
+	return "", fmt.Errorf("%s is a device, not a file or directory", p)
+}
+
 // resolve parses path and returns its object (a stream suffix names the
 // object it belongs to, as in fsview.Memory) and the verbatim \\?\ spelling
 // to open it with: Win32 then rewrites nothing, so the object opened is the
@@ -33,18 +44,15 @@ func resolve(path string) (winpath.Path, string, error) {
 		return winpath.Path{}, "", err
 	}
 	p = p.Object()
-	var b strings.Builder
-	switch p.Kind {
-	case winpath.KindDrive:
-		b.WriteString(`\\?\` + p.Volume)
-	case winpath.KindUNC:
-		b.WriteString(`\\?\UNC\` + strings.TrimPrefix(p.Volume, `\\`))
-	default:
-		return winpath.Path{}, "", fmt.Errorf("%s is a device, not a file or directory", p)
+	root, err := volumeRoot(p)
+	if err != nil {
+		return winpath.Path{}, "", err
 	}
 	if len(p.Elems) == 0 {
-		b.WriteByte('\\')
+		return p, root, nil
 	}
+	var b strings.Builder
+	b.WriteString(strings.TrimSuffix(root, `\`))
 	for _, e := range p.Elems {
 		b.WriteByte('\\')
 		b.WriteString(e)

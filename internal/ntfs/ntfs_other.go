@@ -34,3 +34,5 @@ func propagate(context.Context, []string, map[string]bool) (propResult, error) {
 
 // FinalPath returns p: resolving aliases is Windows' business.
 func FinalPath(p string) string { return p }
+
+func setACENoFollow(e aclplan.Edit) (bool, error) { return applyEdit(e) }
