@@ -32,6 +32,15 @@ func (b *Backend) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Proce
 	if spec.Policy == nil {
 		return nil, fmt.Errorf("%w: elevated: no policy", sandbox.ErrBadRequest)
 	}
+	// CreateProcessWithLogonW may give the runner your logon SID (for your
+	// window station), and the command then holds it too; at Low
+	// integrity no-read-up still keeps it out of your processes, at Medium
+	// nothing would. Until a real-Windows run says which
+	// (TestRealWindowsAttackCommandCannotReadYourProcesses), Medium is
+	// refused unless best effort accepts the risk, and then said.
+	if err := mediumRefused(b.MediumIntegrity || spec.MediumIntegrity, plumbing, spec.BestEffort); err != nil {
+		return nil, err
+	}
 	dir := b.StateDir
 	if dir == "" {
 		if dir, err = statedir.Dir(); err != nil {
@@ -63,6 +72,9 @@ func (b *Backend) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Proce
 	p := &process{}
 	if plumbing {
 		p.degraded = append(p.degraded, wineUnenforced)
+	}
+	if b.MediumIntegrity || spec.MediumIntegrity {
+		p.degraded = append(p.degraded, "elevated: "+mediumRisk)
 	}
 	startHelper := b.StartReadHelper
 	if startHelper == nil && !plumbing {

@@ -4,6 +4,7 @@ import (
 	"github.com/cordon-sandbox/cordon/internal/aclplan"
 	"github.com/cordon-sandbox/cordon/ntsec"
 	"github.com/cordon-sandbox/cordon/policy"
+	"github.com/cordon-sandbox/cordon/sandbox"
 )
 
 // sandboxPlan turns the restricted-token backend's planner input into the
@@ -60,4 +61,23 @@ func readHelperArgs(r *policy.Resolved) []string {
 		args = append(args, "--deny-read", d)
 	}
 	return args
+}
+
+// mediumRisk is why a Medium-integrity elevated run is refused, or, on
+// best effort, what it risks.
+const mediumRisk = "at Medium integrity the command may read your processes' memory, if the sandbox account's logon carries your logon SID (unsettled until a real-Windows run); the default Low integrity keeps them out"
+
+// mediumRefused says whether a run at Medium integrity must be refused:
+// CreateProcessWithLogonW may give the runner your logon SID (for your
+// window station), and the command then holds it too; at Low integrity
+// no-read-up still keeps it out of your processes, at Medium nothing
+// would. Until a real-Windows run says which
+// (TestRealWindowsAttackCommandCannotReadYourProcesses), Medium runs only
+// on best effort, which accepts the risk and says so; under Wine
+// (plumbing) nothing is enforced anyway.
+func mediumRefused(medium, plumbing, bestEffort bool) error {
+	if medium && !plumbing && !bestEffort {
+		return sandbox.Unavailable("elevated: %s", mediumRisk)
+	}
+	return nil
 }

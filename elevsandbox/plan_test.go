@@ -1,12 +1,15 @@
 package elevsandbox
 
 import (
+	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/cordon-sandbox/cordon/internal/aclplan"
 	"github.com/cordon-sandbox/cordon/ntsec"
 	"github.com/cordon-sandbox/cordon/policy"
+	"github.com/cordon-sandbox/cordon/sandbox"
 )
 
 func mustSID(t *testing.T, s string) ntsec.SID {
@@ -65,5 +68,16 @@ func TestReadHelperArgs(t *testing.T) {
 	r = &policy.Resolved{Mode: policy.ReadOnly, Cwd: `C:\w`}
 	if got := readHelperArgs(r); !reflect.DeepEqual(got, []string{"--cwd", `C:\w`, "--policy", "read-only"}) {
 		t.Fatalf("read-only args %q", got)
+	}
+}
+
+func TestMediumRefused(t *testing.T) {
+	if err := mediumRefused(true, false, false); !errors.Is(err, sandbox.ErrUnavailable) || !strings.Contains(err.Error(), "logon SID") {
+		t.Errorf("Medium without best effort: %v, want unavailable naming the logon SID", err)
+	}
+	for _, c := range [][3]bool{{false, false, false}, {true, false, true}, {true, true, false}} {
+		if err := mediumRefused(c[0], c[1], c[2]); err != nil {
+			t.Errorf("mediumRefused(medium %v, plumbing %v, best effort %v) = %v", c[0], c[1], c[2], err)
+		}
 	}
 }
