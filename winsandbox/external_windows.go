@@ -3,13 +3,11 @@ package winsandbox
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"golang.org/x/sys/windows"
 
 	"github.com/cordon-sandbox/cordon/internal/aclplan"
 	"github.com/cordon-sandbox/cordon/internal/fsview"
-	"github.com/cordon-sandbox/cordon/internal/ntfs"
 	"github.com/cordon-sandbox/cordon/internal/restrictedtoken"
 	"github.com/cordon-sandbox/cordon/ntsec"
 	"github.com/cordon-sandbox/cordon/sandbox"
@@ -81,27 +79,15 @@ func (t *modelToken) Model() *ntsec.Token { return t.base }
 func (t *modelToken) Close() error        { return nil }
 
 func (t *modelToken) forPlan(in *aclplan.Input, spec restrictedtoken.Spec) error {
-	logon, err := restrictedtoken.LogonSID(t.base)
-	if err != nil {
-		return fmt.Errorf("restricted-token: %w", err)
-	}
 	t.spec = spec
-	in.User.Logon = logon
-	in.Token = func(caps ...ntsec.SID) (*ntsec.Token, error) {
-		s := spec
-		s.Caps = caps
+	_, err := planTokens(in, t.base, spec, func(s restrictedtoken.Spec) (*ntsec.Token, error) {
 		return restrictedtoken.Model(t.base, s)
-	}
-	if _, err := restrictedtoken.Model(t.base, spec); err != nil {
-		return fmt.Errorf("restricted-token: %w", err)
-	}
-	return nil
+	})
+	return err
 }
 
 func (t *modelToken) prove(in aclplan.Input, read *fsview.Recorder, edits []aclplan.Edit) error {
-	in.View = ntfs.NewView()
-	_, err := aclplan.ProveApplied(in, read, edits)
-	return err
+	return proveOnNTFS(in, read, edits)
 }
 
 func (t *modelToken) create() (windows.Token, []string, error) {

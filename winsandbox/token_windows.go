@@ -65,24 +65,37 @@ type provenToken struct {
 // any capability SIDs, and refuses a token the model cannot describe
 // before anything is written.
 func (t *provenToken) forPlan(in *aclplan.Input, spec restrictedtoken.Spec) error {
-	logon, err := restrictedtoken.LogonSID(t.Model())
-	if err != nil {
-		return fmt.Errorf("restricted-token: %w", err)
-	}
+	logon, err := planTokens(in, t.Model(), spec, t.Sandbox)
 	t.spec, t.logon = spec, logon
+	return err
+}
+
+// planTokens gives the planner base's logon SID and, through model, the
+// sandbox token for any capability SIDs, and refuses a token the model
+// cannot describe before anything is written.
+func planTokens(in *aclplan.Input, base *ntsec.Token, spec restrictedtoken.Spec, model func(restrictedtoken.Spec) (*ntsec.Token, error)) (ntsec.SID, error) {
+	logon, err := restrictedtoken.LogonSID(base)
+	if err != nil {
+		return ntsec.SID{}, fmt.Errorf("restricted-token: %w", err)
+	}
 	in.User.Logon = logon
 	in.Token = func(caps ...ntsec.SID) (*ntsec.Token, error) {
 		s := spec
 		s.Caps = caps
-		return t.Sandbox(s)
+		return model(s)
 	}
-	if _, err := t.Sandbox(spec); err != nil {
-		return fmt.Errorf("restricted-token: %w", err)
+	if _, err := model(spec); err != nil {
+		return ntsec.SID{}, fmt.Errorf("restricted-token: %w", err)
 	}
-	return nil
+	return logon, nil
 }
 
 func (t *provenToken) prove(in aclplan.Input, read *fsview.Recorder, edits []aclplan.Edit) error {
+	return proveOnNTFS(in, read, edits)
+}
+
+// proveOnNTFS proves the applied plan against the descriptors on disk.
+func proveOnNTFS(in aclplan.Input, read *fsview.Recorder, edits []aclplan.Edit) error {
 	in.View = ntfs.NewView()
 	_, err := aclplan.ProveApplied(in, read, edits)
 	return err

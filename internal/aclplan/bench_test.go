@@ -54,14 +54,30 @@ func benchInput(b *testing.B, m *fsview.Memory) Input {
 // BenchmarkPlan1M times planning alone on the million-entry tree, cold (no
 // ACE in place) and warm (the plan applied), and reports the edits, the
 // descriptor writes applying them costs, and the view reads.
-func BenchmarkPlan1M(b *testing.B) {
+func BenchmarkPlan1M(b *testing.B) { planBench(b, benchInput) }
+
+// BenchmarkPlan1MElevated is BenchmarkPlan1M for the elevated mode (the
+// sandbox group's grants, its denies and the ownership ACEs), to read
+// side by side with the restricted-token backend's figures: a warm plan
+// must write nothing in either.
+func BenchmarkPlan1MElevated(b *testing.B) {
+	planBench(b, func(b *testing.B, m *fsview.Memory) Input {
+		in := benchInput(b, m)
+		in.Sandbox = sbUsers
+		return in
+	})
+}
+
+// planBench runs the cold and warm sub-benchmarks of one mode, whose
+// input benchInput makes: cold on the bare tree, warm on a copy with the
+// cold plan applied.
+func planBench(b *testing.B, benchInput func(*testing.B, *fsview.Memory) Input) {
 	m, err := bigTree()
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("tree: %d nodes", m.Len())
-	cold := m
-	warm := m.Clone()
+	cold, warm := m, m.Clone()
 	in := benchInput(b, warm)
 	pl, err := compute(context.Background(), &in)
 	if err != nil {
@@ -71,38 +87,6 @@ func BenchmarkPlan1M(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	planBench(b, cold, warm, coldWrites, benchInput)
-}
-
-// BenchmarkPlan1MElevated is BenchmarkPlan1M for the elevated mode (the
-// sandbox group's grants, its denies and the ownership ACEs), to read
-// side by side with the restricted-token backend's figures: a warm plan
-// must write nothing in either.
-func BenchmarkPlan1MElevated(b *testing.B) {
-	m, err := bigTree()
-	if err != nil {
-		b.Fatal(err)
-	}
-	elevated := func(b *testing.B, m *fsview.Memory) Input {
-		in := benchInput(b, m)
-		in.Sandbox = sbUsers
-		return in
-	}
-	cold, warm := m, m.Clone()
-	in := elevated(b, warm)
-	pl, err := compute(context.Background(), &in)
-	if err != nil {
-		b.Fatal(err)
-	}
-	coldWrites, err := Apply(warm, pl.Edits)
-	if err != nil {
-		b.Fatal(err)
-	}
-	planBench(b, cold, warm, coldWrites, elevated)
-}
-
-// planBench runs the cold and warm sub-benchmarks of one mode.
-func planBench(b *testing.B, cold, warm *fsview.Memory, coldWrites int, benchInput func(*testing.B, *fsview.Memory) Input) {
 	for _, c := range []struct {
 		name string
 		view *fsview.Memory
