@@ -295,3 +295,39 @@ func TestBaseTokenIsTheRunnersOwn(t *testing.T) {
 		t.Errorf("plumbing: %+v, %v", got, err)
 	}
 }
+
+// Two runs at once, each with its own runner, pipe and workspace: each
+// gets its own output and exit code (the plan's locks and the pipes'
+// names keep them apart).
+func TestElevatedTwoAtOnce(t *testing.T) {
+	b, _ := plumbingBackend(t)
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	type out struct {
+		code           int
+		stdout, stderr string
+		err            error
+	}
+	results := make([]chan out, 2)
+	for i := range results {
+		results[i] = make(chan out, 1)
+		spec := specFor(t, b, policy.Policy{Mode: policy.WorkspaceWrite}, "echo", fmt.Sprintf("run %d", i))
+		go func(i int, spec sandbox.Spec) {
+			var stdout, stderr bytes.Buffer
+			spec.Stdin, spec.Stdout, spec.Stderr = strings.NewReader(fmt.Sprintf("in %d", i)), &stdout, &stderr
+			p, err := b.Start(ctx, spec)
+			if err != nil {
+				results[i] <- out{err: err}
+				return
+			}
+			code, err := p.Wait()
+			results[i] <- out{code, stdout.String(), stderr.String(), err}
+		}(i, spec)
+	}
+	for i, ch := range results {
+		r := <-ch
+		if r.err != nil || r.code != 5 || r.stdout != fmt.Sprintf("run %d", i) || r.stderr != fmt.Sprintf("in %d", i) {
+			t.Errorf("run %d: exit %d, stdout %q, stderr %q, %v", i, r.code, r.stdout, r.stderr, r.err)
+		}
+	}
+}
