@@ -30,15 +30,16 @@ administrator.
   --dry-run  print what it would do and change nothing (no prompt)
   --remove   undo all of it: first every ACE, label and placeholder cordon
              recorded (as cordon cleanup does, read grants included), then
-             the users, their profiles, the group, the passwords and the
-             marker
+             the network fence, then the users, their profiles, the group,
+             the passwords and the marker
   --json     print {"planned": [...], "done": N, "output": ...} on stdout
 
 Exit status: 0 done; 1 setup failed, with a stable code and what to do
 ("cordon: setup_cancelled: ..."; codes: setup_cancelled, setup_needs_admin,
 setup_other_admin, setup_password_policy, setup_logon_failed,
-setup_secret_failed, setup_busy, setup_unsupported, setup_failed);
-2 bad input.
+setup_secret_failed, setup_busy, setup_unsupported, setup_failed; and
+for --remove, cleanup_failed, busy or bad_record when the recorded ACEs
+could not all be undone: nothing is deleted then); 2 bad input.
 `
 
 func runSetup(args []string, stdout, stderr io.Writer) int {
