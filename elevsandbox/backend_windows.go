@@ -89,7 +89,10 @@ func (b *Backend) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Proce
 			p.degraded = append(p.degraded, "read-acl helper not started: "+herr.Error())
 		}
 	}
-	junction := readsPending(dir)
+	// The runner uses the cwd junction only when it cannot list the cwd
+	// all the way down (read grants still pending); Wine cannot make
+	// junctions, and under it nothing is enforced anyway.
+	junction := !plumbing
 	// The plan is made once the runner has said hello, for the token it
 	// described: the one the command's token is made from.
 	prepare := func(base *ntsec.Token) (*runnerpipe.Spawn, error) {

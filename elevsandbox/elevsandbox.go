@@ -13,10 +13,11 @@
 //     is the offline one unless the policy has network (UserFor), its
 //     password is read from the DPAPI-protected store, and its SID and
 //     the group's are looked up.
-//  2. The read-ACL helper is started (Options.StartReadHelper); while its
-//     journal says read grants are pending, the runner will start the
-//     command in a junction to the cwd under its own profile
-//     (internal/cwdjunction).
+//  2. The read-ACL helper is started (Options.StartReadHelper), detached,
+//     to plan and apply this workspace's read grants. When the runner
+//     cannot yet list every directory down to the cwd (the grants still
+//     pending), it starts the command in a junction to the cwd under its
+//     own profile (internal/cwdjunction); once it can, the real cwd.
 //  3. The runner is started as the account (CreateProcessWithLogonW) and
 //     connects to the pipe (its process ID checked, its nonce too); its
 //     hello describes its own token.

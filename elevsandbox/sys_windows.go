@@ -8,7 +8,6 @@ import (
 
 	"golang.org/x/sys/windows"
 
-	"github.com/cordon-sandbox/cordon/internal/aclhelper"
 	"github.com/cordon-sandbox/cordon/internal/runner"
 	"github.com/cordon-sandbox/cordon/internal/sandboxusers"
 	"github.com/cordon-sandbox/cordon/ntsec"
@@ -63,18 +62,4 @@ func realLaunch() (launch, error) {
 	return launch{exe: exe, args: []string{"runner"}, start: func(a account) runner.StartFunc {
 		return runner.LogonStart(a.Name, a.Password)
 	}}, nil
-}
-
-// readsPending reports whether the read-ACL helper has work left (or is
-// at it, or its journal is damaged) in the state directory dir, when the
-// command must start in the cwd junction. A status that cannot be read
-// counts as pending: the junction costs nothing when it is not needed.
-func readsPending(dir string) bool {
-	m, err := aclhelper.NewMutex(aclhelper.MutexName, dir)
-	if err != nil {
-		return true
-	}
-	defer m.Close()
-	st, err := aclhelper.Status(dir, m)
-	return err != nil || st.Pending > 0 || st.Running || st.Corrupt
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"golang.org/x/sys/windows"
 
@@ -103,12 +104,13 @@ func (l TokenLauncher) Launch(sp *runnerpipe.Spawn, stdin io.Reader, stdout, std
 	return winCmd{p}, nil
 }
 
-// workDir is the command's working directory: sp.Dir, or with
-// sp.CwdJunction the junction to it under the runner's profile
+// workDir is the command's working directory: sp.Dir, or, with
+// sp.CwdJunction and a Dir the runner cannot list all the way down
+// (listable), the junction to it under the runner's profile
 // (cwdjunction.Ensure, which trusts nothing it finds there). A directory
 // a junction cannot reach (UNC) is used as it is.
 func workDir(sp *runnerpipe.Spawn) (string, error) {
-	if !sp.CwdJunction {
+	if !sp.CwdJunction || listable(sp.Dir) {
 		return sp.Dir, nil
 	}
 	profile, err := windows.GetCurrentProcessToken().GetUserProfileDirectory()
@@ -132,4 +134,31 @@ func (c winCmd) Kill() error { return c.p.Kill() }
 func (c winCmd) Wait() (uint32, error) {
 	code, err := c.p.Wait()
 	return uint32(code), err
+}
+
+// listable reports whether the runner can open every directory from dir's
+// volume root down to dir for listing. The command's token reads what the
+// runner's does (write restriction restricts no read, and no directory on
+// a cwd's way carries a no-read-up label), so this is whether the command
+// may start there: PowerShell opens every component of its cwd.
+func listable(dir string) bool {
+	p := filepath.Clean(dir)
+	for {
+		name, err := windows.UTF16PtrFromString(p)
+		if err != nil {
+			return false
+		}
+		h, err := windows.CreateFile(name, windows.FILE_LIST_DIRECTORY,
+			windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE|windows.FILE_SHARE_DELETE, nil,
+			windows.OPEN_EXISTING, windows.FILE_FLAG_BACKUP_SEMANTICS, 0)
+		if err != nil {
+			return false
+		}
+		windows.CloseHandle(h)
+		parent := filepath.Dir(p)
+		if parent == p {
+			return true
+		}
+		p = parent
+	}
 }

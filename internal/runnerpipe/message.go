@@ -121,10 +121,12 @@ type Spawn struct {
 	StdinOpen bool `json:"stdin_open"`
 	// PrivateDesktop runs the command on a desktop of its own.
 	PrivateDesktop bool `json:"private_desktop"`
-	// CwdJunction starts the command in a junction to Dir under the
-	// runner's own profile (internal/cwdjunction), made by the runner as
-	// the sandbox user (cordon cannot write that profile): cordon asks
-	// for it while read grants on Dir's ancestors are pending.
+	// CwdJunction lets the runner start the command in a junction to Dir
+	// under its own profile (internal/cwdjunction), made as the sandbox
+	// user (cordon cannot write that profile), when the runner cannot
+	// list every directory from Dir's volume root down to Dir, as
+	// PowerShell needs of its cwd: the read grants on Dir's ancestors are
+	// then still pending. When it can, Dir is used as it is.
 	CwdJunction bool `json:"cwd_junction"`
 }
 
