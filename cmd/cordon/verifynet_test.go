@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"runtime"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/cordon-sandbox/cordon"
 	"github.com/cordon-sandbox/cordon/internal/netfence"
+	"github.com/cordon-sandbox/cordon/internal/testutil"
 )
 
 func probeRes(probe string, kind netfence.ProbeKind, o netfence.Outcome) netfence.Result {
@@ -176,30 +176,11 @@ func TestVerifyMissingBackend(t *testing.T) {
 // The inside half prints a report the outer half reads back; probes at
 // a local listener (oConnected) and a closed local port (oRefused).
 func TestVerifyProbeHalf(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	closed, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closedAddr := closed.Addr().String()
-	closed.Close()
+	openAddr, closedAddr := testutil.LoopbackPorts(t)
 	saved := verifyProbes
 	t.Cleanup(func() { verifyProbes = saved })
 	verifyProbes = []netfence.Probe{
-		{Name: "local-open", Kind: netfence.ProbeTCP, Target: ln.Addr().String(), Timeout: 10 * time.Second},
+		{Name: "local-open", Kind: netfence.ProbeTCP, Target: openAddr, Timeout: 10 * time.Second},
 		{Name: "local-closed", Kind: netfence.ProbeTCP, Target: closedAddr, Timeout: 10 * time.Second},
 	}
 	var out, errb bytes.Buffer

@@ -17,29 +17,10 @@ import (
 // Every probe here targets loopback only.
 
 func TestVerifyTCP(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	closed, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closedAddr := closed.Addr().String()
-	closed.Close()
+	openAddr, closedAddr := testutil.LoopbackPorts(t)
 
 	r := VerifyWith(context.Background(), []Probe{
-		{Name: "open", Kind: ProbeTCP, Target: ln.Addr().String(), Timeout: 5 * time.Second},
+		{Name: "open", Kind: ProbeTCP, Target: openAddr, Timeout: 5 * time.Second},
 		{Name: "closed", Kind: ProbeTCP, Target: closedAddr, Timeout: 5 * time.Second},
 	})
 	if got := r.Results[0].Outcome; got != OutcomeConnected {

@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -62,4 +63,33 @@ func CanonicalTempDir(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// LoopbackPorts returns two TCP addresses on 127.0.0.1: open, where a
+// listener accepts (and at once closes) every connection until the test
+// ends, and closed, a port that was just free, so a connection to it is
+// refused.
+func LoopbackPorts(t testing.TB) (open, closed string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed = free.Addr().String()
+	free.Close()
+	return ln.Addr().String(), closed
 }
