@@ -90,3 +90,43 @@ func TestGitDirsPlanned(t *testing.T) {
 		}
 	}
 }
+
+// A guard whose last name ends in a space (the gitfile says "gitdir:
+// sub /x", and git reads "sub " as a directory of its own when a separator
+// follows) comes from the resolver spelled verbatim, \\?\...\sub : the
+// placeholder is planned at that name, not at sub, and the proof holds it.
+func TestGitGuardTrailingSpace(t *testing.T) {
+	m := machine(t)
+	b := &builder{t, m}
+	b.add(`C:\Users\me\ws\sub`, fsview.Directory, "")
+	pol := policy.Policy{Mode: policy.WorkspaceWrite, Cwd: `C:\Users\me\ws`, ExcludeTmp: true}
+	res, err := pol.Resolve(policy.Env{Rules: policy.Windows})
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard := `\\?\C:\Users\me\ws\sub `
+	in := Input{Policy: res, SIDs: testSID, View: m, Git: GitDirs{Guards: []string{guard}}}
+	pl := mustMake(t, in)
+	got := edits(pl)
+	if w := `create-dir ` + guard + ` (D;OICI;0x1f0156;;;S-1-5-21-11-11-11-11)`; !contains(got, w) {
+		t.Errorf("missing %s in\n%s", w, strings.Join(got, "\n"))
+	}
+	for _, e := range pl.Edits {
+		if e.Path == `C:\Users\me\ws\sub` {
+			t.Errorf("an edit on sub, which is not the guarded name: %+v", e)
+		}
+	}
+	var kept []Edit
+	for _, e := range pl.Edits {
+		if e.Path != guard {
+			kept = append(kept, e)
+		}
+	}
+	pr, err := Prove(m, in, kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.OK {
+		t.Error("the guard dropped: the proof passed")
+	}
+}

@@ -118,6 +118,14 @@ func TestResolve(t *testing.T) {
 		{name: "windows relative gitfile with backslashes", paths: gitdir.Windows, roots: []string{`C:\ws`},
 			tree: []string{`C:\ws\.git = gitdir: sub\..\sub\real` + "\r\n", `C:\ws\sub\real git`},
 			want: []string{`C:\ws\.git dot-git`, `C:\ws\sub\real gitfile`}, pins: []string{`C:\ws\sub`}},
+		{name: "windows gitfile through a name ending in a space guards that name, spelled verbatim",
+			paths: gitdir.Windows, roots: []string{`C:\ws`},
+			tree: []string{`C:\ws\.git = gitdir: sub /real` + "\n", `C:\ws\sub\real git`},
+			want: []string{`C:\ws\.git dot-git`}, guards: []string{`C:\ws\HEAD`, `\\?\C:\ws\sub `}, notes: []string{`\\?\C:\ws\sub , which does not exist`}},
+		{name: "windows gitfile into a directory whose name ends in a dot",
+			paths: gitdir.Windows, roots: []string{`C:\ws`},
+			tree: []string{`C:\ws\.git = gitdir: sub. /real` + "\n", `\\?\C:\ws\sub. \real git`},
+			want: []string{`C:\ws\.git dot-git`, `C:\ws\sub. \real gitfile`}, pins: []string{`\\?\C:\ws\sub. `}},
 		{name: "windows no .git", paths: gitdir.Windows, roots: []string{`C:\ws`}, tree: []string{`C:\ws\`},
 			guards: []string{`C:\ws\HEAD`}},
 	}
@@ -188,6 +196,7 @@ func TestPaths(t *testing.T) {
 		{paths: gitdir.Windows, dir: `C:\ws`, p: `\top`, want: `C:\top`, ok: true, within: `C:\ws`, isWithin: false, parentDir: `C:\`},
 		{paths: gitdir.Windows, dir: `C:\ws`, p: `\??\D:\x`, want: `D:\x`, ok: true, within: `D:\`, isWithin: true, parentDir: `D:\`},
 		{paths: gitdir.Windows, dir: `C:\ws`, p: `//srv/share/r`, want: `\\srv\share\r`, ok: true, within: `\\SRV\share`, isWithin: true, parentDir: `\\srv\share\`},
+		{paths: gitdir.Windows, dir: `C:\ws`, p: `sub \x`, want: `C:\ws\sub \x`, ok: true, within: `C:\ws\sub`, isWithin: false, parentDir: `\\?\C:\ws\sub `},
 		{paths: gitdir.Windows, dir: `C:\ws`, p: `D:rel`, ok: false},
 		{paths: gitdir.Windows, dir: `C:\ws`, p: `C:\ws\nul`, ok: false},
 	} {

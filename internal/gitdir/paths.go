@@ -117,11 +117,18 @@ func (w windowsPaths) Abs(dir, p string) (string, []string, bool) {
 	return wp.Volume + `\`, wp.Elems, true
 }
 
+// Join spells the result with winpath's canonical String, which falls
+// back to the verbatim \\?\ form when Win32 would rewrite the plain one:
+// a name ending in a dot or a space ("sub ") is a directory of its own
+// when a separator follows it, but as the last component of a plain path
+// Win32 trims it to "sub", a different directory.
 func (windowsPaths) Join(dir, name string) string {
-	if strings.HasSuffix(dir, `\`) {
-		return dir + name
+	wp, err := winpath.Parse(dir)
+	if err != nil {
+		return dir + `\` + name // not from Abs: Lstat will reject it
 	}
-	return dir + `\` + name
+	wp.Elems = append(wp.Elems, name)
+	return wp.String()
 }
 
 func (windowsPaths) Dir(p string) string {
@@ -133,7 +140,10 @@ func (windowsPaths) Dir(p string) string {
 	if !ok {
 		return p
 	}
-	return parent.Volume + `\` + strings.Join(parent.Elems, `\`)
+	if len(parent.Elems) == 0 {
+		return parent.Volume + `\` // a volume root, spelled as Abs spells it
+	}
+	return parent.String()
 }
 
 func (windowsPaths) Within(p, root string) bool {
