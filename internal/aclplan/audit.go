@@ -176,7 +176,7 @@ func runAudit(ctx context.Context, in *Input) (auditResult, error) {
 			names = names[:cfg.MaxChildren]
 		}
 		for _, name := range names {
-			c, err := p.Join(name)
+			c, err := p.Child(name)
 			if err != nil {
 				rep.Skipped = append(rep.Skipped, Skip{n.Path + `\` + name, err.Error()})
 				continue

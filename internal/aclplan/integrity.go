@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/cordon-sandbox/cordon/internal/fsview"
+	"github.com/cordon-sandbox/cordon/internal/winpath"
 	"github.com/cordon-sandbox/cordon/ntsec"
 )
 
@@ -75,13 +76,21 @@ func cutOffDirs(ctx context.Context, in *Input, root fsview.Node) ([]Edit, []str
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", dir, err)
 		}
+		dp, err := winpath.Parse(dir)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", dir, err)
+		}
 		for _, name := range names {
-			n, err := in.View.Stat(dir + `\` + name)
+			cp, err := dp.Child(name)
+			if err != nil {
+				return fmt.Errorf("reading %s: %w", dir, err)
+			}
+			n, err := in.View.Stat(cp.String())
 			if err != nil {
 				if errors.Is(err, fsview.ErrNotExist) {
 					continue
 				}
-				return fmt.Errorf("reading %s\\%s: %w", dir, name, err)
+				return fmt.Errorf("reading %s: %w", cp, err)
 			}
 			if n.MultiLinked() {
 				linked = append(linked, n.Path)

@@ -300,7 +300,7 @@ func (p *planner) split(dir winpath.Path, why string) error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		child, err := childPath(dir, name)
+		child, err := dir.Child(name)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", why, dir, err)
 		}
@@ -309,23 +309,6 @@ func (p *planner) split(dir winpath.Path, why string) error {
 		}
 	}
 	return nil
-}
-
-// childPath is dir's child of the name the view listed. Join normalises
-// as Win32 does, so a name NTFS holds with a trailing dot or space (made
-// through \\?\) would name another object: such a child keeps its name as
-// it is, which Path.String spells verbatim.
-func childPath(dir winpath.Path, name string) (winpath.Path, error) {
-	c, err := dir.Join(name)
-	if err == nil && c.Base() == name {
-		return c, nil
-	}
-	elems := append(append([]string{}, dir.Elems...), name)
-	raw := winpath.Path{Kind: dir.Kind, Volume: dir.Volume, Elems: elems}
-	if _, perr := winpath.Parse(raw.String()); perr != nil {
-		return winpath.Path{}, fmt.Errorf("child %q: %w", name, perr)
-	}
-	return raw, nil
 }
 
 // MaxSecretNodes bounds how many objects below the secret paths one plan
@@ -396,7 +379,7 @@ func (p *planner) hideTree(n fsview.Node, parentNew *ntsec.SecurityDescriptor) e
 		return fmt.Errorf("secret path %s: %w", n.Path, err)
 	}
 	for _, name := range names {
-		cp, err := childPath(dir, name)
+		cp, err := dir.Child(name)
 		if err != nil {
 			return fmt.Errorf("secret path %s: %w", n.Path, err)
 		}

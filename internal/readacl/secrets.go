@@ -67,7 +67,7 @@ func Secrets(v fsview.View, denyRead []string) (*SecretSet, error) {
 					if !winpath.EqualName(name, e) {
 						continue
 					}
-					child, err := childPath(cur, name)
+					child, err := cur.Child(name)
 					if err != nil {
 						return fmt.Errorf("secret path %s: %w", p, err)
 					}

@@ -204,6 +204,33 @@ func (p Path) Join(elems ...string) (Path, error) {
 	return q, nil
 }
 
+// Child returns the entry called exactly name in directory p, as a
+// directory listing returns it. Unlike Join, which reads name as Win32
+// reads text typed after a separator, Child keeps the name as the file
+// system holds it: "x " and "x." are entries of their own, which NTFS
+// allows (created through \\?\ or with a trailing separator) and which a
+// plain path ending in them would trim to "x". String spells such a child
+// verbatim. name must be one component: no separator, NUL, "." or "..";
+// p must be a directory path without a stream.
+func (p Path) Child(name string) (Path, error) {
+	switch {
+	case p.Kind == KindDevice || p.Stream != "":
+		return Path{}, fmt.Errorf("winpath: %s is no directory to list", p)
+	case name == "" || name == "." || name == "..":
+		return Path{}, fmt.Errorf("winpath: child %q: not a name", name)
+	case strings.ContainsAny(name, `\/`) || strings.IndexByte(name, 0) >= 0:
+		return Path{}, fmt.Errorf("winpath: child %q: contains a separator or NUL", name)
+	case !utf8.ValidString(name):
+		return Path{}, fmt.Errorf("winpath: child %q: not valid UTF-8", name)
+	}
+	c := Path{Kind: p.Kind, Volume: p.Volume, Elems: append(cloneElems(p.Elems), name)}
+	q, err := Parse(c.String())
+	if err != nil || !sameFields(c, q) {
+		return Path{}, fmt.Errorf("winpath: child %q of %s has no spelling that names it", name, p)
+	}
+	return c, nil
+}
+
 func (p Path) join(names []string) (Path, error) {
 	if p.Kind == KindDevice {
 		for _, c := range names {
