@@ -123,6 +123,9 @@ func (f *Writer) flush() error {
 		err = io.ErrShortWrite
 	}
 	f.out = f.out[:0]
+	if cap(f.out) > 1<<16 { // one huge Write should not pin its size for good
+		f.out = nil
+	}
 	if err != nil {
 		f.err = fmt.Errorf("termfilter: write: %w", err)
 	}
