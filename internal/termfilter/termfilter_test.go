@@ -451,3 +451,31 @@ func BenchmarkFilter(b *testing.B) {
 		}
 	}
 }
+
+// A control string is dropped as it streams: a megabyte of kitty graphics
+// payload written in pieces leaves nothing held and nothing written.
+func TestLongStringHoldsNothing(t *testing.T) {
+	var out bytes.Buffer
+	f := NewWriter(&out)
+	write := func(s string) {
+		t.Helper()
+		if _, err := f.Write([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a\x1b_Ga=T,f=100,t=d;")
+	chunk := strings.Repeat("QUFBQUFBQUFBQUFB", 256)
+	for range 256 {
+		write(chunk)
+		if f.nheld != 0 || out.Len() != 1 {
+			t.Fatalf("while streaming: %d bytes held, %q written", f.nheld, out.String())
+		}
+	}
+	write("\x1b\\b")
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "ab" || f.Dropped() != (Stats{Strings: 1}) {
+		t.Errorf("got %q, dropped %+v; want \"ab\", one string", out.String(), f.Dropped())
+	}
+}
