@@ -265,9 +265,16 @@ func setupCode(err error) string {
 	return CodeSetupFailed
 }
 
+// tee is where a stream of the command goes: w and the capture. With no
+// capture (a negative limit) it is w itself, so that a file (a terminal, a
+// pipe, a log) reaches the command as its own descriptor rather than
+// through a pipe cordon copies from.
 func tee(w io.Writer, c *capture) io.Writer {
-	if w == nil {
+	switch {
+	case w == nil:
 		return c
+	case c.limit < 0:
+		return w
 	}
 	return io.MultiWriter(w, c)
 }
