@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 )
@@ -48,6 +51,9 @@ type Writer struct {
 
 	mu      sync.Mutex
 	dropped Stats
+
+	styled bool         // an escape or control sequence passed
+	modes  map[int]bool // DEC private modes a passing CSI ? … h set
 }
 
 // NewWriter returns a Writer that writes the filtered stream to w.
@@ -342,6 +348,7 @@ func (f *Writer) escape(b byte) {
 			}
 		}
 		if escAllowed(inter, b) {
+			f.styled = true
 			f.out = append(f.out, esc)
 			f.out = append(f.out, inter...)
 			f.out = append(f.out, b)
@@ -362,6 +369,10 @@ func (f *Writer) control(b byte) {
 		if f.hold && c.allowed(b) {
 			f.out = append(f.out, f.held[:f.nheld]...)
 			f.out = append(f.out, b)
+			f.styled = true
+			if c.prefix == '?' && b == 'h' {
+				f.noteModes(f.held[3:f.nheld])
+			}
 		} else if !c.c0 && c.query(b) {
 			f.counts.Queries++
 		} else {
@@ -404,4 +415,46 @@ func (f *Writer) control(b byte) {
 	} else {
 		f.nheld = 0
 	}
+}
+
+// noteModes records the modes of a passing DECSET, its parameters ("1;1049").
+func (f *Writer) noteModes(params []byte) {
+	for _, p := range strings.Split(string(params), ";") {
+		if n, err := strconv.Atoi(p); err == nil && n > 0 {
+			if f.modes == nil {
+				f.modes = map[int]bool{}
+			}
+			f.modes[n] = true
+		}
+	}
+}
+
+// Reset returns what puts the terminal back after the stream, to be written
+// once the Writer is closed: the DEC private modes the stream set turned
+// off again (mouse or focus reporting, which the terminal would otherwise
+// go on typing into the user's shell, an alternate screen, a bracketed
+// paste the shell did not ask for), and, if any sequence passed, the
+// default character set, rendition and a visible cursor. Nil when the
+// stream was plain text.
+func (f *Writer) Reset() []byte {
+	if !f.styled {
+		return nil
+	}
+	var b []byte
+	if len(f.modes) > 0 {
+		ms := make([]int, 0, len(f.modes))
+		for m := range f.modes {
+			ms = append(ms, m)
+		}
+		sort.Ints(ms)
+		b = append(b, "\x1b[?"...)
+		for i, m := range ms {
+			if i > 0 {
+				b = append(b, ';')
+			}
+			b = strconv.AppendInt(b, int64(m), 10)
+		}
+		b = append(b, 'l')
+	}
+	return append(b, "\x1b(B\x1b[0m\x1b[?25h"...)
 }
