@@ -14,8 +14,10 @@ import (
 const asCordonEnv = "CORDON_TEST_BINARY_IS_CORDON"
 
 func TestMain(m *testing.M) {
+	// A sandbox started by a copy acting as cordon re-executes the test
+	// binary with the stage's environment alone: Init takes over there.
+	cordon.Init()
 	if os.Getenv(asCordonEnv) == "1" {
-		cordon.Init()
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())

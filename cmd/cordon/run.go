@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cordon-sandbox/cordon"
+	"github.com/cordon-sandbox/cordon/internal/termguard"
 	"github.com/cordon-sandbox/cordon/policy"
 )
 
@@ -122,15 +123,31 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if req.Backend == "none" {
 		fmt.Fprintln(stderr, "cordon: warning: --sandbox none: the command runs UNSANDBOXED, with all of your rights")
 	}
-	req.Command, req.Stdin = command, stdin
+	// The command never holds your terminal: termguard stands between
+	// (a pseudo-terminal on Linux, the escape-sequence filter everywhere).
+	var outs [2]io.Writer
 	if !*asJSON {
-		req.Stdout, req.Stderr = stdout, stderr
+		outs = [2]io.Writer{stdout, stderr}
+	}
+	guard, err := termguard.Start(stdin, outs[0], outs[1])
+	if err != nil {
+		fail(stderr, cordon.CodeUnavailable, err)
+		return exitSetup
+	}
+	req.Command, req.Stdin = command, guard.Stdin()
+	if !*asJSON {
+		req.Stdout, req.Stderr = guard.Stdout(), guard.Stderr()
 		req.CaptureLimit = -1
 	}
 	// cordon's own SIGINT/SIGTERM end the sandboxed tree before cordon goes.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := cordon.Run(ctx, req)
+	if dropped, gerr := guard.Close(); gerr != nil {
+		fmt.Fprintf(stderr, "cordon: warning: your terminal: %v\n", gerr)
+	} else if dropped.Total() > 0 {
+		fmt.Fprintf(stderr, "cordon: kept from your terminal: %s\n", dropped)
+	}
 	if cordon.ErrorCode(err) == cordon.CodeTeardownFailed {
 		// The command ran: report the failure, then exit as it did.
 		fail(stderr, cordon.CodeTeardownFailed, errors.Unwrap(err))
