@@ -60,16 +60,7 @@ func TestDenyReadPlanned(t *testing.T) {
 		}
 	}
 	// Without the .ssh label the proof fails, on reading.
-	var kept []Edit
-	for _, e := range pl.Edits {
-		if e.Path != `C:\Users\me\.ssh` {
-			kept = append(kept, e)
-		}
-	}
-	pr, err := Prove(m, in, kept)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pr := proveWithout(t, m, in, pl.Edits, func(e Edit) bool { return e.Path == `C:\Users\me\.ssh` })
 	if pr.OK || !strings.HasPrefix(pr.Violations[0].Rights, "read") || !strings.HasPrefix(pr.Violations[0].Path, `C:\Users\me\.ssh`) {
 		t.Errorf("without the label: %s", pr.Summary())
 	}

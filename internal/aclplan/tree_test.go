@@ -2,6 +2,7 @@ package aclplan
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/cordon-sandbox/cordon/internal/fsview"
@@ -142,4 +143,19 @@ func mustMake(t *testing.T, in Input) *Plan {
 		t.Fatalf("Make: %v", err)
 	}
 	return pl
+}
+
+// proveWithout proves edits less those drop selects, on m; drop must
+// select at least one.
+func proveWithout(t *testing.T, m *fsview.Memory, in Input, edits []Edit, drop func(Edit) bool) Proof {
+	t.Helper()
+	kept := slices.DeleteFunc(slices.Clone(edits), drop)
+	if len(kept) == len(edits) {
+		t.Fatal("proveWithout: no edit dropped")
+	}
+	pr, err := Prove(m, in, kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pr
 }
