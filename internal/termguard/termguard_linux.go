@@ -177,6 +177,7 @@ func foreground(f *os.File) bool {
 type relayIn struct {
 	fd    int         // the terminal's descriptor, as the caller gave it
 	dup   *os.File    // a non-blocking duplicate, read through the poller
+	to    *os.File    // the master, written through the poller
 	state *term.State // the settings to put back
 	done  chan struct{}
 	once  sync.Once
@@ -202,7 +203,7 @@ func startInput(in, master *os.File) (*relayIn, error) {
 		_ = term.Restore(fd, state)
 		return nil, fmt.Errorf("termguard: non-blocking stdin: %w", err)
 	}
-	r := &relayIn{fd: fd, dup: os.NewFile(uintptr(d), "stdin"), state: state, done: make(chan struct{})}
+	r := &relayIn{fd: fd, dup: os.NewFile(uintptr(d), "stdin"), to: master, state: state, done: make(chan struct{})}
 	go func() {
 		_, _ = io.Copy(master, r.dup)
 		close(r.done)
@@ -210,9 +211,10 @@ func startInput(in, master *os.File) (*relayIn, error) {
 	return r, nil
 }
 
-// stop ends the copy.
+// stop ends the copy, whether it waits for the user's typing or for room
+// in the pseudo-terminal (a command that read none of a large paste).
 func (r *relayIn) stop() error {
-	err := r.dup.SetReadDeadline(time.Now())
+	err := errors.Join(r.dup.SetReadDeadline(time.Now()), r.to.SetWriteDeadline(time.Now()))
 	if err == nil {
 		<-r.done
 	}

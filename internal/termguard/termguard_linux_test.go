@@ -1,10 +1,13 @@
 package termguard
 
 import (
+	"bytes"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/term"
 )
 
 // Without a pseudo-terminal, a terminal among the streams is reached only
@@ -50,5 +53,55 @@ func TestFilterOnly(t *testing.T) {
 	}
 	if strings.Contains(got, "]52") || !strings.Contains(got, "ab") || !strings.Contains(got, "\x1b[0m") {
 		t.Errorf("the terminal got %q", got)
+	}
+}
+
+// A command that puts its terminal in raw mode and reads nothing while you
+// paste more than the pseudo-terminal holds leaves the input relay blocked
+// writing: stop ends it all the same, so cordon does not hang after the
+// command exits.
+func TestInputRelayStopsWhenBlocked(t *testing.T) {
+	outerM, outerS, err := OpenPTY()
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	defer outerM.Close()
+	defer outerS.Close()
+	innerM, innerS, err := OpenPTY()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer innerM.Close()
+	defer innerS.Close()
+	if _, err := term.MakeRaw(int(innerS.Fd())); err != nil {
+		t.Fatal(err)
+	}
+	in, err := startInput(outerS, innerM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.restore()
+	paste := bytes.Repeat([]byte("x"), 1024)
+	outerM.SetWriteDeadline(time.Now().Add(3 * time.Second))
+	written := 0
+	for written < 200<<10 {
+		n, err := outerM.Write(paste)
+		written += n
+		if err != nil {
+			break // the relay is stuck: nothing takes more
+		}
+	}
+	if written < 40<<10 {
+		t.Fatalf("only %d bytes reached the relay", written)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- in.stop() }()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the input relay did not stop: cordon would hang after the command")
 	}
 }
