@@ -29,9 +29,13 @@ const (
 
 // DefaultProtectedNames are protected inside every writable root: a
 // sandboxed command that could write them could plant git hooks or config
-// (run later by the user's own git, outside the sandbox) or rewrite the
-// agent's own instructions.
-var DefaultProtectedNames = []string{".git", ".codex", ".agents"}
+// (run later by the user's own git, outside the sandbox), rewrite an
+// agent's instructions or settings (Claude Code's project settings run
+// hook commands, Gemini CLI's and Cursor's start MCP servers), or set what
+// the user's editor runs when it opens the folder (VS Code's tasks and
+// settings, JetBrains' run configurations). All run outside the sandbox,
+// as the user.
+var DefaultProtectedNames = []string{".git", ".codex", ".agents", ".claude", ".gemini", ".cursor", ".vscode", ".idea"}
 
 // Policy is a sandbox policy as the user writes it. Paths may be relative:
 // Resolve makes them absolute against Cwd.

@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"slices"
+
 	"github.com/cordon-sandbox/cordon/internal/testutil"
 
 	"os"
@@ -26,7 +28,7 @@ func TestParsePresetsAndJSON(t *testing.T) {
 		t.Errorf("JSON policy = %+v", p)
 	}
 	// .GIT is a duplicate of .git on NTFS; the list keeps one.
-	if got := p.Protected(); !reflect.DeepEqual(got, []string{".git", ".codex", ".agents", ".env"}) {
+	if got := p.Protected(); !reflect.DeepEqual(got, append(slices.Clone(DefaultProtectedNames), ".env")) {
 		t.Errorf("Protected() = %v", got)
 	}
 	f := filepath.Join(testutil.TempDir(t), "p.json")
