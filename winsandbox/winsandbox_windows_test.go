@@ -152,7 +152,7 @@ func TestRunRecordsAndCleansUp(t *testing.T) {
 	}
 	// The workspace had none of the protected names: each is a placeholder
 	// now, recorded so that cleanup removes it.
-	for _, name := range []string{".git", ".codex", ".agents"} {
+	for _, name := range policy.DefaultProtectedNames {
 		p := filepath.Join(f.ws, name)
 		if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
 			t.Errorf("placeholder %s: %v", p, err)
@@ -170,7 +170,7 @@ func TestRunRecordsAndCleansUp(t *testing.T) {
 	if _, err := acelog.Cleanup(context.Background(), f.state, ntfs.ApplyAll); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{".git", ".codex", ".agents"} {
+	for _, name := range policy.DefaultProtectedNames {
 		if _, err := os.Stat(filepath.Join(f.ws, name)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("cleanup left %s: %v", name, err)
 		}

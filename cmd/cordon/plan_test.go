@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/cordon-sandbox/cordon/internal/testutil"
+	"github.com/cordon-sandbox/cordon/policy"
 
 	"encoding/json"
 	"os"
@@ -34,7 +35,10 @@ func TestPlanCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if len(got.Edits) == 0 || !got.Proof.OK || got.Proof.Nodes != 30 || !got.Audit.Complete {
+	// The tree's 25 nodes, and a placeholder for each protected name but
+	// .git in the workspace and for each in the temp directory.
+	nodes := 25 + len(policy.DefaultProtectedNames) - 1 + len(policy.DefaultProtectedNames)
+	if len(got.Edits) == 0 || !got.Proof.OK || got.Proof.Nodes != nodes || !got.Audit.Complete {
 		t.Errorf("plan: %+v", got)
 	}
 	last := got.Edits[len(got.Edits)-1]

@@ -25,22 +25,21 @@ func TestColdPlanWorkspaceWrite(t *testing.T) {
 	in := wsInput(t, m, policy.WorkspaceWrite)
 	pl := mustMake(t, in)
 	got := edits(pl)
+	// The workspace has a .git; every other protected name is missing in
+	// it, and all are missing in the temp directory: placeholders.
 	want := []string{
 		`add C:\Users\me\ws (D;CI;0x40;;;S-1-5-21-1-2-3-1001)`,
 		`add C:\Users\me\ws\.git (D;OICI;0x1f0156;;;S-1-5-21-11-11-11-11)`,
 		`label C:\Users\me\ws\.git (ML;OICI;NW;;;ME)`,
-		`create-dir C:\Users\me\ws\.codex (D;OICI;0x1f0156;;;S-1-5-21-11-11-11-11)`,
-		`label C:\Users\me\ws\.codex (ML;OICI;NW;;;ME)`,
-		`create-dir C:\Users\me\ws\.agents (D;OICI;0x1f0156;;;S-1-5-21-11-11-11-11)`,
-		`label C:\Users\me\ws\.agents (ML;OICI;NW;;;ME)`,
-		`add C:\Users\me\AppData\Local\Temp (D;CI;0x40;;;S-1-5-21-1-2-3-1001)`,
-		`create-dir C:\Users\me\AppData\Local\Temp\.git (D;OICI;0x1f0156;;;S-1-5-21-22-22-22-22)`,
-		`label C:\Users\me\AppData\Local\Temp\.git (ML;OICI;NW;;;ME)`,
-		`create-dir C:\Users\me\AppData\Local\Temp\.codex (D;OICI;0x1f0156;;;S-1-5-21-22-22-22-22)`,
-		`label C:\Users\me\AppData\Local\Temp\.codex (ML;OICI;NW;;;ME)`,
-		`create-dir C:\Users\me\AppData\Local\Temp\.agents (D;OICI;0x1f0156;;;S-1-5-21-22-22-22-22)`,
-		`label C:\Users\me\AppData\Local\Temp\.agents (ML;OICI;NW;;;ME)`,
 	}
+	placeholders := func(root, sid string, names []string) {
+		for _, n := range names {
+			want = append(want, `create-dir `+root+`\`+n+` (D;OICI;0x1f0156;;;`+sid+`)`, `label `+root+`\`+n+` (ML;OICI;NW;;;ME)`)
+		}
+	}
+	placeholders(`C:\Users\me\ws`, `S-1-5-21-11-11-11-11`, policy.DefaultProtectedNames[1:])
+	want = append(want, `add C:\Users\me\AppData\Local\Temp (D;CI;0x40;;;S-1-5-21-1-2-3-1001)`)
+	placeholders(`C:\Users\me\AppData\Local\Temp`, `S-1-5-21-22-22-22-22`, policy.DefaultProtectedNames)
 	if !reflect.DeepEqual(got[:len(want)], want) {
 		t.Errorf("protected-name edits:\n%s", strings.Join(got, "\n"))
 	}
