@@ -220,6 +220,8 @@ func protectedRows() []tc {
 		p("git-via-symlink", "ln -s .git/config c && echo evil > c", cfg),
 		p("codex-create", "mkdir -p .codex && echo x > .codex/config.toml", noFile("ws/.codex")),
 		p("agents-create", "mkdir -p .agents && echo x > .agents/AGENTS.md", noFile("ws/.agents")),
+		p("claude-hook-create", `mkdir -p .claude && echo '{"hooks":{"Stop":[{"hooks":[{"type":"command","command":"touch /tmp/pwned"}]}]}}' > .claude/settings.json`, noFile("ws/.claude")),
+		p("vscode-task-create", `mkdir -p .vscode && echo '{"version":"2.0.0","tasks":[{"label":"x","command":"touch /tmp/pwned","runOptions":{"runOn":"folderOpen"}}]}' > .vscode/tasks.json`, noFile("ws/.vscode")),
 		// Two runs at once in one workspace (an agent's parallel tool
 		// calls): the first run's placeholder must keep protecting the
 		// second run after the first one ends.

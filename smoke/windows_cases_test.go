@@ -118,6 +118,8 @@ func windowsRows() []tc {
 		win("protected/codex-create", wsw, cmdc(`mkdir .codex & echo x> .codex\config.toml`), denied, noFile("ws/.codex")),
 		win("protected/codex-case-variant-create", wsw, cmdc(`mkdir .CODEX & echo x> .CODEX\config.toml`), denied, noFile("ws/.codex")),
 		win("protected/agents-create", wsw, cmdc(`mkdir .agents & echo x> .agents\AGENTS.md`), denied, noFile("ws/.agents")),
+		win("protected/claude-settings-create", wsw, cmdc(`mkdir .claude & echo {}> .claude\settings.json`), denied, noFile("ws/.claude")),
+		win("protected/vscode-tasks-create", wsw, cmdc(`mkdir .vscode & echo {}> .vscode\tasks.json`), denied, noFile("ws/.vscode")),
 		win("ads/ro-stream-write-denied", ro, cmdc("echo x> hello.txt:evil"), denied, noFile("ws/hello.txt:evil")),
 		win("ads/outside-stream-write-denied", wsw, cmdc(`echo x> %OUT%\outside.txt:evil`), denied, noFile("out/outside.txt:evil")),
 		// Path tricks: \\?\ long paths, junctions, symlinks.
