@@ -1,6 +1,7 @@
 // Package cordon runs the shell commands AI coding agents write inside a
 // sandbox: the command may write only where a policy says, may not touch the
-// protected names (.git, .codex, .agents) inside its writable roots, and
+// protected names (.git, and the configuration agents and editors run:
+// policy.DefaultProtectedNames) inside its writable roots, and
 // with the network off cannot open network sockets.
 //
 // Run is the whole API: a Request names the policy, the command and its

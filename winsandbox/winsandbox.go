@@ -161,7 +161,7 @@ const (
 
 var enforces = map[string]string{
 	LayerToken:   "Every write the command makes must also be granted to one of its capability SIDs, its own run SID, its logon SID or Everyone; it holds no privilege but bypass-traverse. It runs at Low integrity (unless --medium-integrity): it may write, delete or rename nothing that lacks a Low label, and only the writable roots get one. What it creates, its own processes included, grants writes to the user, SYSTEM and its run SID only, so other sandboxes cannot write or inject into it (they can still read and terminate it).",
-	LayerACL:     "Its capability SIDs are granted on the writable roots only, denied on protected names (.git, .codex, .agents) and on world-writable directories outside the roots.",
+	LayerACL:     "Its capability SIDs are granted on the writable roots only, denied on protected names (.git and the agents' and editors' configuration directories) and on world-writable directories outside the roots.",
 	LayerJob:     "The command and everything it starts die when it exits, times out or is cancelled. It may not use the clipboard, global atoms, other processes' windows, system parameters, display settings, desktop switching or log-off.",
 	LayerDesktop: "The command runs on a private desktop of its own: its hooks and SendInput reach none of the user's windows.",
 	LayerCaches:  "A workspace-write command may write its tool caches (Go, npm, pip, cargo, Maven, Gradle): each tool's variable points at a directory of its workspace's own, below the workspace's own temp directory, which only that workspace's sandboxes may write. Yours stay read-only and unchanged.",

@@ -26,7 +26,8 @@ const runUsage = `usage: cordon run [--policy read-only|workspace-write|JSON|@FI
 
 Runs COMMAND in a sandbox. It may write only inside the cwd, the temp
 directory and the extra writable roots (none in read-only mode), never the
-protected names inside them (.git, .codex, .agents and the policy's own), and
+protected names inside them (.git, .codex, .agents, .claude, .gemini, .cursor,
+.vscode, .idea and the policy's own), and
 with the network off it cannot open network sockets.
 
   --policy P         read-only, workspace-write (default), a JSON policy or @FILE

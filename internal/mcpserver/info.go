@@ -71,7 +71,7 @@ func infoOutputSchema() *jsonschema.Schema {
 		"default_cwd":     str("Where a command runs when the call gives no cwd."),
 		"writable_roots":  strs("The directories commands may write, with everything below them but the protected names (empty when read-only). The temp directory is described in temp."),
 		"temp":            str("What the command's temporary directory is."),
-		"protected_names": strs("Names that stay read-only at the top of every writable root (.git, .codex, .agents, ...)."),
+		"protected_names": strs("Names that stay read-only at the top of every writable root (.git, .codex, .claude, .vscode, ...)."),
 		"deny_read":       strs("Paths commands may not read at all (credentials), as the policy gives them, resolved."),
 		"network":         {Type: "boolean", Description: "Commands may use the network."},
 		"env": {Type: "object", Description: "How the server's environment is filtered for commands (names only, never values).", Properties: map[string]*jsonschema.Schema{
