@@ -41,6 +41,12 @@ type Request struct {
 	Timeout time.Duration
 	// Stdin feeds the command; nil means the null device.
 	Stdin io.Reader
+	// OwnTerminal says a standard stream that is a terminal is this run's
+	// own: a pseudo-terminal the caller made for it (as cordon's CLI does,
+	// package termguard), which the command's session may then take as
+	// its controlling terminal (Ctrl-C as its SIGINT, /dev/tty). Leave it
+	// false when passing a terminal anyone else uses.
+	OwnTerminal bool
 	// Stdout and Stderr, when set, receive the command's output as it
 	// comes, in addition to the capture in the Result.
 	Stdout, Stderr io.Writer

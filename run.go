@@ -54,7 +54,7 @@ func run(ctx context.Context, req Request, choose func(name string) (sandbox.Bac
 	outBuf, errBuf := &capture{limit: limit}, &capture{limit: limit}
 	spec.Stdout = tee(req.Stdout, outBuf)
 	spec.Stderr = tee(req.Stderr, errBuf)
-	spec.Stdin = req.Stdin
+	spec.Stdin, spec.OwnTerminal = req.Stdin, req.OwnTerminal
 
 	log := newLogger()
 	defer log.close()

@@ -299,6 +299,9 @@ func stageCmd(spec *sandbox.Spec, lp plan, specR, statusW *os.File) *exec.Cmd {
 func stagePayload(spec *sandbox.Spec, lp plan, prep *prepared) any {
 	pol := spec.Policy
 	ex := execSpec{Args: spec.Args, Dir: spec.Dir, Seccomp: lp.seccomp, NetworkOff: !pol.Network}
+	if fd := ownTerminal(spec); fd >= 0 {
+		ex.TakeCtty, ex.Ctty = true, fd
+	}
 	for _, kv := range spec.Env {
 		if strings.HasPrefix(kv, stageEnv+"=") || lp.namespaces && isTempVar(kv) {
 			continue
@@ -457,4 +460,24 @@ func tmpSize(l sandbox.Limits) uint64 {
 		return l.Memory
 	}
 	return DefaultTmpSize
+}
+
+// ownTerminal returns the first of the command's descriptors 0, 1 and 2
+// that is a terminal, when the caller says its terminals are the run's own
+// (sandbox.Spec.OwnTerminal), or -1. Only the caller can know: a terminal
+// that is another session's controlling terminal looks free from here, and
+// taking it would fail (TIOCSCTTY steals only with CAP_SYS_ADMIN) or take
+// it from the user's shell.
+func ownTerminal(spec *sandbox.Spec) int {
+	if !spec.OwnTerminal {
+		return -1
+	}
+	for fd, s := range []any{spec.Stdin, spec.Stdout, spec.Stderr} {
+		if f, ok := s.(*os.File); ok && f != nil {
+			if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
+				return fd
+			}
+		}
+	}
+	return -1
 }

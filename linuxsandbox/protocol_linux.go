@@ -119,6 +119,10 @@ type execSpec struct {
 	Seccomp    bool `json:"seccomp,omitempty"`
 	NetworkOff bool `json:"network_off,omitempty"`
 	Loopback   bool `json:"loopback,omitempty"`
+	// TakeCtty: the command's session takes its descriptor Ctty (0, 1 or
+	// 2), the run's own terminal, as its controlling terminal.
+	TakeCtty bool `json:"take_ctty,omitempty"`
+	Ctty     int  `json:"ctty,omitempty"`
 }
 
 // statusMsg is one line of the status pipe: a setup failure, or the

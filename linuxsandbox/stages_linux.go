@@ -137,8 +137,8 @@ func runInit() {
 	// a throwaway child first, once per process, to learn whether pidfds
 	// work, which the init (it reaps with wait4) has no use for.
 	sys := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if fd := freeTerminal(); fd >= 0 {
-		sys.Setsid, sys.Setctty, sys.Ctty = true, true, fd
+	if ex.TakeCtty {
+		sys.Setsid, sys.Setctty, sys.Ctty = true, true, ex.Ctty
 	}
 	pid, err := syscall.ForkExec(path, ex.Args, &syscall.ProcAttr{
 		Dir:   ex.Dir,
@@ -183,28 +183,6 @@ func joinFreshKeyring() error {
 		return fmt.Errorf("join a fresh session keyring: %w", errno)
 	}
 	return nil
-}
-
-// freeTerminal returns the first of the descriptors 0, 1 and 2 that is a
-// terminal no session has as its controlling terminal, or -1. That is the
-// pseudo-terminal cordon's CLI puts in place of the user's (package
-// termguard): the command's session takes it, so that its interrupt and
-// suspend characters signal the command and /dev/tty opens it. A terminal
-// that is some session's, such as the user's own handed over by a library
-// caller, is left alone: TIOCSCTTY would fail on it without CAP_SYS_ADMIN,
-// and stealing it is not wanted. TIOCGSID fails with ENOTTY on a terminal
-// that is no session's (tty_ioctl(4)).
-func freeTerminal() int {
-	for fd := 0; fd <= 2; fd++ {
-		if _, err := unix.IoctlGetTermios(fd, unix.TCGETS); err != nil {
-			continue
-		}
-		if _, err := unix.IoctlGetInt(fd, unix.TIOCGSID); errors.Is(err, unix.ENOTTY) {
-			return fd
-		}
-		return -1
-	}
-	return -1
 }
 
 // forwarded are the signals the init passes on to the command.
@@ -265,9 +243,9 @@ func runExec() {
 		fail(fmt.Errorf("chdir: %w", err))
 	}
 	path, lookErr := lookPath(spec.Args[0], spec.Env)
-	if fd := freeTerminal(); fd >= 0 {
+	if spec.TakeCtty {
 		// The stage leads its own session already (Setsid).
-		_ = unix.IoctlSetInt(fd, unix.TIOCSCTTY, 0)
+		_ = unix.IoctlSetInt(spec.Ctty, unix.TIOCSCTTY, 0)
 	}
 	if err := joinFreshKeyring(); err != nil {
 		fail(err)

@@ -32,6 +32,9 @@ type Spec struct {
 	// means the null device. No other descriptor reaches the command.
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+	// OwnTerminal: a stream that is a terminal is the run's own
+	// (cordon.Request.OwnTerminal); the command's session may take it.
+	OwnTerminal bool
 	// BestEffort lets the backend run with layers missing that the policy
 	// needs, reporting each in Process.Degraded. Without it, a missing
 	// layer is an error wrapping ErrUnavailable and nothing runs.

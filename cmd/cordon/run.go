@@ -124,6 +124,11 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if req.Backend == "none" {
 		fmt.Fprintln(stderr, "cordon: warning: --sandbox none: the command runs UNSANDBOXED, with all of your rights")
 	}
+	// cordon's own SIGINT/SIGTERM/SIGHUP/SIGQUIT end the sandboxed tree
+	// before cordon goes, and put your terminal back: caught before the
+	// terminal guard changes its mode.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	defer stop()
 	// The command never holds your terminal: termguard stands between
 	// (a pseudo-terminal on Linux, the escape-sequence filter everywhere).
 	var outs [2]io.Writer
@@ -135,14 +140,21 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fail(stderr, cordon.CodeUnavailable, err)
 		return exitSetup
 	}
-	req.Command, req.Stdin = command, guard.Stdin()
+	req.Command, req.Stdin, req.OwnTerminal = command, guard.Stdin(), true
 	if !*asJSON {
 		req.Stdout, req.Stderr = guard.Stdout(), guard.Stderr()
 		req.CaptureLimit = -1
 	}
-	// cordon's own SIGINT/SIGTERM end the sandboxed tree before cordon goes.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// Typing Ctrl-C three times ends a command that ignores it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-guard.Interrupted():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	res, err := cordon.Run(ctx, req)
 	if dropped, gerr := guard.Close(); gerr != nil {
 		fmt.Fprintf(stderr, "cordon: warning: your terminal: %v\n", gerr)

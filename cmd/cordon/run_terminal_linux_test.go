@@ -153,3 +153,25 @@ func TestRunTerminalInterrupt(t *testing.T) {
 		t.Errorf("exit %d; the terminal showed %q; want the command's handler and 7", code, u.output())
 	}
 }
+
+// A command that ignores SIGINT and SIGQUIT is still ended from the
+// keyboard: the third Ctrl-C typed ends the run, as cordon's own interrupt.
+func TestRunTerminalThirdInterruptEndsTheRun(t *testing.T) {
+	ws := testutil.CanonicalTempDir(t)
+	u := startOnTerminal(t, "run", "--cwd", ws, "--", "sh", "-c", `trap '' INT QUIT; echo ready; sleep 60`)
+	u.waitFor(t, "ready")
+	for range 3 {
+		u.master.Write([]byte{0x03})
+		time.Sleep(100 * time.Millisecond)
+	}
+	exited := make(chan int, 1)
+	go func() { exited <- u.wait(t) }()
+	select {
+	case code := <-exited:
+		if code != exitSetup || !strings.Contains(u.output(), "cordon: interrupted") {
+			t.Errorf("exit %d; the terminal showed %q", code, u.output())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("still running 20s after the third Ctrl-C; the terminal showed %q", u.output())
+	}
+}

@@ -46,6 +46,24 @@ var passByte = func() (t [256]bool) {
 // scroll region (r), save and restore cursor (s, u) and tab clear (g).
 const plainCSIFinals = "mABCDEFGHfdea`IZJKLMP@XSTrsug"
 
+// decModes are the DEC private modes a stream may set (DECSET, CSI ? … h)
+// and reset (DECRST, CSI ? … l), each with its default, which Reset puts
+// back: cursor keys (1), reverse video (5), origin (6), autowrap (7, on),
+// autorepeat (8, on), X10 mouse (9), cursor blink (12), cursor visible (25,
+// on), the alternate screens (47, 1047, 1049), mouse tracking and its
+// encodings (1000, 1002, 1003, 1005, 1006, 1015, 1016), focus reports
+// (1004), bracketed paste (2004) and synchronized output (2026). Not among
+// them: 1001 (highlight tracking waits for the program's answer), 38
+// (xterm's Tektronix mode, where no CSI reset is read), 1048 (its reset
+// restores a saved cursor) and 2048 (in-band resize reports at once), and
+// every mode the filter does not know.
+var decModes = map[int]bool{
+	1: false, 5: false, 6: false, 7: true, 8: true, 9: false, 12: false, 25: true,
+	47: false, 1047: false, 1049: false,
+	1000: false, 1002: false, 1003: false, 1004: false, 1005: false, 1006: false, 1015: false, 1016: false,
+	2004: false, 2026: false,
+}
+
 // privateCSIFinals are those passed after a '?' prefix: DECSET and DECRST
 // (h, l) and selective erase (J, K).
 const privateCSIFinals = "hlJK"

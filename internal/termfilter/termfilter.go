@@ -250,6 +250,9 @@ func (f *Writer) ground(b byte) {
 		}
 	case passByte[b]:
 		f.out = append(f.out, b)
+		if b == 0x0e { // SO: the G1 set, which Reset shifts back from
+			f.styled = true
+		}
 	case b == esc:
 		f.st, f.held[0], f.nheld = escape, esc, 1
 	default:
@@ -366,12 +369,20 @@ func (f *Writer) control(b byte) {
 	switch {
 	case b >= 0x40 && b <= 0x7e: // final
 		f.st = ground
-		if f.hold && c.allowed(b) {
+		ok := f.hold && c.allowed(b)
+		var modes []int
+		if ok && c.prefix == '?' && (b == 'h' || b == 'l') {
+			modes, ok = parseModes(f.held[3:f.nheld])
+		}
+		if ok {
 			f.out = append(f.out, f.held[:f.nheld]...)
 			f.out = append(f.out, b)
 			f.styled = true
-			if c.prefix == '?' && b == 'h' {
-				f.noteModes(f.held[3:f.nheld])
+			for _, m := range modes {
+				if f.modes == nil {
+					f.modes = map[int]bool{}
+				}
+				f.modes[m] = b == 'h'
 			}
 		} else if !c.c0 && c.query(b) {
 			f.counts.Queries++
@@ -417,44 +428,63 @@ func (f *Writer) control(b byte) {
 	}
 }
 
-// noteModes records the modes of a passing DECSET, its parameters ("1;1049").
-func (f *Writer) noteModes(params []byte) {
+// parseModes reads the parameters of a DECSET or DECRST ("1;1049"): each
+// must be a mode of decModes, written in one to five digits. A terminal
+// reads other spellings (sub-parameters, leading zeros past the count)
+// in ways the filter would have to guess, so they do not pass.
+func parseModes(params []byte) ([]int, bool) {
+	var out []int
 	for _, p := range strings.Split(string(params), ";") {
-		if n, err := strconv.Atoi(p); err == nil && n > 0 {
-			if f.modes == nil {
-				f.modes = map[int]bool{}
-			}
-			f.modes[n] = true
+		if len(p) == 0 || len(p) > 5 || strings.Trim(p, "0123456789") != "" {
+			return nil, false
 		}
+		n, _ := strconv.Atoi(p)
+		if _, ok := decModes[n]; !ok {
+			return nil, false
+		}
+		out = append(out, n)
 	}
+	return out, true
 }
 
 // Reset returns what puts the terminal back after the stream, to be written
-// once the Writer is closed: the DEC private modes the stream set turned
-// off again (mouse or focus reporting, which the terminal would otherwise
-// go on typing into the user's shell, an alternate screen, a bracketed
-// paste the shell did not ask for), and, if any sequence passed, the
-// default character set, rendition and a visible cursor. Nil when the
-// stream was plain text.
+// once the Writer is closed: each DEC private mode the stream left other
+// than its default put back (mouse or focus reporting, which the terminal
+// would otherwise go on typing into the user's shell, an alternate screen,
+// a bracketed paste the shell did not ask for, a hidden cursor, autowrap
+// turned off), and, if any sequence or SO passed, the G0 character set
+// shifted in and designated ASCII, the numeric keypad and the default
+// rendition. Nil when the stream was plain text.
 func (f *Writer) Reset() []byte {
 	if !f.styled {
 		return nil
 	}
-	var b []byte
-	if len(f.modes) > 0 {
-		ms := make([]int, 0, len(f.modes))
-		for m := range f.modes {
-			ms = append(ms, m)
+	var on, off []int
+	for m, set := range f.modes {
+		switch def := decModes[m]; {
+		case set && !def:
+			off = append(off, m)
+		case !set && def:
+			on = append(on, m)
 		}
-		sort.Ints(ms)
+	}
+	var b []byte
+	for _, g := range []struct {
+		modes []int
+		final byte
+	}{{off, 'l'}, {on, 'h'}} {
+		if len(g.modes) == 0 {
+			continue
+		}
+		sort.Ints(g.modes)
 		b = append(b, "\x1b[?"...)
-		for i, m := range ms {
+		for i, m := range g.modes {
 			if i > 0 {
 				b = append(b, ';')
 			}
 			b = strconv.AppendInt(b, int64(m), 10)
 		}
-		b = append(b, 'l')
+		b = append(b, g.final)
 	}
-	return append(b, "\x1b(B\x1b[0m\x1b[?25h"...)
+	return append(b, "\x0f\x1b(B\x1b>\x1b[0m"...)
 }

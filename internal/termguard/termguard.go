@@ -27,6 +27,7 @@ package termguard
 import (
 	"io"
 	"os"
+	"sync"
 
 	"golang.org/x/term"
 
@@ -39,7 +40,21 @@ type Guard struct {
 	stdout, stderr io.Writer
 	filters        []filtered
 	close          func() error
+
+	intrOnce    sync.Once
+	interrupted chan struct{}
 }
+
+// Interrupted is closed when the user has typed the interrupt character
+// (Ctrl-C) interruptsToCancel times during the run: the caller should then
+// end the run, which the command's own handling of SIGINT has not.
+func (g *Guard) Interrupted() <-chan struct{} { return g.interrupted }
+
+func newGuard(stdin io.Reader, stdout, stderr io.Writer) *Guard {
+	return &Guard{stdin: stdin, stdout: stdout, stderr: stderr, interrupted: make(chan struct{})}
+}
+
+func (g *Guard) interrupt() { g.intrOnce.Do(func() { close(g.interrupted) }) }
 
 // filtered is a filter and the terminal it writes to.
 type filtered struct {
@@ -92,12 +107,16 @@ func (g *Guard) Close() (termfilter.Stats, error) {
 // one through a copy, so that the command holds neither (the backend gives
 // it pipes for streams that are not files).
 func filterOnly(stdin io.Reader, stdout, stderr io.Writer) *Guard {
-	g := &Guard{stdin: stdin}
+	g := newGuard(stdin, stdout, stderr)
+	// stdout and stderr may be one console: one lock across each whole
+	// write, so that no write of the other lands inside a sequence that
+	// os.File split into several system calls.
+	var mu sync.Mutex
 	wrap := func(w io.Writer) io.Writer {
 		if !isTerminal(w) {
 			return w
 		}
-		return g.filter(w)
+		return g.filter(&lockedWriter{mu: &mu, w: w})
 	}
 	g.stdout, g.stderr = wrap(stdout), wrap(stderr)
 	if isTerminal(stdin) {
@@ -109,4 +128,16 @@ func filterOnly(stdin io.Reader, stdout, stderr io.Writer) *Guard {
 func isTerminal(s any) bool {
 	f, ok := s.(*os.File)
 	return ok && f != nil && term.IsTerminal(int(f.Fd()))
+}
+
+// lockedWriter serialises whole writes to a terminal shared by two filters.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -6,11 +6,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
-	"golang.org/x/term"
 )
 
 // drainWait bounds how long Close waits for output still held by the
@@ -20,35 +18,49 @@ import (
 const drainWait = 2 * time.Second
 
 // Start puts a new pseudo-terminal in place of every standard stream that is
-// a terminal, and copies between its master and the user's terminal: input
-// as typed (the terminal in raw mode, so that the command's own line
-// discipline edits lines and turns Ctrl-C into its SIGINT), output through
-// termfilter. When no stream is a terminal it returns a Guard that changes
-// nothing. Where no pseudo-terminal can be opened, the command gets pipes
-// instead and its output is filtered all the same.
+// a terminal, when stdout or stderr is one, and copies between its master
+// and the user's terminal: input as typed (the terminal in raw mode but for
+// its output processing, so that the command's own line discipline edits
+// lines and turns Ctrl-C into its SIGINT), output through termfilter. When
+// only stdin is a terminal (cordon in a pipeline, or --json), the command
+// reads it through a pipe instead, in the terminal's own line mode, so that
+// the pipeline's other programs keep their keys. When no stream is a
+// terminal it returns a Guard that changes nothing. Where no
+// pseudo-terminal can be opened, the command gets pipes and its output is
+// filtered all the same.
 //
 // When stdin is a terminal but cordon is not in its foreground process group
 // (started in the background), the command gets an empty input instead: the
 // user's terminal is not put in raw mode behind their back, nor handed over.
 func Start(stdin io.Reader, stdout, stderr io.Writer) (*Guard, error) {
-	g := &Guard{stdin: stdin, stdout: stdout, stderr: stderr}
 	in, out, errOut := terminal(stdin), terminal(stdout), terminal(stderr)
-	tty := firstOf(out, errOut, in)
+	tty := firstOf(out, errOut)
 	if tty == nil {
-		return g, nil
+		g := newGuard(stdin, stdout, stderr)
+		return g, g.pipeInput(in)
 	}
 	master, slave, err := OpenPTY()
 	if err != nil {
 		// No pseudo-terminals here (a container without devpts): the
 		// command gets no terminal at all rather than the user's.
-		return filterOnly(stdin, stdout, stderr), nil
+		g := filterOnly(stdin, stdout, stderr)
+		return g, g.pipeInput(in)
 	}
+	g := newGuard(stdin, stdout, stderr)
 	if t, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS); err == nil {
 		// The slave edits lines as the user's terminal does (erase and
 		// interrupt characters, CR/NL handling).
 		_ = unix.IoctlSetTermios(int(slave.Fd()), unix.TCSETS, t)
 	}
+	// Notified before the first resize, so that no resize is missed.
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, unix.SIGWINCH)
 	resize(tty, master)
+	go func() {
+		for range winch {
+			resize(tty, master)
+		}
+	}()
 	filter := g.filter(tty)
 	outDone := make(chan struct{})
 	go func() {
@@ -63,11 +75,12 @@ func Start(stdin io.Reader, stdout, stderr io.Writer) (*Guard, error) {
 	if errOut != nil {
 		g.stderr = slave
 	}
-	var input *relayIn
+	var input *relay
 	if in != nil {
 		g.stdin = eofReader{}
 		if foreground(in) {
-			if input, err = startInput(in, master); err != nil {
+			if input, err = startRelay(in, master, g.interrupt); err != nil {
+				signal.Stop(winch)
 				master.Close()
 				slave.Close()
 				return nil, err
@@ -75,20 +88,11 @@ func Start(stdin io.Reader, stdout, stderr io.Writer) (*Guard, error) {
 			g.stdin = slave
 		}
 	}
-	winch := make(chan os.Signal, 1)
-	signal.Notify(winch, unix.SIGWINCH)
-	go func() {
-		for range winch {
-			resize(tty, master)
-		}
-	}()
 	g.close = func() error {
 		signal.Stop(winch)
 		close(winch)
-		var err error
-		if input != nil {
-			err = input.stop()
-		}
+		// Output first, while the input relay still takes what the
+		// terminal answers to it; then input.
 		slave.Close()
 		select {
 		case <-outDone:
@@ -96,15 +100,49 @@ func Start(stdin io.Reader, stdout, stderr io.Writer) (*Guard, error) {
 			_ = master.SetReadDeadline(time.Now())
 			<-outDone
 		}
-		master.Close()
+		var err error
 		if input != nil {
-			if rerr := input.restore(); err == nil {
-				err = rerr
-			}
+			err = errors.Join(input.stop(), input.restore())
 		}
+		master.Close()
 		return err
 	}
 	return g, nil
+}
+
+// pipeInput has the command read a terminal stdin through a pipe that
+// cordon fills from it, in the terminal's own mode; in the background, an
+// empty input. Nothing when in is nil.
+func (g *Guard) pipeInput(in *os.File) error {
+	if in == nil {
+		return nil
+	}
+	if !foreground(in) {
+		g.stdin = eofReader{}
+		return nil
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("termguard: pipe: %w", err)
+	}
+	input, err := startRelay(in, w, nil)
+	if err != nil {
+		r.Close()
+		w.Close()
+		return err
+	}
+	g.stdin = r
+	prev := g.close
+	g.close = func() error {
+		err := errors.Join(input.stop(), input.restore())
+		w.Close()
+		r.Close()
+		if prev != nil {
+			err = errors.Join(prev(), err)
+		}
+		return err
+	}
+	return nil
 }
 
 // terminal returns s as a file when it is a terminal, or nil.
@@ -171,65 +209,6 @@ func resize(tty, master *os.File) {
 func foreground(f *os.File) bool {
 	pg, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCGPGRP)
 	return err == nil && pg == unix.Getpgrp()
-}
-
-// relayIn copies the user's typing into the master.
-type relayIn struct {
-	fd    int         // the terminal's descriptor, as the caller gave it
-	dup   *os.File    // a non-blocking duplicate, read through the poller
-	to    *os.File    // the master, written through the poller
-	state *term.State // the settings to put back
-	done  chan struct{}
-	once  sync.Once
-}
-
-// startInput puts the terminal in raw mode and copies it into master. It
-// reads through a non-blocking duplicate so that stop can end the read
-// without consuming a keystroke meant for the user's shell.
-func startInput(in, master *os.File) (*relayIn, error) {
-	fd := int(in.Fd())
-	state, err := term.MakeRaw(fd)
-	if err != nil {
-		return nil, fmt.Errorf("termguard: raw mode: %w", err)
-	}
-	d, err := unix.Dup(fd)
-	if err != nil {
-		_ = term.Restore(fd, state)
-		return nil, fmt.Errorf("termguard: dup stdin: %w", err)
-	}
-	unix.CloseOnExec(d)
-	if err := unix.SetNonblock(d, true); err != nil {
-		unix.Close(d)
-		_ = term.Restore(fd, state)
-		return nil, fmt.Errorf("termguard: non-blocking stdin: %w", err)
-	}
-	r := &relayIn{fd: fd, dup: os.NewFile(uintptr(d), "stdin"), to: master, state: state, done: make(chan struct{})}
-	go func() {
-		_, _ = io.Copy(master, r.dup)
-		close(r.done)
-	}()
-	return r, nil
-}
-
-// stop ends the copy, whether it waits for the user's typing or for room
-// in the pseudo-terminal (a command that read none of a large paste).
-func (r *relayIn) stop() error {
-	err := errors.Join(r.dup.SetReadDeadline(time.Now()), r.to.SetWriteDeadline(time.Now()))
-	if err == nil {
-		<-r.done
-	}
-	return err
-}
-
-// restore puts the terminal back: blocking (O_NONBLOCK is on the open file
-// description the user's shell shares) and in its saved mode.
-func (r *relayIn) restore() error {
-	var err error
-	r.once.Do(func() {
-		r.dup.Close()
-		err = errors.Join(unix.SetNonblock(r.fd, false), term.Restore(r.fd, r.state))
-	})
-	return err
 }
 
 // eofReader is the input of a command whose cordon runs in the background.

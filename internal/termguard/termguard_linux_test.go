@@ -2,11 +2,13 @@ package termguard
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )
 
@@ -76,7 +78,7 @@ func TestInputRelayStopsWhenBlocked(t *testing.T) {
 	if _, err := term.MakeRaw(int(innerS.Fd())); err != nil {
 		t.Fatal(err)
 	}
-	in, err := startInput(outerS, innerM)
+	in, err := startRelay(outerS, innerM, func() {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,5 +105,51 @@ func TestInputRelayStopsWhenBlocked(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the input relay did not stop: cordon would hang after the command")
+	}
+}
+
+// The relay reads the terminal through a description of its own: the
+// terminal's flags, which the user's shell and cordon's own streams share,
+// never become non-blocking (a reader would then fail with EAGAIN), and
+// without raw mode the terminal keeps its mode.
+func TestRelayLeavesTheSharedDescriptionAlone(t *testing.T) {
+	m, s, err := OpenPTY()
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	defer m.Close()
+	defer s.Close()
+	before, err := unix.IoctlGetTermios(int(s.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	in, err := startRelay(s, w, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags, err := unix.FcntlInt(s.Fd(), unix.F_GETFL, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if flags&unix.O_NONBLOCK != 0 {
+		t.Error("the terminal's shared description was made non-blocking")
+	}
+	if during, _ := unix.IoctlGetTermios(int(s.Fd()), unix.TCGETS); *during != *before {
+		t.Error("a relay without raw mode changed the terminal's mode")
+	}
+	m.Write([]byte("typed\n"))
+	buf := make([]byte, 16)
+	r.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := r.Read(buf); err != nil || string(buf[:n]) != "typed\n" {
+		t.Errorf("relayed %q, %v", buf[:n], err)
+	}
+	if err := errors.Join(in.stop(), in.restore()); err != nil {
+		t.Fatal(err)
 	}
 }
