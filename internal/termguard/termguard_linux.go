@@ -81,6 +81,7 @@ func Start(stdin io.Reader, stdout, stderr io.Writer) (*Guard, error) {
 		if foreground(in) {
 			if input, err = startRelay(in, master, g.interrupt); err != nil {
 				signal.Stop(winch)
+				close(winch)
 				master.Close()
 				slave.Close()
 				return nil, err

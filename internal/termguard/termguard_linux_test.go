@@ -3,6 +3,7 @@ package termguard
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -151,5 +152,61 @@ func TestRelayLeavesTheSharedDescriptionAlone(t *testing.T) {
 	}
 	if err := errors.Join(in.stop(), in.restore()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Relayed through a pipe, the terminal's end of input (Ctrl-D) is the
+// command's: the pipe closes.
+func TestPipeRelayPassesEndOfInput(t *testing.T) {
+	m, s, err := OpenPTY()
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	defer m.Close()
+	defer s.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	in, err := startRelay(s, w, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Write([]byte("line\n\x04"))
+	r.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got, err := io.ReadAll(r)
+	if err != nil || string(got) != "line\n" {
+		t.Errorf("the command read %q, %v; want the line, then the end of input", got, err)
+	}
+	if err := errors.Join(in.stop(), in.restore()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Only interrupt characters the command's terminal turns into SIGINT, typed
+// in a row, count: not in raw mode (an editor reading Ctrl-C as a key),
+// and not with other keys between them (a shell handling each).
+func TestInterruptsCount(t *testing.T) {
+	m, s, err := OpenPTY()
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	defer m.Close()
+	defer s.Close()
+	var c interrupts
+	if c.seen(m, []byte{3, 3}) || !c.seen(m, []byte{3}) {
+		t.Error("three Ctrl-C in a row did not count")
+	}
+	c = interrupts{}
+	if c.seen(m, []byte{3, 3, 'x', 3}) || c.seen(m, []byte{'\r', 3}) {
+		t.Error("Ctrl-C with keys between them counted")
+	}
+	if _, err := term.MakeRaw(int(s.Fd())); err != nil {
+		t.Fatal(err)
+	}
+	c = interrupts{}
+	if c.seen(m, []byte{3, 3, 3}) {
+		t.Error("Ctrl-C counted while the command's terminal is raw")
 	}
 }
