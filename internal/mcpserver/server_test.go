@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -634,22 +633,8 @@ func TestEscapes(t *testing.T) {
 	if err != nil {
 		t.Skip("bash (for /dev/tcp) is not installed")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
-	dial := map[string]any{"argv": []string{bash, "-c", fmt.Sprintf("exec 3<>/dev/tcp/127.0.0.1/%d && echo connected", port)}}
+	open, _ := testutil.LoopbackPorts(t)
+	dial := map[string]any{"argv": []string{bash, "-c", "exec 3<>/dev/tcp/" + strings.Replace(open, ":", "/", 1) + " && echo connected"}}
 	r = run(t, cs, dial)
 	if r.isError || r.out.ExitCode == 0 || strings.Contains(r.out.Stdout, "connected") {
 		t.Errorf("without the network the sandbox reached the host's loopback: %+v\n%s", r.out, r.text)
